@@ -1,0 +1,23 @@
+/**
+ * The `claw` program: global options and one `.addCommand` per command file.
+ * Commands are thin: they parse options and call services in core/, runtime/, stacks/.
+ */
+import { Command, Option } from 'commander';
+import { initCommand } from './commands/init.js';
+import { configCommand } from './commands/config.js';
+
+export function buildProgram(): Command {
+  const program = new Command('claw')
+    .description('Claw BYOC: run AI agents on your own cloud, or on this machine (the local target)')
+    .version('0.1.0')
+    .option('--state-dir <dir>', 'where claw keeps its state (default: ~/.claw, or $CLAW_STATE_DIR)')
+    .option('-c, --config <file>', 'the install config', 'claw.yaml')
+    .option('--json', 'machine-readable output, one JSON object per line')
+    .option('-y, --yes', 'answer yes to confirmations (typed confirmations still need --confirm)')
+    .addOption(new Option('--non-interactive', 'never prompt; fail where a prompt would be needed (default under CI=true)'))
+    .showHelpAfterError('(run with --help for usage)');
+
+  program.addCommand(initCommand());
+  program.addCommand(configCommand());
+  return program;
+}
