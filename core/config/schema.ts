@@ -93,6 +93,14 @@ export const TenantSchema = z
     bucket: TenantBucketSchema.default({ type: 'managed' }),
     /** Send trace content (prompts, completions) to an OTLP collector too. Off by default. */
     otlpContent: z.boolean().default(false),
+    /** Gateway limits for this tenant's webhooks (defaults: 600 requests/minute, 256 KiB bodies). */
+    gateway: z
+      .object({
+        ratePerMinute: z.number().int().positive().max(1_000_000).optional(),
+        maxBodyBytes: z.number().int().min(1024).max(1_048_576).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -232,6 +240,8 @@ export const ChannelSchema = z
     apiBaseUrl: z.url().optional(),
     /** Generic webhooks: where replies are POSTed. */
     replyUrl: z.url().optional(),
+    /** WhatsApp: name of the tenant secret holding the GET hub.verify_token. */
+    verifyTokenSecret: z.string().min(1).optional(),
   })
   .strict();
 
