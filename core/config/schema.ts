@@ -340,6 +340,23 @@ export const TemporalSchema = z.discriminatedUnion('mode', [
     .strict(),
 ]);
 
+/**
+ * Where an aws/gcp install keeps its Pulumi state, and what encrypts the secrets in it.
+ * Default backend: file:// under the state dir. Teams use s3:// or gs://. The secrets
+ * provider is the customer's KMS key (awskms:// or gcpkms://); 'passphrase' only when asked.
+ */
+export const StateSchema = z
+  .object({
+    backend: z.string().regex(/^(file|s3|gs):\/\/\S+$/, { message: "a state backend is file://<dir>, s3://<bucket>[/prefix] or gs://<bucket>[/prefix]" }).optional(),
+    secretsProvider: z
+      .string()
+      .regex(/^(awskms:\/\/\S+|gcpkms:\/\/\S+|passphrase)$/, {
+        message: "a secrets provider is awskms://<key id, ARN or alias>?region=<r>, gcpkms://projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>, or 'passphrase'",
+      })
+      .optional(),
+  })
+  .strict();
+
 export const ClawConfigSchema = z
   .object({
     apiVersion: z.literal('claw.dev/v1').default('claw.dev/v1'),
@@ -350,6 +367,8 @@ export const ClawConfigSchema = z
     versions: VersionsSchema.default(VersionsSchema.parse({})),
     images: ImagesSchema.default({}),
     temporal: TemporalSchema.default({ mode: 'self-hosted' }),
+    /** aws/gcp: Pulumi state backend and secrets provider (see StateSchema). */
+    state: StateSchema.optional(),
     /** Local target: ports the platform listens on (127.0.0.1 only). */
     local: z
       .object({
