@@ -93,6 +93,11 @@ export const TenantSchema = z
     bucket: TenantBucketSchema.default({ type: 'managed' }),
     /** Send trace content (prompts, completions) to an OTLP collector too. Off by default. */
     otlpContent: z.boolean().default(false),
+    /**
+     * The tenant's own Cedar policies: a directory of *.cedar files, relative to claw.yaml.
+     * In force with policies/cedar/base.cedar and the grants compiled from `agents[].tools`.
+     */
+    policies: z.string().min(1).optional(),
     /** Gateway limits for this tenant's webhooks (defaults: 600 requests/minute, 256 KiB bodies). */
     gateway: z
       .object({
