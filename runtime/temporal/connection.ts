@@ -1,0 +1,58 @@
+/**
+ * Connecting to Temporal, and clients scoped to one tenant. A tenant client carries the
+ * tenant's payload codec (DATA's runtime/crypto/codec.ts), so everything it sends to the
+ * server is ciphertext under that tenant's key (DESIGN.md invariant 1).
+ */
+import { Client, Connection, type DataConverter } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
+import { ClawError } from '../../core/errors.js';
+import { taskQueueFor, workflowIdFor } from './names.js';
+
+export const DEFAULT_NAMESPACE = 'default';
+
+/**
+ * Connect, or fail with PLATFORM_NOT_RUNNING. `hint` says how to bring the server up
+ * (the local target's `claw up`; a cloud install's address in claw.yaml).
+ */
+export async function connectTemporal(
+  address: string,
+  options: { connectTimeoutMs?: number; hint?: string } = {},
+): Promise<Connection> {
+  try {
+    return await Connection.connect({ address, connectTimeout: options.connectTimeoutMs ?? 3_000 });
+  } catch (err) {
+    throw new ClawError('PLATFORM_NOT_RUNNING', `Temporal is not reachable at ${address}`, {
+      hint: options.hint ?? "start the platform with 'claw up'",
+      cause: err,
+    });
+  }
+}
+
+export interface TenantClientOptions {
+  namespace?: string;
+  /** The tenant's payload codec(s); DATA's codec plugs in here. */
+  payloadCodecs?: PayloadCodec[];
+}
+
+export interface TenantClient {
+  readonly tenantId: string;
+  readonly taskQueue: string;
+  readonly client: Client;
+  /** `<tenant>/<parts...>` */
+  workflowId(...parts: string[]): string;
+}
+
+export function tenantDataConverter(payloadCodecs: PayloadCodec[] | undefined): DataConverter | undefined {
+  return payloadCodecs && payloadCodecs.length > 0 ? { payloadCodecs } : undefined;
+}
+
+/** A Temporal client for one tenant: its task queue, its workflow ids, its codec. */
+export function tenantClient(connection: Connection, tenantId: string, options: TenantClientOptions = {}): TenantClient {
+  const taskQueue = taskQueueFor(tenantId);
+  const client = new Client({
+    connection,
+    namespace: options.namespace ?? DEFAULT_NAMESPACE,
+    dataConverter: tenantDataConverter(options.payloadCodecs),
+  });
+  return { tenantId, taskQueue, client, workflowId: (...parts) => workflowIdFor(tenantId, ...parts) };
+}
