@@ -5,7 +5,8 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as k8s from '@pulumi/kubernetes';
-import { POOL_LABEL, POOLS, SANDBOX_NAMESPACE, SANDBOX_RUNTIME_CLASS, SANDBOX_TAINT, restrictedNamespaceLabels } from './constants.js';
+import { POOL_LABEL, POOLS, SANDBOX_NAMESPACE, SANDBOX_RUNTIME_CLASS, SANDBOX_TAINT } from './constants.js';
+import { podSecurityNamespace } from './namespace.js';
 
 /** containerd runtime handler: `runsc` where we register gVisor ourselves (EKS), `gvisor` on GKE Sandbox. */
 export type GvisorHandler = 'runsc' | 'gvisor';
@@ -53,9 +54,7 @@ export class SandboxNamespace extends pulumi.ComponentResource {
     }
     const child = { parent: this, provider: args.provider };
 
-    const ns = new k8s.core.v1.Namespace(`${name}-ns`, {
-      metadata: { name: args.namespace ?? SANDBOX_NAMESPACE, labels: { ...restrictedNamespaceLabels(), 'app.kubernetes.io/part-of': 'claw' } },
-    }, child);
+    const ns = podSecurityNamespace(`${name}-ns`, args.namespace ?? SANDBOX_NAMESPACE, 'restricted', child);
     const namespace = ns.metadata.name;
 
     const runtimeClass = new k8s.node.v1.RuntimeClass(`${name}-runtimeclass`, runtimeClassSpec(handler), child);
