@@ -1,0 +1,244 @@
+/**
+ * The metadata store: tenants, applied agents, and runs. Every process reaches it through
+ * `pg` (PGlite over the wire locally, Postgres in the cloud and in tests), so one client
+ * works everywhere. Run content goes in and out only through the tenant's TenantCrypto.
+ */
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import type { Agent } from '../../core/config/schema.js';
+import { ClawError } from '../../core/errors.js';
+import type { TenantKeyring } from '../ports.js';
+import { migratePostgres } from './migrations.js';
+
+export interface TenantRecord {
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+
+export interface AgentRecord {
+  tenantId: string;
+  id: string;
+  revision: number;
+  spec: Agent;
+  source?: string;
+  appliedAt: Date;
+}
+
+export type RunStatus = 'running' | 'completed' | 'failed';
+
+/** A run's metadata: all clear text by design (no content). */
+export interface RunRecord {
+  id: string;
+  tenantId: string;
+  agentId: string;
+  workflowId: string;
+  status: RunStatus;
+  model?: string;
+  steps: number;
+  toolCalls: number;
+  inputTokens: number;
+  outputTokens: number;
+  messageBytes: number;
+  replyBytes?: number;
+  errorCode?: string;
+  startedAt: Date;
+  finishedAt?: Date;
+}
+
+export interface RunContent {
+  message: string;
+  reply?: string;
+}
+
+export interface RunFinish {
+  status: Exclude<RunStatus, 'running'>;
+  reply?: string;
+  model?: string;
+  steps: number;
+  toolCalls: number;
+  inputTokens: number;
+  outputTokens: number;
+  errorCode?: string;
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+function runFromRow(row: any): RunRecord {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    agentId: row.agent_id,
+    workflowId: row.workflow_id,
+    status: row.status,
+    model: row.model ?? undefined,
+    steps: row.steps,
+    toolCalls: row.tool_calls,
+    inputTokens: row.input_tokens,
+    outputTokens: row.output_tokens,
+    messageBytes: row.message_bytes,
+    replyBytes: row.reply_bytes ?? undefined,
+    errorCode: row.error_code ?? undefined,
+    startedAt: new Date(row.started_at),
+    finishedAt: row.finished_at ? new Date(row.finished_at) : undefined,
+  };
+}
+
+const RUN_COLUMNS = `id, tenant_id, agent_id, workflow_id, status, model, steps, tool_calls, input_tokens, output_tokens,
+  message_bytes, reply_bytes, error_code, started_at, finished_at`;
+
+export function specHash(agent: Agent): string {
+  return createHash('sha256').update(JSON.stringify(agent)).digest('hex');
+}
+
+export class MetadataStore {
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly keyring: TenantKeyring | undefined,
+  ) {}
+
+  /**
+   * Connect (and migrate unless told not to). `keyring` is needed to write or read run
+   * content; metadata-only callers (status, lists) may omit it.
+   */
+  static async connect(url: string, options: { keyring?: TenantKeyring; migrate?: boolean; max?: number } = {}): Promise<MetadataStore> {
+    const pool = new pg.Pool({ connectionString: url, max: options.max ?? 4, connectionTimeoutMillis: 5_000 });
+    // An idle client losing its server (store restarted) must not crash the process.
+    pool.on('error', () => {});
+    try {
+      if (options.migrate !== false) await migratePostgres(pool);
+      else await pool.query('select 1');
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw new ClawError('STORE_UNAVAILABLE', `the metadata store is not reachable (${(err as Error).message.split('\n')[0]})`, {
+        hint: "start the platform with 'claw up' and check 'claw status'",
+        cause: err,
+      });
+    }
+    return new MetadataStore(pool, options.keyring);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  // ------------------------------------------------------------ tenants
+
+  async upsertTenant(tenant: { id: string; name: string }): Promise<void> {
+    await this.pool.query(
+      `insert into tenants (id, name) values ($1, $2)
+       on conflict (id) do update set name = excluded.name, updated_at = now() where tenants.name <> excluded.name`,
+      [tenant.id, tenant.name],
+    );
+  }
+
+  async listTenants(): Promise<TenantRecord[]> {
+    const { rows } = await this.pool.query('select id, name, created_at from tenants order by id');
+    return rows.map((r) => ({ id: r.id, name: r.name, createdAt: new Date(r.created_at) }));
+  }
+
+  async getTenant(id: string): Promise<TenantRecord | undefined> {
+    const { rows } = await this.pool.query('select id, name, created_at from tenants where id = $1', [id]);
+    const r = rows[0];
+    return r ? { id: r.id, name: r.name, createdAt: new Date(r.created_at) } : undefined;
+  }
+
+  // ------------------------------------------------------------ agents
+
+  /** Store an agent; a changed spec gets the next revision, an identical one changes nothing. */
+  async applyAgent(agent: Agent, source?: string): Promise<{ revision: number; changed: boolean }> {
+    const hash = specHash(agent);
+    const { rows } = await this.pool.query(
+      `insert into agents (tenant_id, id, revision, spec, spec_hash, source) values ($1, $2, 1, $3, $4, $5)
+       on conflict (tenant_id, id) do update
+         set revision = agents.revision + 1, spec = excluded.spec, spec_hash = excluded.spec_hash,
+             source = excluded.source, applied_at = now()
+         where agents.spec_hash <> excluded.spec_hash
+       returning revision`,
+      [agent.tenant, agent.id, JSON.stringify(agent), hash, source ?? null],
+    );
+    if (rows[0]) return { revision: rows[0].revision, changed: true };
+    const current = await this.getAgent(agent.tenant, agent.id);
+    return { revision: current!.revision, changed: false };
+  }
+
+  async getAgent(tenantId: string, agentId: string): Promise<AgentRecord | undefined> {
+    const { rows } = await this.pool.query(
+      'select tenant_id, id, revision, spec, source, applied_at from agents where tenant_id = $1 and id = $2',
+      [tenantId, agentId],
+    );
+    const r = rows[0];
+    return r ? { tenantId: r.tenant_id, id: r.id, revision: r.revision, spec: r.spec, source: r.source ?? undefined, appliedAt: new Date(r.applied_at) } : undefined;
+  }
+
+  async listAgents(tenantId?: string): Promise<AgentRecord[]> {
+    const { rows } = await this.pool.query(
+      `select tenant_id, id, revision, spec, source, applied_at from agents
+       where ($1::text is null or tenant_id = $1) order by tenant_id, id`,
+      [tenantId ?? null],
+    );
+    return rows.map((r) => ({ tenantId: r.tenant_id, id: r.id, revision: r.revision, spec: r.spec, source: r.source ?? undefined, appliedAt: new Date(r.applied_at) }));
+  }
+
+  // ------------------------------------------------------------ runs
+
+  private crypto(tenantId: string) {
+    if (!this.keyring) throw new Error('this MetadataStore was opened without a keyring; run content needs one');
+    return this.keyring.forTenant(tenantId);
+  }
+
+  /** Record a run's start; idempotent (an activity retry does not duplicate it). */
+  async startRun(run: { id: string; tenantId: string; agentId: string; workflowId: string; message: string }): Promise<void> {
+    const plaintext = utf8.encode(run.message);
+    const ciphertext = await (await this.crypto(run.tenantId)).encrypt(plaintext, 'record');
+    await this.pool.query(
+      `insert into runs (id, tenant_id, agent_id, workflow_id, status, message_bytes, message_ct)
+       values ($1, $2, $3, $4, 'running', $5, $6) on conflict (id) do nothing`,
+      [run.id, run.tenantId, run.agentId, run.workflowId, plaintext.byteLength, Buffer.from(ciphertext)],
+    );
+  }
+
+  async finishRun(tenantId: string, runId: string, finish: RunFinish): Promise<void> {
+    let replyCt: Buffer | null = null;
+    let replyBytes: number | null = null;
+    if (finish.reply !== undefined) {
+      const plaintext = utf8.encode(finish.reply);
+      replyBytes = plaintext.byteLength;
+      replyCt = Buffer.from(await (await this.crypto(tenantId)).encrypt(plaintext, 'record'));
+    }
+    const { rowCount } = await this.pool.query(
+      `update runs set status = $3, model = $4, steps = $5, tool_calls = $6, input_tokens = $7, output_tokens = $8,
+         reply_bytes = $9, reply_ct = $10, error_code = $11, finished_at = now()
+       where id = $1 and tenant_id = $2`,
+      [runId, tenantId, finish.status, finish.model ?? null, finish.steps, finish.toolCalls, finish.inputTokens, finish.outputTokens, replyBytes, replyCt, finish.errorCode ?? null],
+    );
+    if (rowCount === 0) throw new Error(`run ${runId} of tenant ${tenantId} was never started`);
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    const { rows } = await this.pool.query(`select ${RUN_COLUMNS} from runs where id = $1`, [runId]);
+    return rows[0] ? runFromRow(rows[0]) : undefined;
+  }
+
+  async listRuns(filter: { tenantId?: string; agentId?: string; limit?: number } = {}): Promise<RunRecord[]> {
+    const { rows } = await this.pool.query(
+      `select ${RUN_COLUMNS} from runs
+       where ($1::text is null or tenant_id = $1) and ($2::text is null or agent_id = $2)
+       order by started_at desc, id desc limit $3`,
+      [filter.tenantId ?? null, filter.agentId ?? null, filter.limit ?? 50],
+    );
+    return rows.map(runFromRow);
+  }
+
+  /** Decrypt a run's message and reply (fails closed if the tenant's key is gone). */
+  async runContent(run: Pick<RunRecord, 'id' | 'tenantId'>): Promise<RunContent> {
+    const { rows } = await this.pool.query('select message_ct, reply_ct from runs where id = $1 and tenant_id = $2', [run.id, run.tenantId]);
+    const row = rows[0];
+    if (!row) throw new ClawError('UNKNOWN_RUN', `no run '${run.id}'`, { hint: "list runs with 'claw runs list'" });
+    const crypto = await this.crypto(run.tenantId);
+    const message = fromUtf8.decode(await crypto.decrypt(row.message_ct, 'record'));
+    const reply = row.reply_ct ? fromUtf8.decode(await crypto.decrypt(row.reply_ct, 'record')) : undefined;
+    return { message, reply };
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The metadata schema, as numbered migrations applied in order, once each.
+ * Routing and accounting metadata is in clear (ids, status, timestamps, sizes, counts);
+ * user content (the message and the reply of a run) is ciphertext under the tenant's key
+ * (DESIGN.md invariant 1).
+ */
+import type pg from 'pg';
+import type { PGlite } from '@electric-sql/pglite';
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** Single statements (PGlite's extended protocol takes one at a time). */
+  statements: string[];
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'tenants, agents, runs',
+    statements: [
+      `create table tenants (
+         id          text primary key,
+         name        text not null,
+         created_at  timestamptz not null default now(),
+         updated_at  timestamptz not null default now()
+       )`,
+      `create table agents (
+         tenant_id   text not null references tenants(id),
+         id          text not null,
+         revision    integer not null,
+         spec        jsonb not null,
+         spec_hash   text not null,
+         source      text,
+         applied_at  timestamptz not null default now(),
+         primary key (tenant_id, id)
+       )`,
+      `create table runs (
+         id             text primary key,
+         tenant_id      text not null references tenants(id),
+         agent_id       text not null,
+         workflow_id    text not null,
+         status         text not null check (status in ('running', 'completed', 'failed')),
+         model          text,
+         steps          integer not null default 0,
+         tool_calls     integer not null default 0,
+         input_tokens   integer not null default 0,
+         output_tokens  integer not null default 0,
+         message_bytes  integer not null,
+         reply_bytes    integer,
+         message_ct     bytea not null,
+         reply_ct       bytea,
+         error_code     text,
+         started_at     timestamptz not null default now(),
+         finished_at    timestamptz
+       )`,
+      `create index runs_by_tenant_time on runs (tenant_id, started_at desc)`,
+    ],
+  },
+];
+
+interface Queryable {
+  query(text: string, params?: unknown[]): Promise<{ rows: any[] }>;
+}
+
+async function applyPending(db: Queryable, migrations: Migration[]): Promise<number[]> {
+  await db.query(`create table if not exists schema_migrations (
+    version integer primary key, name text not null, applied_at timestamptz not null default now())`);
+  const { rows } = await db.query('select version from schema_migrations');
+  const applied = new Set(rows.map((r: { version: number }) => r.version));
+  const done: number[] = [];
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (applied.has(migration.version)) continue;
+    for (const statement of migration.statements) await db.query(statement);
+    await db.query('insert into schema_migrations (version, name) values ($1, $2)', [migration.version, migration.name]);
+    done.push(migration.version);
+  }
+  return done;
+}
+
+/** Arbitrary but fixed: serializes concurrent migrators on one Postgres. */
+const MIGRATION_LOCK = 0x636c6177;
+
+/** Migrate a Postgres (real, or PGlite over the wire) in one transaction under an advisory lock. */
+export async function migratePostgres(pool: pg.Pool, migrations = MIGRATIONS): Promise<number[]> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    await client.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    const done = await applyPending(client, migrations);
+    await client.query('commit');
+    return done;
+  } catch (err) {
+    await client.query('rollback').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Migrate an embedded PGlite directly (the store process does this before it serves). */
+export async function migratePglite(db: PGlite, migrations = MIGRATIONS): Promise<number[]> {
+  return db.transaction((tx) => applyPending(tx, migrations));
+}
