@@ -21,6 +21,10 @@ export interface TenantCrypto {
   encrypt(plaintext: Uint8Array, purpose: Purpose): Promise<Uint8Array>;
   /** Decrypt; fails closed (ClawError) on another tenant's data, a wrong purpose, corruption or a destroyed key. */
   decrypt(ciphertext: Uint8Array, purpose: Purpose): Promise<Uint8Array>;
+  /** Streaming form (framed envelope) for large data: memory stays at about one frame. (DATA, additive) */
+  encryptStream(plaintext: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, purpose: Purpose): AsyncIterable<Uint8Array>;
+  /** Decrypt a framed envelope; fails closed on truncation, reordering or damage. (DATA, additive) */
+  decryptStream(ciphertext: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, purpose: Purpose): AsyncIterable<Uint8Array>;
 }
 
 export interface TenantKeyring {
