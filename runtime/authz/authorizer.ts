@@ -171,7 +171,13 @@ export class CedarAuthorizer implements Authorizer {
     if (typeof entities === 'string') return denied([entities]);
     const context = this.context(state, request, agentId);
     const slice = this.slice(state, uidKey(request.principal), request.action);
-    const base = { principal: request.principal, action: { type: 'Action', id: request.action }, resource: request.resource, context, entities };
+    const base = {
+      principal: request.principal,
+      action: { type: 'Action', id: request.action },
+      resource: request.resource,
+      context: context as cedar.Context,
+      entities: entities as cedar.Entities,
+    };
     const enforced = slice.enforced ? this.evaluate(state, slice.enforced, base) : denied([]);
     if (slice.shadow) {
       const shadow = this.evaluate(state, slice.shadow, base);
