@@ -1,0 +1,37 @@
+/**
+ * Where flushed trace segments land. One adapter per target (DESIGN.md invariant 5):
+ * local Parquet + DuckDB (local-lake.ts), S3 + Glue Iceberg + Athena (aws-lake.ts),
+ * BigQuery with CMEK (gcp-lake.ts).
+ */
+import { ClawError } from '../../core/errors.js';
+import { ID_PATTERN } from '../../core/config/schema.js';
+import type { TraceRow } from './model.js';
+
+export interface LakeWriter {
+  /**
+   * Land one WAL segment's rows (all of one tenant). Must be idempotent per
+   * (tenantId, segmentId): after a crash the same segment is written again.
+   */
+  writeSegment(tenantId: string, segmentId: string, rows: TraceRow[]): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** Tenant ids become path segments, S3 prefixes and dataset names: check them first. */
+export function assertTenantId(tenantId: string): void {
+  if (!ID_PATTERN.test(tenantId)) {
+    throw new ClawError('TENANT_ID_INVALID', `'${tenantId}' is not a tenant id`, {
+      hint: "tenant ids are 2-32 lowercase letters, digits and '-' (see 'claw tenant list')",
+    });
+  }
+}
+
+/** Rows grouped by their UTC day, the lake's partition. */
+export function byDay(rows: TraceRow[]): Map<string, TraceRow[]> {
+  const days = new Map<string, TraceRow[]>();
+  for (const row of rows) {
+    const list = days.get(row.day);
+    if (list) list.push(row);
+    else days.set(row.day, [row]);
+  }
+  return days;
+}

@@ -1,0 +1,161 @@
+/**
+ * Test helpers shared by the trace tests and benchmarks: a real local keyring in a temp
+ * state dir and a synthetic run with every kind of step (the must-show run).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Purpose, TenantCrypto, TenantKeyring, TraceEvent } from '../ports.js';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { ClawError } from '../../core/errors.js';
+import { traceEvents } from './events.js';
+
+export function tempStateDir(): { stateDir: string; cleanup: () => void } {
+  const stateDir = mkdtempSync(join(tmpdir(), 'claw-traces-'));
+  return { stateDir, cleanup: () => rmSync(stateDir, { recursive: true, force: true }) };
+}
+
+/**
+ * A TenantKeyring for tests while DATA's local keyring (runtime/crypto) is in progress:
+ * real AES-256-GCM under an in-memory root key per tenant, the tenant and purpose as AAD,
+ * `destroy` forgets the key (TENANT_KEY_DESTROYED afterwards). Same port, same failures.
+ */
+export class TestKeyring implements TenantKeyring {
+  private readonly keys = new Map<string, Buffer | 'destroyed'>();
+
+  async createTenantKey(tenantId: string): Promise<void> {
+    if (!this.keys.has(tenantId)) this.keys.set(tenantId, randomBytes(32));
+  }
+  async rotate(): Promise<void> {}
+  async destroy(tenantId: string): Promise<void> {
+    this.keys.set(tenantId, 'destroyed');
+  }
+  async forTenant(tenantId: string): Promise<TenantCrypto> {
+    const root = () => {
+      const key = this.keys.get(tenantId);
+      if (key === 'destroyed') throw new ClawError('TENANT_KEY_DESTROYED', `the key of tenant '${tenantId}' was destroyed`);
+      if (!key) throw new ClawError('TENANT_KEY_MISSING', `tenant '${tenantId}' has no key`);
+      return key;
+    };
+    root();
+    return new TestTenantCrypto(tenantId, root);
+  }
+}
+
+class TestTenantCrypto {
+  constructor(
+    readonly tenantId: string,
+    private readonly root: () => Buffer,
+  ) {}
+
+  async encrypt(plaintext: Uint8Array, purpose: Purpose): Promise<Uint8Array> {
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.root(), nonce);
+    cipher.setAAD(Buffer.from(`${this.tenantId}/${purpose}`));
+    const head = Buffer.from(`${this.tenantId}\u0000`);
+    return Buffer.concat([head, nonce, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+  }
+
+  async decrypt(ciphertext: Uint8Array, purpose: Purpose): Promise<Uint8Array> {
+    const data = Buffer.from(ciphertext);
+    const owner = data.subarray(0, data.indexOf(0)).toString();
+    if (owner !== this.tenantId) throw new ClawError('TENANT_MISMATCH', `ciphertext of tenant '${owner}' given to tenant '${this.tenantId}'`);
+    const body = data.subarray(owner.length + 1);
+    const decipher = createDecipheriv('aes-256-gcm', this.root(), body.subarray(0, 12));
+    decipher.setAAD(Buffer.from(`${this.tenantId}/${purpose}`));
+    decipher.setAuthTag(body.subarray(body.length - 16));
+    return Buffer.concat([decipher.update(body.subarray(12, body.length - 16)), decipher.final()]);
+  }
+
+  // Whole-message streaming (the traces never stream; here so the class satisfies the port).
+  async *encryptStream(plaintext: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, purpose: Purpose): AsyncIterable<Uint8Array> {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of plaintext) chunks.push(chunk);
+    yield await this.encrypt(Buffer.concat(chunks), purpose);
+  }
+
+  async *decryptStream(ciphertext: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, purpose: Purpose): AsyncIterable<Uint8Array> {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of ciphertext) chunks.push(chunk);
+    yield await this.decrypt(Buffer.concat(chunks), purpose);
+  }
+}
+
+export async function localKeyring(_stateDir: string, tenants: string[]): Promise<TenantKeyring> {
+  const keyring = new TestKeyring();
+  for (const tenant of tenants) await keyring.createTenantKey(tenant);
+  return keyring;
+}
+
+/** Strings that must never appear in a Parquet or WAL file in the clear. */
+export const CANARY = {
+  ask: 'CANARY-ASK-7f3a: what is the weather in Oslo',
+  completion: 'CANARY-COMPLETION-91c2',
+  args: 'CANARY-ARGS-55d0',
+  result: 'CANARY-RESULT-0b1e',
+  reply: 'CANARY-REPLY-e4d7',
+};
+
+/**
+ * One run that has everything the issue asks to see: a model call that failed and was
+ * retried, a denied tool call, a tool call that needed and got approval, a tool run in a
+ * sandbox, and the reply. Times advance 100 ms per event from `start`.
+ */
+export function mustShowRun(tenantId: string, runId: string, start = new Date('2026-11-25T12:00:00Z'), agentId = 'helper'): TraceEvent[] {
+  let tick = 0;
+  const ctx = () => ({ tenantId, agentId, runId, time: new Date(start.getTime() + 100 * tick++) });
+  const allow = (id: string, approval = false) => ({
+    decision: 'allow' as const,
+    requiresApproval: approval,
+    determining: [{ id: `policy${id}`, annotations: { id, reason: `${id} is permitted` } }],
+    errors: [],
+  });
+  return [
+    traceEvents.runStart(ctx(), 0, { channel: 'slack', conversationId: 'C1/T1' }),
+    traceEvents.ask(ctx(), 1, { text: CANARY.ask, channel: 'slack' }),
+    traceEvents.modelCall(ctx(), 2, { provider: 'anthropic', model: 'claude-sonnet-4-5', durationMs: 120, attempt: 1, status: 'error', errorType: 'rate_limited', input: [{ role: 'user', content: CANARY.ask }] }),
+    traceEvents.modelCall(ctx(), 2, { provider: 'anthropic', model: 'claude-sonnet-4-5', inputTokens: 412, outputTokens: 57, durationMs: 840, attempt: 2, status: 'ok', finishReasons: ['tool_use'], input: [{ role: 'user', content: CANARY.ask }], output: { text: CANARY.completion } }),
+    traceEvents.toolCall(ctx(), 3, {
+      tool: 'shell.exec',
+      callId: 'call_1',
+      args: { command: `rm -rf / ${CANARY.args}` },
+      decision: { decision: 'deny', requiresApproval: false, determining: [{ id: 'policy0', annotations: { id: 'forbid-shell', reason: 'agents may not run shell commands' } }], errors: [] },
+    }),
+    traceEvents.toolCall(ctx(), 4, { tool: 'gmail.send', callId: 'call_2', args: { to: 'ceo@example.com', body: CANARY.args }, decision: allow('gmail-send-needs-approval', true) }),
+    traceEvents.approval(ctx(), 5, { tool: 'gmail.send', callId: 'call_2', outcome: 'approved', approver: 'alice@example.com' }),
+    traceEvents.toolResult(ctx(), 6, { tool: 'gmail.send', callId: 'call_2', result: { ok: true, output: { id: 'msg-1' }, sandbox: 'none', durationMs: 35 } }),
+    traceEvents.toolCall(ctx(), 7, { tool: 'weather.lookup', callId: 'call_3', args: { city: 'Oslo' }, decision: allow('weather-lookup') }),
+    traceEvents.toolResult(ctx(), 8, { tool: 'weather.lookup', callId: 'call_3', result: { ok: true, output: { forecast: CANARY.result }, sandbox: 'isolate', durationMs: 12 } }),
+    traceEvents.modelCall(ctx(), 9, { provider: 'anthropic', model: 'claude-sonnet-4-5', inputTokens: 655, outputTokens: 40, durationMs: 610, attempt: 1, status: 'ok', finishReasons: ['end_turn'], output: { text: CANARY.reply } }),
+    traceEvents.reply(ctx(), 10, { text: CANARY.reply, channel: 'slack' }),
+    traceEvents.runEnd(ctx(), 11, { status: 'completed', budgetOutcome: 'within', stepsUsed: 4, tokensUsed: 1164, durationMs: 2300 }),
+  ];
+}
+
+/**
+ * Every canary found in `files`, looking both at the raw bytes and at every decoded
+ * value (Parquet pages are zstd-compressed and dictionary-encoded, so a byte scan alone
+ * would miss plaintext; WAL content is base64).
+ */
+export async function findCanaries(files: string[]): Promise<Array<{ file: string; canary: string }>> {
+  const { DuckDBInstance, DuckDBBlobValue } = await import('@duckdb/node-api');
+  const { readFileSync } = await import('node:fs');
+  const { readSegment } = await import('./wal.js');
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  const found: Array<{ file: string; canary: string }> = [];
+  for (const file of files) {
+    const texts: string[] = [readFileSync(file).toString('latin1')];
+    if (file.endsWith('.parquet')) {
+      const result = await connection.run(`SELECT * FROM read_parquet('${file.replaceAll("'", "''")}')`);
+      for (const row of await result.getRows()) {
+        for (const value of row) texts.push(value instanceof DuckDBBlobValue ? Buffer.from(value.bytes).toString('latin1') : String(value));
+      }
+    } else if (file.endsWith('.wal')) {
+      for (const row of readSegment(file).rows) texts.push(JSON.stringify(row), row.content ? Buffer.from(row.content).toString('latin1') : '');
+    }
+    for (const canary of Object.values(CANARY)) if (texts.some((t) => t.includes(canary))) found.push({ file, canary });
+  }
+  connection.closeSync();
+  return found;
+}
