@@ -10,7 +10,7 @@ import { restrictedNamespaceLabels } from './constants.js';
 export type PodSecurityLevel = 'restricted' | 'baseline';
 
 export function namespaceLabels(level: PodSecurityLevel): Record<string, string> {
-  const labels = { ...restrictedNamespaceLabels(), 'app.kubernetes.io/part-of': 'claw' };
+  const labels: Record<string, string> = { ...restrictedNamespaceLabels(), 'app.kubernetes.io/part-of': 'claw' };
   if (level === 'baseline') labels['pod-security.kubernetes.io/enforce'] = 'baseline';
   return labels;
 }

@@ -26,7 +26,7 @@ export function runtimeClassSpec(handler: GvisorHandler) {
       labels: { 'app.kubernetes.io/part-of': 'claw' },
       // GKE creates its own `gvisor` RuntimeClass with a sandbox pool; server-side apply
       // with patchForce takes over the fields we set (our taint's toleration and selector).
-      annotations: handler === 'gvisor' ? { 'pulumi.com/patchForce': 'true' } : {},
+      annotations: (handler === 'gvisor' ? { 'pulumi.com/patchForce': 'true' } : {}) as Record<string, string>,
     },
     handler,
     scheduling: {
