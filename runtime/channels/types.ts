@@ -14,7 +14,8 @@ export type ChannelType = (typeof CHANNEL_TYPES)[number];
 export interface ConversationKey {
   tenantId: string;
   agentId: string;
-  channel: ChannelType;
+  /** 'schedule' for runs a Temporal Schedule starts (runtime/schedules). */
+  channel: ChannelType | 'schedule';
   /** Channel-specific thread id, e.g. Slack `C123:1700000000.000100`, Telegram chat id. */
   thread: string;
 }
