@@ -152,10 +152,23 @@ describe('local tenant keyring and envelope', () => {
     expect(await codeOf(keyring.forTenant('acme'))).toBe('TENANT_KEY_DESTROYED');
     // Even the crypto object obtained before shredding cannot read (its cache is cleared).
     expect(await codeOf(acme.decrypt(a, 'blob'))).toBe('TENANT_KEY_DESTROYED');
+    // A keyring object that missed the shred (another process) stops within a second.
+    const other = localTenantKeyring(stateDir);
+    await other.forTenant('globex');
+    expect(await codeOf(other.forTenant('acme'))).toBe('TENANT_KEY_DESTROYED');
     // And another process (a fresh keyring over the same file) cannot either.
     expect(await codeOf(localTenantKeyring(stateDir).forTenant('acme'))).toBe('TENANT_KEY_DESTROYED');
     expect(await codeOf(keyring.createTenantKey('acme'))).toBe('TENANT_KEY_DESTROYED');
     expect(str(await (await localTenantKeyring(stateDir).forTenant('globex')).decrypt(g, 'blob'))).toBe('globex data');
+  });
+
+  it('a running process notices a shred made elsewhere within about a second', async () => {
+    const worker = await localTenantKeyring(stateDir).forTenant('acme');
+    const sealed = await worker.encrypt(text('cached'), 'payload');
+    await localTenantKeyring(stateDir).destroy('acme');
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await codeOf(worker.decrypt(sealed, 'payload'))).toBe('TENANT_KEY_DESTROYED');
+    expect(await codeOf(worker.encrypt(text('more'), 'payload'))).toBe('TENANT_KEY_DESTROYED');
   });
 
   it('says which key is missing for an unknown tenant', async () => {

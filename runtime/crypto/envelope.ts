@@ -75,6 +75,12 @@ export interface RootKeyBackend {
   destroy(tenantId: string): Promise<void>;
   /** Turn a keyring failure (or an unwrap that found no usable key) into one clear ClawError. */
   explain(tenantId: string, err: unknown, phase: 'wrap' | 'unwrap', edks?: WrappedKeyRef[]): Promise<ClawError>;
+  /**
+   * A cheap check that the tenant's key still exists (throws TENANT_KEY_DESTROYED), run at
+   * most once a second on the cached hot path, so a shred in another process takes effect
+   * within a second instead of a cache period. Backends without a cheap check omit it.
+   */
+  revalidate?(tenantId: string): void;
 }
 
 /** Which root key wrapped a data key (clear in the header; no secret). */
@@ -171,6 +177,22 @@ export class EnvelopeCrypto implements TenantCrypto {
     private readonly limits: CacheLimits = DEFAULT_CACHE,
   ) {}
 
+  private checkedAt = 0;
+
+  /** Backend liveness check, at most once a second (see RootKeyBackend.revalidate). */
+  private revalidate(): void {
+    if (!this.backend.revalidate) return;
+    const now = Date.now();
+    if (now - this.checkedAt < 1000) return;
+    try {
+      this.backend.revalidate(this.tenantId);
+    } catch (err) {
+      this.clear();
+      throw err;
+    }
+    this.checkedAt = now;
+  }
+
   /** Forget every cached data key (rotation, shredding). */
   clear(): void {
     this.encryptKeys.clear();
@@ -215,6 +237,7 @@ export class EnvelopeCrypto implements TenantCrypto {
 
   /** The current data key for `purpose`, renewed when it is too old or has done too much. */
   private async dataKey(purpose: Purpose, messages: number): Promise<DataKey> {
+    this.revalidate();
     let pending = this.encryptKeys.get(purpose);
     if (pending) {
       const entry = await pending;
@@ -249,6 +272,7 @@ export class EnvelopeCrypto implements TenantCrypto {
     const { header } = parsed;
     if (header.t !== this.tenantId) throw tenantMismatch(this.tenantId, header.t);
     if (header.p !== purpose) throw purposeMismatch(this.tenantId, purpose, header.p);
+    this.revalidate();
     const id = `${purpose}:${header.s}`;
     const cached = this.decryptKeys.get(id);
     if (cached) {

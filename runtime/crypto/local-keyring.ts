@@ -140,6 +140,10 @@ export class LocalKeyringBackend implements RootKeyBackend {
     return keyring;
   }
 
+  revalidate(tenantId: string): void {
+    this.entry(tenantId);
+  }
+
   async createTenantKey(tenantId: string): Promise<void> {
     const existing = this.read().tenants[tenantId];
     if (existing?.destroyedAt) throw keyDestroyed(tenantId);
