@@ -276,3 +276,20 @@ describe('gateway: limits and health', () => {
     expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ ok: true, checks: { temporal: true } });
   });
 });
+
+describe('sample deliveries (claw events send)', () => {
+  it('each channel sample is accepted as one event, and a resend is a duplicate', async () => {
+    const { sampleDelivery } = await import('./sample.js');
+    const secretFor = { slack: SECRETS.acme.SLACK_SIGNING_SECRET, telegram: SECRETS.acme.TELEGRAM_SECRET_TOKEN, whatsapp: SECRETS.acme.WHATSAPP_APP_SECRET, webhook: SECRETS.acme.HOOK_KEY };
+    for (const channel of ['slack', 'telegram', 'whatsapp', 'webhook'] as const) {
+      const sample = sampleDelivery(channel, { text: `hi ${channel}`, secret: secretFor[channel], nowSeconds });
+      const url = channel === 'webhook' ? '/t/acme/webhook/helper' : `/t/acme/${channel}`;
+      const res = await app.inject({ method: 'POST', url, headers: sample.headers, payload: sample.body });
+      expect(res.statusCode, channel).toBe(200);
+      expect(res.json().accepted, channel).toBe(1);
+      const again = await app.inject({ method: 'POST', url, headers: sample.headers, payload: sample.body });
+      expect(again.json().duplicates, channel).toBe(1);
+    }
+    expect(starter.events.map((e) => [e.key.channel, e.message.text])).toEqual([['slack', 'hi slack'], ['telegram', 'hi telegram'], ['whatsapp', 'hi whatsapp'], ['webhook', 'hi webhook']]);
+  });
+});
