@@ -5,6 +5,19 @@
 import { Command, Option } from 'commander';
 import { initCommand } from './commands/init.js';
 import { configCommand } from './commands/config.js';
+import { installCommand } from './commands/install.js';
+import { planCommand } from './commands/plan.js';
+import { destroyCommand } from './commands/destroy.js';
+import { refreshCommand } from './commands/refresh.js';
+import { driftCommand } from './commands/drift.js';
+import { outputsCommand } from './commands/outputs.js';
+import { upgradeCommand } from './commands/upgrade.js';
+import { rollbackCommand } from './commands/rollback.js';
+import { preflightCommand } from './commands/preflight.js';
+import { installerPolicyCommand } from './commands/installer-policy.js';
+import { tenantsCommand } from './commands/tenants.js';
+import { fleetCommand } from './commands/fleet.js';
+import { tracesCommand } from './commands/traces.js';
 
 export function buildProgram(): Command {
   const program = new Command('claw')
@@ -19,5 +32,11 @@ export function buildProgram(): Command {
 
   program.addCommand(initCommand());
   program.addCommand(configCommand());
+  // aws/gcp lifecycle (INSTALLER, cli/installer/)
+  for (const command of [installCommand(), planCommand(), destroyCommand(), refreshCommand(), driftCommand(), outputsCommand(),
+    upgradeCommand(), rollbackCommand(), preflightCommand(), installerPolicyCommand(), tenantsCommand(), fleetCommand()]) {
+    program.addCommand(command);
+  }
+  program.addCommand(tracesCommand());
   return program;
 }

@@ -5,9 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Purpose, TenantCrypto, TenantKeyring, TraceEvent } from '../ports.js';
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { ClawError } from '../../core/errors.js';
+import type { TenantKeyring, TraceEvent } from '../ports.js';
+import { localTenantKeyring } from '../crypto/index.js';
 import { traceEvents } from './events.js';
 
 export function tempStateDir(): { stateDir: string; cleanup: () => void } {
@@ -15,74 +14,9 @@ export function tempStateDir(): { stateDir: string; cleanup: () => void } {
   return { stateDir, cleanup: () => rmSync(stateDir, { recursive: true, force: true }) };
 }
 
-/**
- * A TenantKeyring for tests while DATA's local keyring (runtime/crypto) is in progress:
- * real AES-256-GCM under an in-memory root key per tenant, the tenant and purpose as AAD,
- * `destroy` forgets the key (TENANT_KEY_DESTROYED afterwards). Same port, same failures.
- */
-export class TestKeyring implements TenantKeyring {
-  private readonly keys = new Map<string, Buffer | 'destroyed'>();
-
-  async createTenantKey(tenantId: string): Promise<void> {
-    if (!this.keys.has(tenantId)) this.keys.set(tenantId, randomBytes(32));
-  }
-  async rotate(): Promise<void> {}
-  async destroy(tenantId: string): Promise<void> {
-    this.keys.set(tenantId, 'destroyed');
-  }
-  async forTenant(tenantId: string): Promise<TenantCrypto> {
-    const root = () => {
-      const key = this.keys.get(tenantId);
-      if (key === 'destroyed') throw new ClawError('TENANT_KEY_DESTROYED', `the key of tenant '${tenantId}' was destroyed`);
-      if (!key) throw new ClawError('TENANT_KEY_MISSING', `tenant '${tenantId}' has no key`);
-      return key;
-    };
-    root();
-    return new TestTenantCrypto(tenantId, root);
-  }
-}
-
-class TestTenantCrypto {
-  constructor(
-    readonly tenantId: string,
-    private readonly root: () => Buffer,
-  ) {}
-
-  async encrypt(plaintext: Uint8Array, purpose: Purpose): Promise<Uint8Array> {
-    const nonce = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.root(), nonce);
-    cipher.setAAD(Buffer.from(`${this.tenantId}/${purpose}`));
-    const head = Buffer.from(`${this.tenantId}\u0000`);
-    return Buffer.concat([head, nonce, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-  }
-
-  async decrypt(ciphertext: Uint8Array, purpose: Purpose): Promise<Uint8Array> {
-    const data = Buffer.from(ciphertext);
-    const owner = data.subarray(0, data.indexOf(0)).toString();
-    if (owner !== this.tenantId) throw new ClawError('TENANT_MISMATCH', `ciphertext of tenant '${owner}' given to tenant '${this.tenantId}'`);
-    const body = data.subarray(owner.length + 1);
-    const decipher = createDecipheriv('aes-256-gcm', this.root(), body.subarray(0, 12));
-    decipher.setAAD(Buffer.from(`${this.tenantId}/${purpose}`));
-    decipher.setAuthTag(body.subarray(body.length - 16));
-    return Buffer.concat([decipher.update(body.subarray(12, body.length - 16)), decipher.final()]);
-  }
-
-  // Whole-message streaming (the traces never stream; here so the class satisfies the port).
-  async *encryptStream(plaintext: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, purpose: Purpose): AsyncIterable<Uint8Array> {
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of plaintext) chunks.push(chunk);
-    yield await this.encrypt(Buffer.concat(chunks), purpose);
-  }
-
-  async *decryptStream(ciphertext: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, purpose: Purpose): AsyncIterable<Uint8Array> {
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of ciphertext) chunks.push(chunk);
-    yield await this.decrypt(Buffer.concat(chunks), purpose);
-  }
-}
-
-export async function localKeyring(_stateDir: string, tenants: string[]): Promise<TenantKeyring> {
-  const keyring = new TestKeyring();
+/** The local target's real keyring (DATA's runtime/crypto, root keys under `<stateDir>/keys`). */
+export async function localKeyring(stateDir: string, tenants: string[]): Promise<TenantKeyring> {
+  const keyring = localTenantKeyring(stateDir);
   for (const tenant of tenants) await keyring.createTenantKey(tenant);
   return keyring;
 }
