@@ -1,0 +1,193 @@
+/**
+ * Identities of the runtime on EKS (EKS Pod Identity): one role per component, trusted
+ * only by the EKS Pod Identity service for that component's namespace and service account.
+ *
+ * - worker: may only assume tenant roles (one per tenant, under a dedicated IAM path).
+ *   Each per-tenant Temporal Worker runs with its tenant's role, so it cannot touch
+ *   another tenant's key or bucket even by mistake.
+ * - gateway: no IAM policy at all. Tenant key policies let it encrypt (never decrypt)
+ *   under an encryption context naming the tenant; it cannot read tenant data.
+ * - codec-server: no IAM policy; key policies let it decrypt Temporal payloads only.
+ * - openbao: no IAM policy; the unseal key's policy names it.
+ * - tenant roles: the tenant's key, bucket (or BYOB prefix), Glue database and Athena
+ *   workgroup, and nothing else.
+ */
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { OPENBAO_NAMESPACE, OPENBAO_SERVICE_ACCOUNT, RUNTIME_NAMESPACE, SERVICE_ACCOUNTS, installTags, physicalName, tenantTags } from './naming.js';
+import { TENANT_KEY_ACTIONS, type PolicyDocument } from './tenant-key.js';
+
+/** IAM path of every tenant role of an install; the worker may assume roles under it only. */
+export function tenantRolePath(install: string): string {
+  return `/claw/${install}/tenants/`;
+}
+
+export function podIdentityTrust(accountId: string, namespace: string, serviceAccount: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'EksPodIdentity',
+        Effect: 'Allow',
+        Principal: { Service: 'pods.eks.amazonaws.com' },
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
+        Condition: {
+          StringEquals: {
+            'aws:SourceAccount': accountId,
+            'aws:RequestTag/kubernetes-namespace': namespace,
+            'aws:RequestTag/kubernetes-service-account': serviceAccount,
+          },
+        },
+      },
+    ],
+  };
+}
+
+export function workerPolicy(partition: string, accountId: string, install: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'AssumeTenantRoles',
+        Effect: 'Allow',
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
+        Resource: `arn:${partition}:iam::${accountId}:role${tenantRolePath(install)}*`,
+      },
+    ],
+  };
+}
+
+export interface TenantRolePolicyInput {
+  partition: string;
+  region: string;
+  accountId: string;
+  keyArn: string;
+  bucketArn: string;
+  /** '' or a BYOB prefix ending in '/'. */
+  prefix: string;
+  databaseName: string;
+  tableName: string;
+  workgroupName: string;
+}
+
+/** Everything a tenant's workload may do: its key, its objects, its lake. */
+export function tenantRolePolicy(p: TenantRolePolicyInput): PolicyDocument {
+  const glue = (kind: string, name: string) => `arn:${p.partition}:glue:${p.region}:${p.accountId}:${kind}/${name}`;
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'TenantKey', Effect: 'Allow', Action: [...TENANT_KEY_ACTIONS], Resource: p.keyArn },
+      {
+        Sid: 'TenantObjects',
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+        Resource: `${p.bucketArn}/${p.prefix}*`,
+      },
+      {
+        Sid: 'TenantBucketList',
+        Effect: 'Allow',
+        Action: ['s3:ListBucket', 's3:GetBucketLocation'],
+        Resource: p.bucketArn,
+        ...(p.prefix ? { Condition: { StringLike: { 's3:prefix': [`${p.prefix}*`] } } } : {}),
+      },
+      {
+        Sid: 'TenantLake',
+        Effect: 'Allow',
+        Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables', 'glue:UpdateTable', 'glue:GetPartitions'],
+        Resource: [
+          `arn:${p.partition}:glue:${p.region}:${p.accountId}:catalog`,
+          glue('database', p.databaseName),
+          glue('table', `${p.databaseName}/${p.tableName}`),
+        ],
+      },
+      {
+        Sid: 'TenantQueries',
+        Effect: 'Allow',
+        Action: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution', 'athena:GetWorkGroup'],
+        Resource: `arn:${p.partition}:athena:${p.region}:${p.accountId}:workgroup/${p.workgroupName}`,
+      },
+    ],
+  };
+}
+
+export interface RuntimeIdentityArgs {
+  install: string;
+  clusterName: pulumi.Input<string>;
+  accountId: pulumi.Input<string>;
+  partition: pulumi.Input<string>;
+  provider: aws.Provider;
+}
+
+export class RuntimeIdentity extends pulumi.ComponentResource {
+  readonly workerRoleArn: pulumi.Output<string>;
+  readonly gatewayRoleArn: pulumi.Output<string>;
+  readonly codecServerRoleArn: pulumi.Output<string>;
+  readonly openbaoRoleArn: pulumi.Output<string>;
+
+  constructor(name: string, args: RuntimeIdentityArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super('claw:aws:RuntimeIdentity', name, {}, opts);
+    const child = { parent: this, provider: args.provider };
+    const tags = installTags(args.install);
+
+    const role = (component: string, namespace: string, serviceAccount: string) => {
+      const r = new aws.iam.Role(
+        `${name}-${component}`,
+        {
+          name: physicalName(['claw', args.install, component], 64),
+          path: `/claw/${args.install}/runtime/`,
+          description: `Claw ${args.install}: ${component} pods (EKS Pod Identity, ${namespace}/${serviceAccount})`,
+          assumeRolePolicy: pulumi.output(args.accountId).apply((account) => JSON.stringify(podIdentityTrust(account, namespace, serviceAccount))),
+          maxSessionDuration: 3600,
+          tags,
+        },
+        child,
+      );
+      new aws.eks.PodIdentityAssociation(
+        `${name}-${component}`,
+        { clusterName: args.clusterName, namespace, serviceAccount, roleArn: r.arn, tags },
+        child,
+      );
+      return r;
+    };
+
+    const worker = role('worker', RUNTIME_NAMESPACE, SERVICE_ACCOUNTS.worker);
+    new aws.iam.RolePolicy(
+      `${name}-worker-assume-tenants`,
+      {
+        role: worker.name,
+        policy: pulumi.all([args.partition, args.accountId]).apply(([partition, account]) => JSON.stringify(workerPolicy(partition, account, args.install))),
+      },
+      child,
+    );
+    this.workerRoleArn = worker.arn;
+    this.gatewayRoleArn = role('gateway', RUNTIME_NAMESPACE, SERVICE_ACCOUNTS.gateway).arn;
+    this.codecServerRoleArn = role('codec-server', RUNTIME_NAMESPACE, SERVICE_ACCOUNTS.codecServer).arn;
+    this.openbaoRoleArn = role('openbao', OPENBAO_NAMESPACE, OPENBAO_SERVICE_ACCOUNT).arn;
+    this.registerOutputs({ workerRoleArn: this.workerRoleArn, gatewayRoleArn: this.gatewayRoleArn });
+  }
+}
+
+/** A tenant's workload role: assumable only by the worker role. Its policy is attached by `AwsTenant`. */
+export function tenantRole(
+  name: string,
+  args: { install: string; tenantId: string; workerRoleArn: pulumi.Input<string> },
+  opts: pulumi.CustomResourceOptions,
+): aws.iam.Role {
+  return new aws.iam.Role(
+    name,
+    {
+      name: physicalName(['claw', args.install, 't', args.tenantId], 64),
+      path: tenantRolePath(args.install),
+      description: `Claw ${args.install}: workload of tenant ${args.tenantId}`,
+      assumeRolePolicy: pulumi.output(args.workerRoleArn).apply((workerRoleArn) =>
+        JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Sid: 'WorkerOnly', Effect: 'Allow', Principal: { AWS: workerRoleArn }, Action: ['sts:AssumeRole', 'sts:TagSession'] }],
+        }),
+      ),
+      maxSessionDuration: 3600,
+      tags: tenantTags(args.install, args.tenantId),
+    },
+    opts,
+  );
+}

@@ -1,0 +1,178 @@
+/**
+ * A tenant's root key (DESIGN.md invariant 1): a KMS key per tenant with rotation on,
+ * an alias, and a key policy that names only that tenant's role for use. Two shared
+ * runtime roles get narrow, context-bound rights: the gateway may only *encrypt* for the
+ * tenant (it signs incoming messages into Temporal payloads), the codec server may only
+ * *decrypt payloads* of the tenant (the Temporal UI). Neither can read blobs or traces.
+ *
+ * BYOK: no key of ours. The same rights are given as KMS grants on the customer's key
+ * (an alias ARN is resolved to its key ARN first: grants need the key itself).
+ */
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import type { Tenant } from '../../core/config/schema.js';
+import { tenantTags } from './naming.js';
+
+/** Encryption-context keys the runtime binds every envelope to (see runtime/crypto). */
+export const CONTEXT_TENANT = 'claw:tenant';
+export const CONTEXT_PURPOSE = 'claw:purpose';
+
+/** What the tenant's own role may do with its key (S3, Athena and the codec go through it). */
+export const TENANT_KEY_ACTIONS = [
+  'kms:Encrypt',
+  'kms:Decrypt',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+  'kms:GenerateDataKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+  'kms:DescribeKey',
+] as const;
+export const GATEWAY_KEY_ACTIONS = ['kms:Encrypt', 'kms:GenerateDataKey'] as const;
+export const CODEC_KEY_ACTIONS = ['kms:Decrypt'] as const;
+
+/**
+ * Key administration without use: the account can manage the key and schedule its
+ * deletion, not encrypt or decrypt. (No kms:CreateGrant: a grant would delegate use.
+ * PutKeyPolicy stays, or the key could never be managed again; changes are in CloudTrail.)
+ */
+export const KEY_ADMIN_ACTIONS = [
+  'kms:CreateAlias', 'kms:Describe*', 'kms:Enable*', 'kms:List*', 'kms:Put*', 'kms:Update*', 'kms:Revoke*',
+  'kms:Disable*', 'kms:Get*', 'kms:Delete*', 'kms:TagResource', 'kms:UntagResource',
+  'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion', 'kms:RotateKeyOnDemand',
+] as const;
+
+export interface PolicyStatement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Principal?: { AWS?: string | string[]; Service?: string | string[] } | '*';
+  Action: string | string[];
+  /** Absent in trust policies. */
+  Resource?: string | string[];
+  Condition?: Record<string, Record<string, string | string[] | boolean>>;
+}
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: PolicyStatement[];
+}
+
+export interface TenantKeyPolicyInput {
+  tenantId: string;
+  partition: string;
+  accountId: string;
+  tenantRoleArn: string;
+  gatewayRoleArn: string;
+  codecServerRoleArn: string;
+}
+
+/** The key policy of one tenant's key. Pure, so tests and the guardrails can read it. */
+export function tenantKeyPolicy(input: TenantKeyPolicyInput): PolicyDocument {
+  const tenantContext = { [`kms:EncryptionContext:${CONTEXT_TENANT}`]: input.tenantId };
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'KeyAdministration',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:${input.partition}:iam::${input.accountId}:root` },
+        Action: [...KEY_ADMIN_ACTIONS],
+        Resource: '*', // in a key policy '*' means "this key"
+      },
+      {
+        Sid: 'TenantWorkloadUse',
+        Effect: 'Allow',
+        Principal: { AWS: input.tenantRoleArn },
+        Action: [...TENANT_KEY_ACTIONS],
+        Resource: '*',
+      },
+      {
+        Sid: 'GatewayEncryptOnly',
+        Effect: 'Allow',
+        Principal: { AWS: input.gatewayRoleArn },
+        Action: [...GATEWAY_KEY_ACTIONS],
+        Resource: '*',
+        Condition: { StringEquals: tenantContext },
+      },
+      {
+        Sid: 'CodecServerDecryptPayloadsOnly',
+        Effect: 'Allow',
+        Principal: { AWS: input.codecServerRoleArn },
+        Action: [...CODEC_KEY_ACTIONS],
+        Resource: '*',
+        Condition: { StringEquals: { ...tenantContext, [`kms:EncryptionContext:${CONTEXT_PURPOSE}`]: 'payload' } },
+      },
+    ],
+  };
+}
+
+export interface TenantKeyArgs {
+  install: string;
+  tenantId: string;
+  key: Tenant['key'];
+  partition: pulumi.Input<string>;
+  accountId: pulumi.Input<string>;
+  tenantRoleArn: pulumi.Input<string>;
+  gatewayRoleArn: pulumi.Input<string>;
+  codecServerRoleArn: pulumi.Input<string>;
+  provider: aws.Provider;
+}
+
+export class TenantKey extends pulumi.ComponentResource {
+  /** The key every tenant resource encrypts under: ours, or the customer's (BYOK). */
+  readonly keyArn: pulumi.Output<string>;
+  readonly managed: boolean;
+  readonly aliasName?: string;
+
+  constructor(name: string, args: TenantKeyArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super('claw:aws:TenantKey', name, {}, opts);
+    const child = { parent: this, provider: args.provider };
+    this.managed = args.key.type === 'managed';
+
+    if (args.key.type === 'managed') {
+      const policy = pulumi
+        .all([args.partition, args.accountId, args.tenantRoleArn, args.gatewayRoleArn, args.codecServerRoleArn])
+        .apply(([partition, accountId, tenantRoleArn, gatewayRoleArn, codecServerRoleArn]) =>
+          JSON.stringify(tenantKeyPolicy({ tenantId: args.tenantId, partition, accountId, tenantRoleArn, gatewayRoleArn, codecServerRoleArn })),
+        );
+      const key = new aws.kms.Key(
+        `${name}-key`,
+        {
+          description: `Claw ${args.install}: root key of tenant ${args.tenantId}`,
+          keyUsage: 'ENCRYPT_DECRYPT',
+          customerMasterKeySpec: 'SYMMETRIC_DEFAULT',
+          enableKeyRotation: true,
+          rotationPeriodInDays: 365,
+          // Destroying this key crypto-shreds the tenant; give a mistaken deletion a month.
+          deletionWindowInDays: 30,
+          policy,
+          tags: tenantTags(args.install, args.tenantId),
+        },
+        child,
+      );
+      this.aliasName = `alias/claw/${args.install}/${args.tenantId}`;
+      new aws.kms.Alias(`${name}-alias`, { name: this.aliasName, targetKeyId: key.keyId }, child);
+      this.keyArn = key.arn;
+    } else {
+      const resolved = aws.kms.getKeyOutput({ keyId: args.key.ref }, child);
+      this.keyArn = resolved.arn;
+      const grant = (suffix: string, grantee: pulumi.Input<string>, operations: readonly string[], context?: Record<string, string>) =>
+        new aws.kms.Grant(
+          `${name}-${suffix}`,
+          {
+            name: `claw-${args.install}-${args.tenantId}-${suffix}`,
+            keyId: this.keyArn,
+            granteePrincipal: grantee,
+            operations: [...operations],
+            constraints: context ? [{ encryptionContextSubset: context }] : undefined,
+            retireOnDelete: true,
+          },
+          child,
+        );
+      // Grant operations are the plain API names, without the 'kms:' prefix.
+      const ops = (actions: readonly string[]) => actions.map((a) => a.replace(/^kms:/, ''));
+      grant('grant-tenant', args.tenantRoleArn, ops(TENANT_KEY_ACTIONS));
+      grant('grant-gateway', args.gatewayRoleArn, ops(GATEWAY_KEY_ACTIONS), { [CONTEXT_TENANT]: args.tenantId });
+      grant('grant-codec', args.codecServerRoleArn, ops(CODEC_KEY_ACTIONS), { [CONTEXT_TENANT]: args.tenantId, [CONTEXT_PURPOSE]: 'payload' });
+    }
+    this.registerOutputs({ keyArn: this.keyArn });
+  }
+}

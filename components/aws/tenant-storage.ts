@@ -1,0 +1,170 @@
+/**
+ * A tenant's bucket: SSE-KMS under the tenant's key with S3 bucket keys, public access
+ * blocked, ACLs disabled, versioning, a TLS-only bucket policy that also refuses uploads
+ * under any other key, and lifecycle rules. BYOB: no bucket of ours — a reference, and
+ * the bucket-policy statements the customer must apply (`claw plan` prints them).
+ */
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import type { Tenant } from '../../core/config/schema.js';
+import { physicalName, tenantTags } from './naming.js';
+import type { PolicyDocument, PolicyStatement } from './tenant-key.js';
+
+/** Object prefixes inside a tenant's bucket (or BYOB prefix). */
+export const PREFIXES = { blobs: 'blobs/', lake: 'lake/', athenaResults: 'athena-results/' } as const;
+
+export interface BucketPolicyInput {
+  bucketArn: string;
+  /** '' for a managed bucket; the BYOB prefix (with a trailing '/') otherwise. */
+  prefix: string;
+  keyArn: string;
+  tenantRoleArn: string;
+}
+
+/** Statements every tenant bucket carries: TLS only; objects only under the tenant's key. */
+export function tenantBucketGuards(input: BucketPolicyInput): PolicyStatement[] {
+  return [
+    {
+      Sid: 'DenyInsecureTransport',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:*',
+      Resource: [input.bucketArn, `${input.bucketArn}/*`],
+      Condition: { Bool: { 'aws:SecureTransport': false } },
+    },
+    {
+      Sid: 'DenyOtherKeys',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:PutObject',
+      Resource: `${input.bucketArn}/${input.prefix}*`,
+      Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': input.keyArn } },
+    },
+    {
+      Sid: 'DenyUnencryptedUploads',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:PutObject',
+      Resource: `${input.bucketArn}/${input.prefix}*`,
+      Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'aws:kms' } },
+    },
+  ];
+}
+
+/** What a BYOB customer adds to their bucket policy so the tenant's role can use its prefix. */
+export function byobBucketPolicy(input: BucketPolicyInput): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'ClawTenantObjects',
+        Effect: 'Allow',
+        Principal: { AWS: input.tenantRoleArn },
+        Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+        Resource: `${input.bucketArn}/${input.prefix}*`,
+      },
+      {
+        Sid: 'ClawTenantList',
+        Effect: 'Allow',
+        Principal: { AWS: input.tenantRoleArn },
+        Action: ['s3:ListBucket', 's3:GetBucketLocation'],
+        Resource: input.bucketArn,
+        ...(input.prefix ? { Condition: { StringLike: { 's3:prefix': [`${input.prefix}*`] } } } : {}),
+      },
+      ...tenantBucketGuards(input),
+    ],
+  };
+}
+
+export interface TenantStorageArgs {
+  install: string;
+  tenantId: string;
+  bucket: Tenant['bucket'];
+  keyArn: pulumi.Input<string>;
+  tenantRoleArn: pulumi.Input<string>;
+  accountId: pulumi.Input<string>;
+  region: string;
+  provider: aws.Provider;
+}
+
+export class TenantStorage extends pulumi.ComponentResource {
+  readonly bucketName: pulumi.Output<string>;
+  readonly bucketArn: pulumi.Output<string>;
+  /** '' for a managed bucket, the BYOB prefix (ending in '/') otherwise. */
+  readonly prefix: string;
+  readonly managed: boolean;
+  /** BYOB only: the bucket policy the customer must apply, as JSON. */
+  readonly requiredBucketPolicy?: pulumi.Output<string>;
+
+  constructor(name: string, args: TenantStorageArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super('claw:aws:TenantStorage', name, {}, opts);
+    const child = { parent: this, provider: args.provider };
+    this.managed = args.bucket.type === 'managed';
+
+    if (args.bucket.type === 'byob') {
+      const raw = args.bucket.prefix ?? '';
+      this.prefix = raw === '' || raw.endsWith('/') ? raw : `${raw}/`;
+      this.bucketName = pulumi.output(args.bucket.name);
+      this.bucketArn = pulumi.output(`arn:aws:s3:::${args.bucket.name}`);
+      this.requiredBucketPolicy = pulumi
+        .all([this.bucketArn, args.keyArn, args.tenantRoleArn])
+        .apply(([bucketArn, keyArn, tenantRoleArn]) =>
+          JSON.stringify(byobBucketPolicy({ bucketArn, prefix: this.prefix, keyArn, tenantRoleArn }), null, 2),
+        );
+      this.registerOutputs({ bucketName: this.bucketName, requiredBucketPolicy: this.requiredBucketPolicy });
+      return;
+    }
+
+    this.prefix = '';
+    const bucketName = pulumi
+      .output(args.accountId)
+      .apply((account) => physicalName(['claw', args.install, args.tenantId, account, args.region], 63));
+    const bucket = new aws.s3.Bucket(
+      `${name}-bucket`,
+      { bucket: bucketName, forceDestroy: false, objectLockEnabled: false, tags: tenantTags(args.install, args.tenantId) },
+      child,
+    );
+    const ownership = new aws.s3.BucketOwnershipControls(
+      `${name}-ownership`,
+      { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } },
+      child,
+    );
+    const publicAccess = new aws.s3.BucketPublicAccessBlock(
+      `${name}-public-access`,
+      { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      child,
+    );
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-sse`,
+      {
+        bucket: bucket.id,
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: args.keyArn }, bucketKeyEnabled: true }],
+      },
+      child,
+    );
+    new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } }, child);
+    new aws.s3.BucketLifecycleConfiguration(
+      `${name}-lifecycle`,
+      {
+        bucket: bucket.id,
+        rules: [
+          { id: 'abort-incomplete-uploads', status: 'Enabled', filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+          { id: 'expire-noncurrent-versions', status: 'Enabled', filter: {}, noncurrentVersionExpiration: { noncurrentDays: 30 } },
+          { id: 'expire-athena-results', status: 'Enabled', filter: { prefix: PREFIXES.athenaResults }, expiration: { days: 30 } },
+        ],
+      },
+      child,
+    );
+    const policy = pulumi
+      .all([bucket.arn, args.keyArn, args.tenantRoleArn])
+      .apply(([bucketArn, keyArn, tenantRoleArn]) =>
+        JSON.stringify({ Version: '2012-10-17', Statement: tenantBucketGuards({ bucketArn, prefix: '', keyArn, tenantRoleArn }) }),
+      );
+    // The public-access block must exist first, or a policy could briefly be evaluated without it.
+    new aws.s3.BucketPolicy(`${name}-policy`, { bucket: bucket.id, policy }, { ...child, dependsOn: [publicAccess, ownership] });
+
+    this.bucketName = bucket.bucket;
+    this.bucketArn = bucket.arn;
+    this.registerOutputs({ bucketName: this.bucketName });
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Everything one tenant owns on AWS, under one component whose name is the tenant id
+ * (`claw:aws:Tenant`; the offline planner groups resources by it): the tenant's role,
+ * key (or BYOK grants), bucket (or BYOB reference), lake, and the role's policy.
+ */
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import type { Tenant } from '../../core/config/schema.js';
+import { tenantRole, tenantRolePolicy } from './iam.js';
+import { TenantKey } from './tenant-key.js';
+import { TenantLakehouse } from './lakehouse.js';
+import { TenantStorage } from './tenant-storage.js';
+
+export interface AwsTenantArgs {
+  install: string;
+  tenant: Tenant;
+  region: string;
+  partition: pulumi.Input<string>;
+  accountId: pulumi.Input<string>;
+  workerRoleArn: pulumi.Input<string>;
+  gatewayRoleArn: pulumi.Input<string>;
+  codecServerRoleArn: pulumi.Input<string>;
+  provider: aws.Provider;
+}
+
+/** What the runtime needs to serve a tenant (the worker's CLAW_TENANTS entry). */
+export interface TenantRuntimeRef {
+  id: string;
+  keyRef: pulumi.Output<string>;
+  bucket: pulumi.Output<string>;
+  prefix: string;
+  roleArn: pulumi.Output<string>;
+  database: string;
+  workgroup: string;
+}
+
+export class AwsTenant extends pulumi.ComponentResource {
+  readonly key: TenantKey;
+  readonly storage: TenantStorage;
+  readonly lakehouse: TenantLakehouse;
+  readonly roleArn: pulumi.Output<string>;
+  readonly runtime: TenantRuntimeRef;
+
+  /** `name` must be the tenant id. */
+  constructor(name: string, args: AwsTenantArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super('claw:aws:Tenant', name, {}, opts);
+    if (name !== args.tenant.id) {
+      throw new pulumi.InputPropertyError({ propertyPath: 'tenant.id', reason: `the component name '${name}' must be the tenant id '${args.tenant.id}'` });
+    }
+    const child = { parent: this, provider: args.provider };
+    const common = { install: args.install, tenantId: args.tenant.id };
+
+    const role = tenantRole(`${name}-role`, { ...common, workerRoleArn: args.workerRoleArn }, child);
+    this.roleArn = role.arn;
+    this.key = new TenantKey(
+      name,
+      { ...common, key: args.tenant.key, partition: args.partition, accountId: args.accountId, tenantRoleArn: role.arn, gatewayRoleArn: args.gatewayRoleArn, codecServerRoleArn: args.codecServerRoleArn, provider: args.provider },
+      { parent: this },
+    );
+    this.storage = new TenantStorage(
+      name,
+      { ...common, bucket: args.tenant.bucket, keyArn: this.key.keyArn, tenantRoleArn: role.arn, accountId: args.accountId, region: args.region, provider: args.provider },
+      { parent: this },
+    );
+    this.lakehouse = new TenantLakehouse(
+      name,
+      { ...common, keyArn: this.key.keyArn, bucketName: this.storage.bucketName, prefix: this.storage.prefix, provider: args.provider },
+      { parent: this },
+    );
+    new aws.iam.RolePolicy(
+      `${name}-role-policy`,
+      {
+        role: role.name,
+        policy: pulumi
+          .all([args.partition, args.accountId, this.key.keyArn, this.storage.bucketArn])
+          .apply(([partition, accountId, keyArn, bucketArn]) =>
+            JSON.stringify(
+              tenantRolePolicy({
+                partition,
+                region: args.region,
+                accountId,
+                keyArn,
+                bucketArn,
+                prefix: this.storage.prefix,
+                databaseName: this.lakehouse.databaseName,
+                tableName: this.lakehouse.tableName,
+                workgroupName: this.lakehouse.workgroupName,
+              }),
+            ),
+          ),
+      },
+      child,
+    );
+
+    this.runtime = {
+      id: args.tenant.id,
+      keyRef: this.key.keyArn,
+      bucket: this.storage.bucketName,
+      prefix: this.storage.prefix,
+      roleArn: role.arn,
+      database: this.lakehouse.databaseName,
+      workgroup: this.lakehouse.workgroupName,
+    };
+    this.registerOutputs({ keyArn: this.key.keyArn, bucket: this.storage.bucketName, roleArn: this.roleArn });
+  }
+}
