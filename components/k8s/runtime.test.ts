@@ -1,0 +1,124 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import * as pulumi from '@pulumi/pulumi';
+import { installRecorder, resolve, settle } from '../testing/mocks.js';
+
+const recorder = await installRecorder();
+const k8s = await import('@pulumi/kubernetes');
+const { Runtime } = await import('./runtime.js');
+
+const digest = (n: string) => `europe-docker.pkg.dev/acme/claw/${n}@sha256:${'a'.repeat(64)}`;
+const images = { worker: digest('worker'), gateway: digest('gateway'), codecServer: digest('codec-server') };
+const tenants = [
+  { id: 'acme', keyRef: 'projects/p/locations/l/keyRings/r/cryptoKeys/acme', bucket: 'claw-acme', dataset: 'p:claw_acme',
+    serviceAccounts: { worker: 'acme-data@p.iam.gserviceaccount.com', gateway: 'acme-ingest@p.iam.gserviceaccount.com', codecServer: 'acme-decode@p.iam.gserviceaccount.com' } },
+  { id: 'globex', keyRef: 'projects/cust/locations/l/keyRings/r/cryptoKeys/theirs', bucket: 'globex-own-bucket', prefix: 'claw/' },
+];
+
+function baseArgs() {
+  return {
+    provider: new k8s.Provider('k8s', { kubeconfig: 'mock' }),
+    target: 'gcp' as const,
+    images,
+    temporal: { address: 'temporal-frontend.temporal.svc.cluster.local:7233', namespace: 'default' },
+    openbao: { address: 'http://openbao.openbao.svc.cluster.local:8200', authMount: 'kubernetes', authRole: 'claw-runtime' },
+    database: { host: '10.60.0.3', name: 'claw', user: 'claw', password: 'db-pw-secret' },
+    tenants,
+    serviceAccountAnnotations: { worker: { 'iam.gke.io/gcp-service-account': 'claw-worker@p.iam.gserviceaccount.com' } },
+    sandboxNamespace: 'claw-sandbox',
+  };
+}
+
+const envOf = (dep: { inputs: any }) => Object.fromEntries(dep.inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+const configOf = (name: string) => JSON.parse(recorder.get('kubernetes:core/v1:ConfigMap', `rt-${name}-config`).inputs.data['tenants.json']);
+
+describe('Runtime', () => {
+  beforeEach(() => recorder.reset());
+
+  it('deploys worker, gateway and codec-server by digest, non-root, read-only, off the sandbox pool', async () => {
+    const rt = new Runtime('rt', baseArgs());
+    await settle(recorder);
+    const deployments = recorder.ofType('kubernetes:apps/v1:Deployment');
+    expect(deployments.map((d) => d.name).sort()).toEqual(['rt-codec-server', 'rt-gateway', 'rt-worker']);
+    for (const d of deployments) {
+      const pod = d.inputs.spec.template.spec;
+      const c = pod.containers[0];
+      expect(c.image).toMatch(/@sha256:[0-9a-f]{64}$/);
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(c.securityContext).toEqual({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      expect(pod.tolerations).toBeUndefined();
+      expect(pod.runtimeClassName).toBeUndefined();
+      expect(pod.nodeSelector).toEqual({ 'claw.dev/pool': 'system' });
+      expect(c.readinessProbe.httpGet.path).toBe('/healthz');
+      expect(d.inputs.metadata.namespace).toBe('claw');
+    }
+    const sas = recorder.ofType('kubernetes:core/v1:ServiceAccount');
+    expect(sas.map((s) => s.inputs.metadata.name).sort()).toEqual(['claw-codec-server', 'claw-gateway', 'claw-worker']);
+    expect(recorder.get('kubernetes:core/v1:ServiceAccount', 'rt-worker-sa').inputs.metadata.annotations).toEqual({ 'iam.gke.io/gcp-service-account': 'claw-worker@p.iam.gserviceaccount.com' });
+    expect(recorder.get('kubernetes:core/v1:Namespace', 'rt-ns').inputs.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(await resolve(rt.gatewayService)).toBe('gateway');
+    expect(await resolve(rt.codecServerService)).toBe('codec-server');
+  });
+
+  it("wires the worker with the Temporal address, each tenant's key, bucket and identity", async () => {
+    new Runtime('rt', baseArgs());
+    await settle(recorder);
+    const env = envOf(recorder.get('kubernetes:apps/v1:Deployment', 'rt-worker'));
+    expect(env.TEMPORAL_ADDRESS).toBe('temporal-frontend.temporal.svc.cluster.local:7233');
+    expect(env.TEMPORAL_NAMESPACE).toBe('default');
+    expect(env.OPENBAO_ADDR).toBe('http://openbao.openbao.svc.cluster.local:8200');
+    expect(env.CLAW_TENANTS_FILE).toBe('/etc/claw/tenants.json');
+    expect(env.CLAW_DB_PASSWORD).toEqual({ secretKeyRef: { name: 'claw-db', key: 'password' } });
+    // The DB password is in the Secret only, not in any env value or ConfigMap.
+    expect(JSON.stringify(recorder.ofType('kubernetes:apps/v1:Deployment').map((d) => d.inputs))).not.toContain('db-pw-secret');
+    expect(JSON.stringify(recorder.ofType('kubernetes:core/v1:ConfigMap').map((d) => d.inputs))).not.toContain('db-pw-secret');
+    expect(configOf('worker')).toEqual([
+      { id: 'acme', keyRef: tenants[0]!.keyRef, bucket: 'claw-acme', dataset: 'p:claw_acme', serviceAccount: 'acme-data@p.iam.gserviceaccount.com' },
+      { id: 'globex', keyRef: tenants[1]!.keyRef, bucket: 'globex-own-bucket', prefix: 'claw/' },
+    ]);
+  });
+
+  it('gives the gateway and codec-server keys and their own identities but no buckets or datasets', async () => {
+    new Runtime('rt', baseArgs());
+    await settle(recorder);
+    expect(configOf('gateway')).toEqual([
+      { id: 'acme', keyRef: tenants[0]!.keyRef, serviceAccount: 'acme-ingest@p.iam.gserviceaccount.com' },
+      { id: 'globex', keyRef: tenants[1]!.keyRef },
+    ]);
+    expect(configOf('codec-server')[0]).toEqual({ id: 'acme', keyRef: tenants[0]!.keyRef, serviceAccount: 'acme-decode@p.iam.gserviceaccount.com' });
+    const codecEnv = envOf(recorder.get('kubernetes:apps/v1:Deployment', 'rt-codec-server'));
+    expect(codecEnv.OPENBAO_ADDR).toBeUndefined();
+    expect(recorder.get('kubernetes:apps/v1:Deployment', 'rt-codec-server').inputs.spec.template.spec.automountServiceAccountToken).toBe(false);
+  });
+
+  it('scales each component with an HPA and protects it with a PDB; services only for gateway and codec-server', async () => {
+    new Runtime('rt', { ...baseArgs(), scaling: { worker: { min: 3, max: 30 } } });
+    await settle(recorder);
+    const hpas = recorder.ofType('kubernetes:autoscaling/v2:HorizontalPodAutoscaler');
+    expect(hpas.map((h) => [h.inputs.spec.scaleTargetRef.name, h.inputs.spec.minReplicas, h.inputs.spec.maxReplicas]).sort()).toEqual([
+      ['codec-server', 2, 4], ['gateway', 2, 10], ['worker', 3, 30],
+    ]);
+    const pdbs = recorder.ofType('kubernetes:policy/v1:PodDisruptionBudget');
+    expect(pdbs.map((p) => p.inputs.spec.minAvailable)).toEqual([1, 1, 1]);
+    const services = recorder.ofType('kubernetes:core/v1:Service');
+    expect(services.map((s) => [s.inputs.metadata.name, s.inputs.spec.type, s.inputs.spec.ports[0].targetPort]).sort()).toEqual([['codec-server', 'ClusterIP', 8081], ['gateway', 'ClusterIP', 8080]]);
+  });
+
+  it('lets the worker manage pods, and only pods, in the sandbox namespace', async () => {
+    new Runtime('rt', baseArgs());
+    await settle(recorder);
+    const role = recorder.get('kubernetes:rbac.authorization.k8s.io/v1:Role', 'rt-sandbox-role');
+    expect(role.inputs.metadata.namespace).toBe('claw-sandbox');
+    expect(role.inputs.rules.flatMap((r: any) => r.resources)).toEqual(['pods', 'pods/log']);
+    const binding = recorder.get('kubernetes:rbac.authorization.k8s.io/v1:RoleBinding', 'rt-sandbox-binding');
+    expect(binding.inputs.subjects).toEqual([{ kind: 'ServiceAccount', name: 'claw-worker', namespace: 'claw' }]);
+  });
+
+  it('fails before declaring anything on a missing image, duplicate tenant or ambiguous password', async () => {
+    expect(() => new Runtime('a', { ...baseArgs(), images: { worker: images.worker, gateway: images.gateway } })).toThrow(pulumi.InputPropertyError);
+    expect(() => new Runtime('b', { ...baseArgs(), images: { ...images, codecServer: undefined } })).toThrow(/images.codecServer|codecServer/);
+    expect(() => new Runtime('c', { ...baseArgs(), tenants: [tenants[0]!, tenants[0]!] })).toThrow(/duplicate tenant/);
+    expect(() => new Runtime('d', { ...baseArgs(), database: { host: 'h', name: 'claw', user: 'u' } })).toThrow(/exactly one/);
+    await settle(recorder);
+    expect(recorder.resources.filter((r) => r.custom && !r.type.startsWith('pulumi:providers:'))).toEqual([]);
+  });
+});
