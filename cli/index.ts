@@ -18,6 +18,8 @@ import { installerPolicyCommand } from './commands/installer-policy.js';
 import { tenantsCommand } from './commands/tenants.js';
 import { fleetCommand } from './commands/fleet.js';
 import { tracesCommand } from './commands/traces.js';
+import { eventsCommand } from './commands/events.js';
+import { schedulesCommand } from './commands/schedules.js';
 
 export function buildProgram(): Command {
   const program = new Command('claw')
@@ -38,5 +40,8 @@ export function buildProgram(): Command {
     program.addCommand(command);
   }
   program.addCommand(tracesCommand());
+  // runtime: channel events and schedules (RUNTIME)
+  program.addCommand(eventsCommand());
+  program.addCommand(schedulesCommand());
   return program;
 }

@@ -1,0 +1,91 @@
+/**
+ * The gateway process (PLAN.md service contract): env CLAW_STATE_DIR, CLAW_CONFIG,
+ * TEMPORAL_ADDRESS, CLAW_PORT, DATABASE_URL; listens on CLAW_HOST (default 127.0.0.1) and
+ * answers GET /healthz once Temporal is connected; exits cleanly on SIGTERM.
+ *
+ * claw.yaml is re-read when it changes (a new tenant or channel needs no restart); a
+ * change that does not validate is logged and the previous config stays in force.
+ */
+import { watchFile } from 'node:fs';
+import { loadConfig } from '../../core/config/load.js';
+import type { ClawConfig } from '../../core/config/schema.js';
+import { ClawError, isClawError } from '../../core/errors.js';
+import { localTenantKeyring } from '../crypto/index.js';
+import { tenantPayloadCodec } from '../crypto/codec.js';
+import { openSecretStore } from '../secrets/index.js';
+import { connectTemporal, tenantClient } from '../temporal/connection.js';
+import type { Client } from '@temporalio/client';
+import { buildGateway } from './server.js';
+import { temporalStarter } from './starter.js';
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new ClawError('GATEWAY_ENV_MISSING', `the gateway needs ${name}`, { hint: "start it with 'claw up', which sets the service environment" });
+  return value;
+}
+
+async function main(): Promise<void> {
+  const stateDir = env('CLAW_STATE_DIR');
+  const configFile = env('CLAW_CONFIG');
+  const port = Number(env('CLAW_PORT'));
+  const host = process.env.CLAW_HOST ?? '127.0.0.1';
+
+  let config: ClawConfig = loadConfig(configFile);
+  watchFile(configFile, { interval: 1_000 }, () => {
+    try {
+      config = loadConfig(configFile);
+      console.log(JSON.stringify({ msg: 'config reloaded', tenants: config.tenants.length, agents: config.agents.length }));
+    } catch (err) {
+      console.error(JSON.stringify({ msg: 'config reload failed; keeping the previous config', code: isClawError(err) ? err.code : 'INTERNAL' }));
+    }
+  });
+
+  const keyring = localTenantKeyring(stateDir);
+  const connection = await connectTemporal(env('TEMPORAL_ADDRESS'));
+  const secrets = await openSecretStore({ databaseUrl: env('DATABASE_URL'), keyring });
+
+  // One client per tenant, each with that tenant's payload codec: the message text is
+  // ciphertext before it leaves this process.
+  const clients = new Map<string, Promise<Client>>();
+  const clientFor = (tenantId: string): Promise<Client> => {
+    let client = clients.get(tenantId);
+    if (!client) {
+      client = keyring.forTenant(tenantId).then((crypto) => tenantClient(connection, tenantId, { payloadCodecs: [tenantPayloadCodec(crypto)] }).client);
+      client.catch(() => clients.delete(tenantId));
+      clients.set(tenantId, client);
+    }
+    return client;
+  };
+
+  const app = await buildGateway({
+    config: () => config,
+    secrets,
+    starter: temporalStarter(clientFor),
+    logger: true,
+    ready: async () => {
+      const temporal = await connection
+        .withDeadline(Date.now() + 1_000, () => connection.workflowService.getSystemInfo({}))
+        .then(() => true, () => false);
+      return { temporal };
+    },
+  });
+  await app.listen({ host, port });
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    // Stop taking requests, let in-flight deliveries finish, then close the clients.
+    await app.close();
+    await Promise.allSettled([secrets.close(), connection.close()]);
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  const line = isClawError(err) ? err.toLine() : err instanceof Error ? err.message : String(err);
+  console.error(`gateway failed to start: ${line}`);
+  process.exit(1);
+});
