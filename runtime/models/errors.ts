@@ -72,7 +72,8 @@ export function wireToolName(name: string): string {
   return name.replaceAll('.', '__');
 }
 
+/** Wire name → tool name: the offered tools first; a name the model invents maps '__' back to '.'. */
 export function toolNameResolver(tools: { name: string }[]): (wire: string) => string {
   const byWire = new Map(tools.map((t) => [wireToolName(t.name), t.name]));
-  return (wire) => byWire.get(wire) ?? wire;
+  return (wire) => byWire.get(wire) ?? wire.replaceAll('__', '.');
 }

@@ -1,0 +1,2 @@
+/** The workflows the tenant workers register (the bundle's entry point). */
+export { agentRun } from './agent-run.js';
