@@ -1,0 +1,65 @@
+/**
+ * Edits to claw.yaml made by the CLI (tenants add/remove, upgrade/rollback versions).
+ * They go through the `yaml` Document API so the customer's comments, key order and
+ * formatting survive; the result is re-validated before it is written.
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { isMap, isSeq, parseDocument, type Document } from 'yaml';
+import { parseConfig } from '../../core/config/load.js';
+import type { ClawConfig, ClawConfigInput } from '../../core/config/schema.js';
+import { ClawError } from '../../core/errors.js';
+
+type TenantInput = NonNullable<ClawConfigInput['tenants']>[number];
+type VersionsInput = NonNullable<ClawConfigInput['versions']>;
+
+function load(file: string): Document {
+  return parseDocument(readFileSync(file, 'utf8'));
+}
+
+/** Validate the edited document as claw.yaml, then write it atomically. */
+function save(file: string, doc: Document): ClawConfig {
+  const text = doc.toString();
+  const config = parseConfig(text, file);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+  return config;
+}
+
+export function addTenant(file: string, tenant: TenantInput): ClawConfig {
+  const doc = load(file);
+  const tenants = doc.get('tenants');
+  if (isSeq(tenants)) {
+    if (tenants.items.some((t) => isMap(t) && t.get('id') === tenant.id)) {
+      throw new ClawError('TENANT_EXISTS', `tenant '${tenant.id}' is already in ${file}`, { hint: "pick another id, or 'claw tenants list' to see them" });
+    }
+    tenants.add(doc.createNode(tenant));
+  } else {
+    doc.set('tenants', doc.createNode([tenant]));
+  }
+  return save(file, doc);
+}
+
+export function removeTenant(file: string, id: string): ClawConfig {
+  const doc = load(file);
+  const tenants = doc.get('tenants');
+  const index = isSeq(tenants) ? tenants.items.findIndex((t) => isMap(t) && t.get('id') === id) : -1;
+  if (!isSeq(tenants) || index < 0) {
+    throw new ClawError('UNKNOWN_TENANT', `tenant '${id}' is not in ${file}`, { hint: "'claw tenants list' shows the tenants" });
+  }
+  const agents = doc.get('agents');
+  if (isSeq(agents) && agents.items.some((a) => isMap(a) && a.get('tenant') === id)) {
+    throw new ClawError('TENANT_HAS_AGENTS', `tenant '${id}' still has agents in ${file}`, { hint: `remove the agents with 'tenant: ${id}' first` });
+  }
+  tenants.delete(index);
+  return save(file, doc);
+}
+
+/** Set `versions:` (only the given keys), keeping everything else in the file as it was. */
+export function setVersions(file: string, versions: Partial<VersionsInput>): ClawConfig {
+  const doc = load(file);
+  for (const [key, value] of Object.entries(versions)) {
+    if (value !== undefined) doc.setIn(['versions', key], value);
+  }
+  return save(file, doc);
+}

@@ -1,0 +1,179 @@
+/**
+ * The installer's published least-privilege permissions: what the identity that runs
+ * `claw install` / `claw upgrade` / `claw destroy` needs, and nothing it does not.
+ * `claw installer-policy --target aws|gcp` prints them; preflight checks the caller
+ * against exactly these (IAM SimulatePrincipalPolicy on AWS, testIamPermissions on GCP).
+ *
+ * IAM writes are scoped to `claw-*` names so the installer cannot touch other roles.
+ */
+
+export interface AwsPolicyStatement {
+  Sid: string;
+  Effect: 'Allow';
+  Action: string[];
+  Resource: string[];
+}
+
+export interface AwsPolicyDocument {
+  Version: '2012-10-17';
+  Statement: AwsPolicyStatement[];
+}
+
+const ALL = ['*'];
+
+export const AWS_INSTALLER_POLICY: AwsPolicyDocument = {
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Sid: 'Identity',
+      Effect: 'Allow',
+      Action: ['sts:GetCallerIdentity', 'iam:SimulatePrincipalPolicy', 'servicequotas:GetServiceQuota', 'servicequotas:GetAWSDefaultServiceQuota'],
+      Resource: ALL,
+    },
+    {
+      Sid: 'Network',
+      Effect: 'Allow',
+      Action: [
+        'ec2:DescribeRegions', 'ec2:DescribeAvailabilityZones', 'ec2:DescribeVpcs', 'ec2:CreateVpc', 'ec2:DeleteVpc', 'ec2:ModifyVpcAttribute',
+        'ec2:DescribeSubnets', 'ec2:CreateSubnet', 'ec2:DeleteSubnet', 'ec2:ModifySubnetAttribute',
+        'ec2:DescribeInternetGateways', 'ec2:CreateInternetGateway', 'ec2:AttachInternetGateway', 'ec2:DetachInternetGateway', 'ec2:DeleteInternetGateway',
+        'ec2:DescribeAddresses', 'ec2:AllocateAddress', 'ec2:ReleaseAddress',
+        'ec2:DescribeNatGateways', 'ec2:CreateNatGateway', 'ec2:DeleteNatGateway',
+        'ec2:DescribeRouteTables', 'ec2:CreateRouteTable', 'ec2:DeleteRouteTable', 'ec2:CreateRoute', 'ec2:DeleteRoute', 'ec2:AssociateRouteTable', 'ec2:DisassociateRouteTable',
+        'ec2:DescribeSecurityGroups', 'ec2:CreateSecurityGroup', 'ec2:DeleteSecurityGroup',
+        'ec2:AuthorizeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupEgress', 'ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress',
+        'ec2:DescribeVpcEndpoints', 'ec2:CreateVpcEndpoint', 'ec2:DeleteVpcEndpoints',
+        'ec2:DescribeLaunchTemplates', 'ec2:DescribeLaunchTemplateVersions', 'ec2:CreateLaunchTemplate', 'ec2:CreateLaunchTemplateVersion', 'ec2:DeleteLaunchTemplate',
+        'ec2:CreateTags', 'ec2:DeleteTags', 'ec2:DescribeTags', 'ec2:RunInstances',
+      ],
+      Resource: ALL,
+    },
+    {
+      Sid: 'Cluster',
+      Effect: 'Allow',
+      Action: [
+        'eks:CreateCluster', 'eks:DescribeCluster', 'eks:UpdateClusterConfig', 'eks:UpdateClusterVersion', 'eks:DeleteCluster', 'eks:ListClusters',
+        'eks:CreateNodegroup', 'eks:DescribeNodegroup', 'eks:UpdateNodegroupConfig', 'eks:UpdateNodegroupVersion', 'eks:DeleteNodegroup',
+        'eks:CreateAddon', 'eks:DescribeAddon', 'eks:UpdateAddon', 'eks:DeleteAddon',
+        'eks:CreatePodIdentityAssociation', 'eks:DescribePodIdentityAssociation', 'eks:DeletePodIdentityAssociation',
+        'eks:CreateAccessEntry', 'eks:DescribeAccessEntry', 'eks:DeleteAccessEntry', 'eks:AssociateAccessPolicy',
+        'eks:TagResource', 'eks:UntagResource',
+      ],
+      Resource: ALL,
+    },
+    {
+      Sid: 'ClawRolesOnly',
+      Effect: 'Allow',
+      Action: [
+        'iam:CreateRole', 'iam:GetRole', 'iam:DeleteRole', 'iam:TagRole', 'iam:UpdateAssumeRolePolicy',
+        'iam:PutRolePolicy', 'iam:GetRolePolicy', 'iam:DeleteRolePolicy', 'iam:AttachRolePolicy', 'iam:DetachRolePolicy',
+        'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies', 'iam:PassRole',
+        'iam:CreateInstanceProfile', 'iam:GetInstanceProfile', 'iam:DeleteInstanceProfile', 'iam:AddRoleToInstanceProfile', 'iam:RemoveRoleFromInstanceProfile',
+        'iam:CreateOpenIDConnectProvider', 'iam:GetOpenIDConnectProvider', 'iam:DeleteOpenIDConnectProvider',
+      ],
+      Resource: ['arn:aws:iam::*:role/claw-*', 'arn:aws:iam::*:instance-profile/claw-*', 'arn:aws:iam::*:oidc-provider/*'],
+    },
+    {
+      Sid: 'TenantKeys',
+      Effect: 'Allow',
+      Action: [
+        'kms:CreateKey', 'kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:EnableKeyRotation', 'kms:GetKeyRotationStatus',
+        'kms:TagResource', 'kms:ListResourceTags', 'kms:CreateAlias', 'kms:DeleteAlias', 'kms:ListAliases', 'kms:ScheduleKeyDeletion',
+        'kms:CreateGrant', 'kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey',
+      ],
+      Resource: ALL,
+    },
+    {
+      Sid: 'Storage',
+      Effect: 'Allow',
+      Action: [
+        's3:CreateBucket', 's3:DeleteBucket', 's3:ListBucket', 's3:GetBucketLocation', 's3:GetBucketTagging', 's3:PutBucketTagging',
+        's3:GetEncryptionConfiguration', 's3:PutEncryptionConfiguration', 's3:GetBucketPublicAccessBlock', 's3:PutBucketPublicAccessBlock',
+        's3:GetBucketVersioning', 's3:PutBucketVersioning', 's3:GetBucketPolicy', 's3:PutBucketPolicy', 's3:DeleteBucketPolicy',
+        's3:GetBucketOwnershipControls', 's3:PutBucketOwnershipControls', 's3:GetLifecycleConfiguration', 's3:PutLifecycleConfiguration',
+        's3:GetObject', 's3:PutObject', 's3:DeleteObject',
+      ],
+      Resource: ALL,
+    },
+    {
+      Sid: 'MetadataDatabase',
+      Effect: 'Allow',
+      Action: [
+        'rds:CreateDBInstance', 'rds:DescribeDBInstances', 'rds:ModifyDBInstance', 'rds:DeleteDBInstance',
+        'rds:CreateDBSubnetGroup', 'rds:DescribeDBSubnetGroups', 'rds:DeleteDBSubnetGroup', 'rds:AddTagsToResource', 'rds:ListTagsForResource',
+        'secretsmanager:CreateSecret', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:DeleteSecret', 'secretsmanager:TagResource',
+      ],
+      Resource: ALL,
+    },
+    {
+      Sid: 'Lakehouse',
+      Effect: 'Allow',
+      Action: [
+        'glue:CreateDatabase', 'glue:GetDatabase', 'glue:DeleteDatabase', 'glue:CreateTable', 'glue:GetTable', 'glue:UpdateTable', 'glue:DeleteTable',
+        'athena:CreateWorkGroup', 'athena:GetWorkGroup', 'athena:UpdateWorkGroup', 'athena:DeleteWorkGroup', 'athena:TagResource',
+      ],
+      Resource: ALL,
+    },
+    {
+      Sid: 'Ingress',
+      Effect: 'Allow',
+      Action: [
+        'elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:DescribeLoadBalancers', 'elasticloadbalancing:DeleteLoadBalancer',
+        'elasticloadbalancing:CreateTargetGroup', 'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DeleteTargetGroup',
+        'elasticloadbalancing:CreateListener', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DeleteListener',
+        'elasticloadbalancing:AddTags', 'acm:DescribeCertificate', 'logs:CreateLogGroup', 'logs:DescribeLogGroups', 'logs:DeleteLogGroup', 'logs:PutRetentionPolicy',
+      ],
+      Resource: ALL,
+    },
+  ],
+};
+
+/** Every action in the AWS policy, with the resource ARNs preflight simulates it against. */
+export function awsRequiredActions(account: string): { actions: string[]; resources: string[]; sid: string }[] {
+  return AWS_INSTALLER_POLICY.Statement.map((s) => ({
+    sid: s.Sid,
+    actions: s.Action,
+    // Scoped statements are simulated on a concrete claw-* name in the caller's account.
+    resources: s.Resource.map((r) => r.replace('::*:', `::${account}:`).replace(/claw-\*$/, 'claw-preflight').replace(/\/\*$/, '/claw-preflight')),
+  }));
+}
+
+/** GCP: a custom role's permissions (granted on the install's project). */
+export const GCP_INSTALLER_PERMISSIONS: string[] = [
+  'resourcemanager.projects.get', 'resourcemanager.projects.getIamPolicy', 'serviceusage.services.list', 'serviceusage.services.get',
+  'compute.regions.get', 'compute.networks.create', 'compute.networks.get', 'compute.networks.delete', 'compute.networks.updatePolicy',
+  'compute.subnetworks.create', 'compute.subnetworks.get', 'compute.subnetworks.delete', 'compute.subnetworks.use',
+  'compute.routers.create', 'compute.routers.get', 'compute.routers.update', 'compute.routers.delete',
+  'compute.firewalls.create', 'compute.firewalls.get', 'compute.firewalls.delete',
+  'compute.addresses.create', 'compute.addresses.get', 'compute.addresses.delete',
+  'compute.globalAddresses.create', 'compute.globalAddresses.get', 'compute.globalAddresses.delete',
+  'container.clusters.create', 'container.clusters.get', 'container.clusters.update', 'container.clusters.delete', 'container.clusters.getCredentials',
+  'container.operations.get',
+  'cloudkms.keyRings.create', 'cloudkms.keyRings.get', 'cloudkms.cryptoKeys.create', 'cloudkms.cryptoKeys.get', 'cloudkms.cryptoKeys.update',
+  'cloudkms.cryptoKeys.getIamPolicy', 'cloudkms.cryptoKeys.setIamPolicy', 'cloudkms.cryptoKeyVersions.destroy',
+  'storage.buckets.create', 'storage.buckets.get', 'storage.buckets.update', 'storage.buckets.delete', 'storage.buckets.getIamPolicy', 'storage.buckets.setIamPolicy',
+  'cloudsql.instances.create', 'cloudsql.instances.get', 'cloudsql.instances.update', 'cloudsql.instances.delete',
+  'cloudsql.databases.create', 'cloudsql.users.create',
+  'bigquery.datasets.create', 'bigquery.datasets.get', 'bigquery.datasets.update', 'bigquery.datasets.delete',
+  'iam.serviceAccounts.create', 'iam.serviceAccounts.get', 'iam.serviceAccounts.delete', 'iam.serviceAccounts.getIamPolicy', 'iam.serviceAccounts.setIamPolicy',
+  'iam.serviceAccounts.actAs',
+  'servicenetworking.services.addPeering',
+];
+
+/** The GCP APIs an install needs enabled on its project. */
+export const GCP_REQUIRED_APIS = [
+  'compute.googleapis.com', 'container.googleapis.com', 'cloudkms.googleapis.com', 'sqladmin.googleapis.com', 'storage.googleapis.com',
+  'bigquery.googleapis.com', 'iam.googleapis.com', 'servicenetworking.googleapis.com', 'cloudresourcemanager.googleapis.com', 'serviceusage.googleapis.com',
+];
+
+/** `gcloud iam roles create` YAML for the custom role. */
+export function gcpRoleYaml(): string {
+  return [
+    'title: Claw BYOC installer',
+    'description: Least privilege for claw install/upgrade/destroy (claw installer-policy --target gcp)',
+    'stage: GA',
+    'includedPermissions:',
+    ...GCP_INSTALLER_PERMISSIONS.map((p) => `- ${p}`),
+    '',
+  ].join('\n');
+}
