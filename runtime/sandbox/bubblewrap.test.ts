@@ -1,0 +1,73 @@
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { BubblewrapSandbox, bwrapArgs } from './bubblewrap.js';
+
+const sandbox = new BubblewrapSandbox();
+const sh = (script: string) => ['/bin/sh', '-c', script];
+
+describe('bwrapArgs (pure)', () => {
+  const links = [['--symlink', 'usr/bin', '/bin']];
+  it('unshares every namespace, network included, unless egress is granted', () => {
+    const args = bwrapArgs({ command: ['true'], args: {} }, '/tmp/s', links);
+    expect(args).toContain('--unshare-all');
+    expect(args).not.toContain('--share-net');
+    expect(bwrapArgs({ command: ['true'], args: {}, network: true }, '/tmp/s', links)).toContain('--share-net');
+  });
+  it('binds /usr read-only, the scratch dir read-write, clears the environment, drops capabilities', () => {
+    const args = bwrapArgs({ command: ['true'], args: {}, secrets: { TOKEN: 'v' }, memoryMb: 32 }, '/tmp/s', links).join(' ');
+    expect(args).toContain('--ro-bind /usr /usr');
+    expect(args).toContain('--bind /tmp/s /scratch --chdir /scratch');
+    expect(args).toContain('--clearenv');
+    expect(args).toContain('--cap-drop ALL');
+    expect(args).toContain('--setenv TOKEN v');
+    expect(args).toContain(`/usr/bin/prlimit --as=${32 * 1_048_576}`);
+    expect(args).not.toMatch(/--bind \/ |--ro-bind \/ \/ |\/home|\/work/);
+  });
+  it('refuses a secret name that is not an environment variable name', () => {
+    expect(() => bwrapArgs({ command: ['true'], args: {}, secrets: { 'A=B': 'x' } }, '/tmp/s', links)).toThrow(/cannot be an environment variable/);
+  });
+});
+
+describe.runIf(existsSync('/usr/bin/bwrap'))('BubblewrapSandbox (real bwrap)', () => {
+  it('runs a program with JSON arguments on stdin and parses JSON stdout', async () => {
+    const out = await sandbox.run({ command: sh('read -r line; printf \'{"got":%s}\' "$line"'), args: { n: 1 } });
+    expect(out).toMatchObject({ ok: true, value: { got: { n: 1 } }, exitCode: 0 });
+  });
+
+  it('gives the program its secrets as environment variables and nothing of the host environment', async () => {
+    process.env.CLAW_HOST_ONLY = 'host-value';
+    const out = await sandbox.run({ command: sh('echo "$TOKEN|${CLAW_HOST_ONLY:-unset}|$HOME"'), args: {}, secrets: { TOKEN: 's3cret-value' } });
+    expect(out.value).toBe('s3cret-value|unset|/scratch');
+  });
+
+  it('has no network without egress', async () => {
+    const out = await sandbox.run({ command: sh('ls /sys/class/net 2>/dev/null || cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "'), args: {} });
+    expect(String(out.value).split(/\s+/).filter(Boolean)).toEqual(['lo']);
+  });
+
+  it('has a read-only root and a writable scratch dir that is gone afterwards', async () => {
+    const out = await sandbox.run({ command: sh('touch /usr/x 2>/dev/null && echo wrote-usr; echo hi > note && cat note; pwd; ls / | tr "\\n" " "'), args: {} });
+    expect(out.ok).toBe(true);
+    const text = String(out.value);
+    expect(text).not.toContain('wrote-usr');
+    expect(text).toContain('hi\n/scratch');
+    expect(text).not.toMatch(/\bwork\b|\bhome\b|\broot\b/);
+  });
+
+  it('kills a program at its time limit', async () => {
+    const out = await sandbox.run({ command: sh('while :; do :; done'), args: {}, timeoutMs: 300 });
+    expect(out.error?.code).toBe('SANDBOX_TIMEOUT');
+    expect(out.wallMs).toBeLessThan(3_000);
+  });
+
+  it('reports a failing program with its exit code and the end of stderr', async () => {
+    const out = await sandbox.run({ command: sh('echo broken >&2; exit 3'), args: {} });
+    expect(out).toMatchObject({ ok: false, exitCode: 3, error: { code: 'SANDBOX_EXIT', message: 'the program exited with code 3: broken' } });
+  });
+
+  it('caps memory with RLIMIT_AS', async () => {
+    const out = await sandbox.run({ command: ['/usr/bin/python3', '-c', 'x = bytearray(512 * 1024 * 1024); print(len(x))'], args: {}, memoryMb: 64 });
+    expect(out.ok).toBe(false);
+    expect(out.stderr).toMatch(/MemoryError/);
+  });
+});
