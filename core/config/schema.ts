@@ -381,9 +381,13 @@ export const ClawConfigSchema = z
         temporalUiPort: z.number().int().min(1024).max(65535).default(8233),
         gatewayPort: z.number().int().min(1024).max(65535).default(8787),
         codecServerPort: z.number().int().min(1024).max(65535).default(8788),
+        /** The metadata store (PGlite served on the Postgres wire). */
+        storePort: z.number().int().min(1024).max(65535).default(8789),
+        /** The worker's health endpoint. */
+        workerPort: z.number().int().min(1024).max(65535).default(8790),
       })
       .strict()
-      .default({ temporalPort: 7233, temporalUiPort: 8233, gatewayPort: 8787, codecServerPort: 8788 }),
+      .default({ temporalPort: 7233, temporalUiPort: 8233, gatewayPort: 8787, codecServerPort: 8788, storePort: 8789, workerPort: 8790 }),
     tenants: z.array(TenantSchema).default([]),
     tools: z.array(ToolSchema).default([]),
     agents: z.array(z.union([AgentRefSchema, AgentSchema])).default([]),
