@@ -20,6 +20,7 @@ import { fleetCommand } from './commands/fleet.js';
 import { tracesCommand } from './commands/traces.js';
 import { eventsCommand } from './commands/events.js';
 import { schedulesCommand } from './commands/schedules.js';
+import { secretsCommand } from './commands/secrets.js';
 
 export function buildProgram(): Command {
   const program = new Command('claw')
@@ -43,5 +44,7 @@ export function buildProgram(): Command {
   // runtime: channel events and schedules (RUNTIME)
   program.addCommand(eventsCommand());
   program.addCommand(schedulesCommand());
+  // tenant data protection (DATA)
+  program.addCommand(secretsCommand());
   return program;
 }

@@ -1,0 +1,129 @@
+/**
+ * `claw secrets set|list|rm --tenant <t>`: a tenant's secrets (tokens, API keys) that
+ * the credential broker and channels use. Values are read from stdin only (never from
+ * arguments, which land in shell history and `ps`) and are never printed: `list` shows
+ * names only.
+ */
+import { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { loadConfig } from '../../core/config/load.js';
+import { ClawError } from '../../core/errors.js';
+import { localTenantKeyring } from '../../runtime/crypto/index.js';
+import { openSecretStore, checkSecretName, type ClosableSecretStore } from '../../runtime/secrets/index.js';
+import { globalOptions, output, type GlobalOptions } from '../context.js';
+
+/** The store of a running platform: DATABASE_URL (set by `claw up` for services, or by the caller). */
+export async function openCliSecretStore(global: GlobalOptions, databaseUrl = process.env.DATABASE_URL, keyring = localTenantKeyring(global.stateDir)): Promise<ClosableSecretStore> {
+  if (!databaseUrl) {
+    throw new ClawError('PLATFORM_NOT_RUNNING', 'the secret store address is unknown (DATABASE_URL is not set)', {
+      hint: "start the platform with 'claw up' and set DATABASE_URL to the metadata store it reports, or pass --database-url",
+    });
+  }
+  return openSecretStore({ databaseUrl, keyring });
+}
+
+function checkTenant(global: GlobalOptions, tenantId: string): void {
+  if (!existsSync(global.config)) return; // no claw.yaml here: the keyring says whether the tenant exists
+  const config = loadConfig(global.config);
+  if (!config.tenants.some((t) => t.id === tenantId)) {
+    throw new ClawError('UNKNOWN_TENANT', `no tenant '${tenantId}' in ${global.config}`, { hint: `tenants: ${config.tenants.map((t) => t.id).join(', ') || '(none)'}` });
+  }
+}
+
+/** Read a secret value from stdin: piped (whole input, one trailing newline dropped) or typed without echo. */
+export async function readSecretValue(stdin: NodeJS.ReadStream = process.stdin, name = 'the secret'): Promise<string> {
+  let value: string;
+  if (stdin.isTTY) {
+    process.stderr.write(`value for ${name} (hidden; Enter to finish): `);
+    value = await new Promise<string>((resolve, reject) => {
+      let typed = '';
+      stdin.setRawMode(true);
+      stdin.resume();
+      stdin.setEncoding('utf8');
+      const onData = (chunk: string) => {
+        for (const ch of chunk) {
+          if (ch === '\r' || ch === '\n') return done(() => resolve(typed));
+          if (ch === '\u0003') return done(() => reject(new ClawError('CANCELLED', 'cancelled; nothing was stored')));
+          if (ch === '\u007f') typed = typed.slice(0, -1);
+          else typed += ch;
+        }
+      };
+      const done = (finish: () => void) => {
+        stdin.off('data', onData);
+        stdin.setRawMode(false);
+        stdin.pause();
+        process.stderr.write('\n');
+        finish();
+      };
+      stdin.on('data', onData);
+    });
+  } else {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+    value = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  }
+  if (value.length === 0) {
+    throw new ClawError('SECRET_VALUE_EMPTY', 'no value on stdin; nothing was stored', {
+      hint: "pipe the value in, e.g. `printf %s \"$TOKEN\" | claw secrets set NAME --tenant t`",
+    });
+  }
+  return value;
+}
+
+export function secretsCommand(): Command {
+  const secrets = new Command('secrets').description("a tenant's secrets (values from stdin only; never printed)");
+  const withStore = async <T>(command: Command, tenantId: string, databaseUrl: string | undefined, run: (store: ClosableSecretStore, global: GlobalOptions) => Promise<T>) => {
+    const global = globalOptions(command);
+    checkTenant(global, tenantId);
+    // Fails with TENANT_KEY_MISSING / _DESTROYED before anything is read or written.
+    const keyring = localTenantKeyring(global.stateDir);
+    await keyring.forTenant(tenantId);
+    const store = await openCliSecretStore(global, databaseUrl ?? process.env.DATABASE_URL, keyring);
+    try {
+      return await run(store, global);
+    } finally {
+      await store.close();
+    }
+  };
+
+  secrets
+    .command('set <name>')
+    .description('store a secret; the value is read from stdin')
+    .requiredOption('--tenant <id>', 'the tenant that owns the secret')
+    .option('--database-url <url>', 'metadata store (default: $DATABASE_URL)')
+    .action(async function (this: Command, name: string, opts: { tenant: string; databaseUrl?: string }) {
+      checkSecretName(name);
+      const value = await readSecretValue(process.stdin, name);
+      await withStore(this, opts.tenant, opts.databaseUrl, async (store, global) => {
+        await store.set(opts.tenant, name, value);
+        output(global, { type: 'secret.set', tenant: opts.tenant, name }, () => `stored ${name} for tenant ${opts.tenant}`);
+      });
+    });
+
+  secrets
+    .command('list')
+    .description("names of a tenant's secrets (never values)")
+    .requiredOption('--tenant <id>', 'the tenant')
+    .option('--database-url <url>', 'metadata store (default: $DATABASE_URL)')
+    .action(async function (this: Command, opts: { tenant: string; databaseUrl?: string }) {
+      await withStore(this, opts.tenant, opts.databaseUrl, async (store, global) => {
+        const names = await store.list(opts.tenant);
+        output(global, { type: 'secret.list', tenant: opts.tenant, names }, () => (names.length ? names.join('\n') : `no secrets for tenant ${opts.tenant}`));
+      });
+    });
+
+  secrets
+    .command('rm <name>')
+    .description('delete a secret')
+    .requiredOption('--tenant <id>', 'the tenant')
+    .option('--database-url <url>', 'metadata store (default: $DATABASE_URL)')
+    .action(async function (this: Command, name: string, opts: { tenant: string; databaseUrl?: string }) {
+      checkSecretName(name);
+      await withStore(this, opts.tenant, opts.databaseUrl, async (store, global) => {
+        const removed = await store.remove(opts.tenant, name);
+        if (!removed) throw new ClawError('SECRET_NOT_FOUND', `tenant ${opts.tenant} has no secret ${name}`, { hint: `see \`claw secrets list --tenant ${opts.tenant}\`` });
+        output(global, { type: 'secret.removed', tenant: opts.tenant, name }, () => `removed ${name} from tenant ${opts.tenant}`);
+      });
+    });
+  return secrets;
+}
