@@ -130,6 +130,15 @@ export function engineErrorLine(err: unknown): string {
   return message.replace(/^Failed to extract statements: /, '').split('\n')[0]!.trim();
 }
 
+/** The engine's error as one ClawError line; file access outside the tenant is its own code. */
+function queryError(err: unknown, code: string, hint: string): ClawError {
+  const line = engineErrorLine(err);
+  if (line.startsWith('Permission Error')) {
+    return new ClawError('TRACE_QUERY_FORBIDDEN', line, { hint: `a trace query reads only this tenant's view 'traces'` });
+  }
+  return new ClawError(code, line, { hint });
+}
+
 /**
  * A read-only SQL session over one tenant's trace files: the view `traces` has every
  * lake column (content and content_key are ciphertext).
@@ -173,7 +182,7 @@ export class TenantQuerySession {
       prepared = await statements.prepare(0);
     } catch (err) {
       if (err instanceof ClawError) throw err;
-      throw new ClawError('TRACE_QUERY_INVALID', engineErrorLine(err), { hint: `query the view 'traces'; columns: ${METADATA_COLUMNS.join(', ')}` });
+      throw queryError(err, 'TRACE_QUERY_INVALID', `query the view 'traces'; columns: ${METADATA_COLUMNS.join(', ')}`);
     }
     if (prepared.statementType !== StatementType.SELECT) {
       throw new ClawError('TRACE_QUERY_NOT_SELECT', `trace queries are read-only: got a ${StatementType[prepared.statementType]} statement`, {
@@ -190,7 +199,7 @@ export class TenantQuerySession {
       const rows = (await result.getRows()).map((values) => Object.fromEntries(columns.map((c, i) => [c, plain(values[i]!)])));
       return { columns, rows };
     } catch (err) {
-      throw new ClawError('TRACE_QUERY_FAILED', engineErrorLine(err), { hint: 'fix the query; the message above is DuckDB\'s' });
+      throw queryError(err, 'TRACE_QUERY_FAILED', "fix the query; the message is DuckDB's");
     }
   }
 
