@@ -1,0 +1,212 @@
+/**
+ * Program tools in the cloud: one pod per call on the sandbox node pool (DESIGN.md
+ * invariant 4). The objects are pure functions of the call (tested exhaustively); the
+ * API calls go through `@kubernetes/client-node`.
+ *
+ * A call creates: a Secret holding the tool's secrets (when it has any), a NetworkPolicy
+ * opening the granted egress (when it has any; the namespace's default-deny policies,
+ * made by components/k8s, close everything else), and the Pod: gVisor RuntimeClass, the
+ * sandbox pool's node selector and toleration, no service-account token, non-root,
+ * read-only root file system, all capabilities dropped, CPU/memory/ephemeral limits and
+ * an active deadline. The pod's stdout is the result. Everything is deleted afterwards.
+ *
+ * NetworkPolicy matches IPs, not host names: the executor resolves the granted hosts to
+ * CIDRs at call time (`egressCidrs`). A name-based egress proxy is not built.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import { SANDBOX_NAMESPACE, sandboxPodScheduling } from '../../components/k8s/constants.js';
+
+export interface KubernetesJob {
+  tenantId: string;
+  tool: string;
+  callId: string;
+  image: string;
+  command: string[];
+  args: unknown;
+  secrets?: Record<string, string>;
+  /** CIDRs the granted egress hosts resolved to (port 443). Empty: no egress. */
+  egressCidrs?: string[];
+  memoryMb?: number;
+  cpu?: string;
+  timeoutMs?: number;
+}
+
+export const LABELS = { sandbox: 'claw.dev/sandbox', tenant: 'claw.dev/tenant', tool: 'claw.dev/tool', call: 'claw.dev/call' } as const;
+
+/** A DNS-1123 name per call: stable for the call (retries reuse it), unique across calls. */
+export function sandboxName(job: Pick<KubernetesJob, 'tenantId' | 'callId'>): string {
+  return `claw-tool-${createHash('sha256').update(`${job.tenantId}/${job.callId}`).digest('hex').slice(0, 20)}`;
+}
+
+/** Label values are <= 63 chars of [A-Za-z0-9._-]. */
+const labelValue = (v: string) => v.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '') || 'x';
+
+function labels(job: KubernetesJob): Record<string, string> {
+  return {
+    [LABELS.sandbox]: 'tool',
+    [LABELS.tenant]: labelValue(job.tenantId),
+    [LABELS.tool]: labelValue(job.tool),
+    [LABELS.call]: sandboxName(job),
+  };
+}
+
+export function sandboxSecret(job: KubernetesJob, namespace = SANDBOX_NAMESPACE): k8s.V1Secret | undefined {
+  if (!job.secrets || Object.keys(job.secrets).length === 0) return undefined;
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: sandboxName(job), namespace, labels: labels(job) },
+    type: 'Opaque',
+    stringData: { ...job.secrets },
+  };
+}
+
+export function sandboxPod(job: KubernetesJob, namespace = SANDBOX_NAMESPACE): k8s.V1Pod {
+  const memory = `${job.memoryMb ?? 256}Mi`;
+  const cpu = job.cpu ?? '500m';
+  const secret = sandboxSecret(job, namespace);
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: sandboxName(job), namespace, labels: labels(job) },
+    spec: {
+      ...sandboxPodScheduling(),
+      restartPolicy: 'Never',
+      activeDeadlineSeconds: Math.max(1, Math.ceil((job.timeoutMs ?? 30_000) / 1000)),
+      enableServiceLinks: false,
+      hostNetwork: false,
+      hostPID: false,
+      hostIPC: false,
+      dnsPolicy: job.egressCidrs?.length ? 'ClusterFirst' : 'None',
+      ...(job.egressCidrs?.length ? {} : { dnsConfig: { nameservers: ['127.0.0.1'] } }),
+      securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: 'tool',
+          image: job.image,
+          command: job.command,
+          env: [{ name: 'CLAW_ARGS', value: JSON.stringify(job.args ?? {}) }, { name: 'HOME', value: '/scratch' }],
+          ...(secret ? { envFrom: [{ secretRef: { name: secret.metadata!.name! } }] } : {}),
+          workingDir: '/scratch',
+          resources: {
+            requests: { cpu, memory, 'ephemeral-storage': '64Mi' },
+            limits: { cpu, memory, 'ephemeral-storage': '64Mi' },
+          },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            privileged: false,
+            capabilities: { drop: ['ALL'] },
+          },
+          volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }, { name: 'tmp', mountPath: '/tmp' }],
+        },
+      ],
+      volumes: [
+        { name: 'scratch', emptyDir: { sizeLimit: '64Mi' } },
+        { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
+      ],
+    },
+  };
+}
+
+/** The call's egress on top of the namespace default-deny: DNS plus the granted CIDRs on 443. */
+export function sandboxNetworkPolicy(job: KubernetesJob, namespace = SANDBOX_NAMESPACE): k8s.V1NetworkPolicy | undefined {
+  if (!job.egressCidrs?.length) return undefined;
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: sandboxName(job), namespace, labels: labels(job) },
+    spec: {
+      podSelector: { matchLabels: { [LABELS.call]: sandboxName(job) } },
+      policyTypes: ['Egress'],
+      egress: [
+        {
+          to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+          ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
+        },
+        { to: job.egressCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: 443 }] },
+      ],
+    },
+  };
+}
+
+export interface KubernetesOutcome {
+  ok: boolean;
+  value?: unknown;
+  logs: string;
+  phase: string;
+  error?: { code: 'SANDBOX_TIMEOUT' | 'SANDBOX_EXIT' | 'SANDBOX_KUBERNETES'; message: string };
+  wallMs: number;
+}
+
+export interface KubernetesSandboxOptions {
+  kubeConfig: k8s.KubeConfig;
+  namespace?: string;
+  /** How often to read the pod's status. */
+  pollMs?: number;
+}
+
+export class KubernetesSandbox {
+  private readonly core: k8s.CoreV1Api;
+  private readonly net: k8s.NetworkingV1Api;
+  private readonly namespace: string;
+  private readonly pollMs: number;
+
+  constructor(options: KubernetesSandboxOptions) {
+    this.core = options.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    this.net = options.kubeConfig.makeApiClient(k8s.NetworkingV1Api);
+    this.namespace = options.namespace ?? SANDBOX_NAMESPACE;
+    this.pollMs = options.pollMs ?? 250;
+  }
+
+  async run(job: KubernetesJob): Promise<KubernetesOutcome> {
+    const started = performance.now();
+    const namespace = this.namespace;
+    const name = sandboxName(job);
+    const secret = sandboxSecret(job, namespace);
+    const policy = sandboxNetworkPolicy(job, namespace);
+    const deadline = Date.now() + (job.timeoutMs ?? 30_000) + 30_000; // scheduling + image pull on top of the run's own deadline
+    const done = (rest: Omit<KubernetesOutcome, 'wallMs'>): KubernetesOutcome => ({ ...rest, wallMs: performance.now() - started });
+    try {
+      if (secret) await this.core.createNamespacedSecret({ namespace, body: secret });
+      if (policy) await this.net.createNamespacedNetworkPolicy({ namespace, body: policy });
+      await this.core.createNamespacedPod({ namespace, body: sandboxPod(job, namespace) });
+      let phase = 'Pending';
+      while (phase === 'Pending' || phase === 'Running' || phase === 'Unknown') {
+        if (Date.now() > deadline) {
+          return done({ ok: false, logs: '', phase, error: { code: 'SANDBOX_TIMEOUT', message: `the tool pod did not finish within ${job.timeoutMs ?? 30_000} ms` } });
+        }
+        await new Promise((r) => setTimeout(r, this.pollMs));
+        const pod = await this.core.readNamespacedPod({ name, namespace });
+        phase = pod.status?.phase ?? 'Unknown';
+        if (pod.status?.reason === 'DeadlineExceeded') {
+          return done({ ok: false, logs: '', phase, error: { code: 'SANDBOX_TIMEOUT', message: `the tool pod exceeded its ${job.timeoutMs ?? 30_000} ms deadline` } });
+        }
+      }
+      const logs = await this.core.readNamespacedPodLog({ name, namespace, container: 'tool', limitBytes: 1_048_576 });
+      if (phase !== 'Succeeded') {
+        return done({ ok: false, logs, phase, error: { code: 'SANDBOX_EXIT', message: `the tool pod ended in phase ${phase}` } });
+      }
+      return done({ ok: true, value: parseOutput(logs), logs, phase });
+    } catch (err) {
+      const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+      return done({ ok: false, logs: '', phase: 'Error', error: { code: 'SANDBOX_KUBERNETES', message: `the Kubernetes API refused the sandbox: ${message}` } });
+    } finally {
+      await Promise.all([
+        this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined),
+        secret ? this.core.deleteNamespacedSecret({ name, namespace }).catch(() => undefined) : undefined,
+        policy ? this.net.deleteNamespacedNetworkPolicy({ name, namespace }).catch(() => undefined) : undefined,
+      ]);
+    }
+  }
+}
+
+function parseOutput(text: string): unknown {
+  const trimmed = text.trim();
+  try {
+    return JSON.parse(trimmed);
+  } catch {
+    return trimmed;
+  }
+}
