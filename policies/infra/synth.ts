@@ -227,13 +227,26 @@ export async function synthesize(
     false,
   );
 
-  const outputs =
-    (await pulumi.runtime.runInPulumiStack(async () => {
-      pulumi.runtime.registerStackTransformation(tracker.transformation);
-      return (await program()) ?? {};
-    })) ?? {};
-  // Resources whose outputs nothing awaited may still be registering.
-  await pulumi.runtime.disconnect();
+  // The SDK captures a stack trace per resource and per promise (source positions, leak
+  // reports). Under tsx every capture is source-mapped, which made synthesis ~5x slower;
+  // mocks need neither, so turn both off while the program runs.
+  const stackTraceLimit = Error.stackTraceLimit;
+  const sourceMaps = (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled ?? false;
+  Error.stackTraceLimit = 0;
+  process.setSourceMapsEnabled(false);
+  let outputs: Record<string, unknown>;
+  try {
+    outputs =
+      (await pulumi.runtime.runInPulumiStack(async () => {
+        pulumi.runtime.registerStackTransformation(tracker.transformation);
+        return (await program()) ?? {};
+      })) ?? {};
+    // Resources whose outputs nothing awaited may still be registering.
+    await pulumi.runtime.disconnect();
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+    process.setSourceMapsEnabled(sourceMaps);
+  }
   const unwrapped = JSON.parse(JSON.stringify(outputs, (_k, v) => (pulumi.Resource.isInstance(v) ? undefined : v))) as Record<string, unknown>;
   return { resources, outputs: unwrapped };
 }
