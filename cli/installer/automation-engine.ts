@@ -61,8 +61,8 @@ export function toChangeSummary(map: OpMap | undefined): ChangeSummary {
   for (const [op, count] of Object.entries(map ?? {})) {
     if (!count) continue;
     const mapped = toStepOp(op as OpType);
-    // create-replacement and delete-replaced are halves of one replace; count it once.
-    if (op === 'delete-replaced') continue;
+    // create-replacement and delete-replaced are the halves of a replace that is counted as `replace`.
+    if (op === 'delete-replaced' || op === 'create-replacement') continue;
     out[mapped] = (out[mapped] ?? 0) + count;
   }
   return out;

@@ -15,12 +15,17 @@ export interface ProgressOptions {
   now?: () => number;
 }
 
+/** Colour on a terminal unless NO_COLOR is set (to anything) or TERM=dumb. */
+export function wantColor(tty: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+  return tty && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+}
+
 export function defaultProgressOptions(json: boolean): ProgressOptions {
   const tty = !json && Boolean(process.stderr.isTTY);
   return {
     json,
     tty,
-    color: tty && process.env.NO_COLOR === undefined && process.env.TERM !== 'dumb',
+    color: wantColor(tty),
     // Human progress goes to stderr so stdout stays the command's result; JSON goes to stdout.
     write: json ? (t) => process.stdout.write(t) : (t) => process.stderr.write(t),
   };
@@ -87,7 +92,7 @@ export class Progress {
       this.inFlight.delete(event.urn);
       this.failed += 1;
     }
-    if (this.options.json) return this.line(JSON.stringify({ type: `engine.${event.kind}`, ...omitKind(event) }));
+    if (this.options.json) return this.line(JSON.stringify(eventJson(event)));
     const stamp = `[${elapsed(this.now() - this.started)}]`;
     let text: string | undefined;
     if (event.kind === 'step-done') text = `${stamp} ${PAST[event.op]} ${resourceLabel(event.urn, event.type)}`;
@@ -140,7 +145,9 @@ export class Progress {
   }
 }
 
-function omitKind(event: EngineEvent): Record<string, unknown> {
-  const { kind: _kind, ...rest } = event;
-  return rest;
+/** An engine event as a JSON line: `type` names the event; a resource's type is `resourceType`. */
+export function eventJson(event: EngineEvent): Record<string, unknown> {
+  const { kind, ...rest } = event as EngineEvent & { type?: string };
+  const { type: resourceType, ...others } = rest as { type?: string };
+  return { type: `engine.${kind}`, ...(resourceType !== undefined ? { resourceType } : {}), ...others };
 }
