@@ -40,6 +40,12 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
       return { endpoint: '10.0.0.2', masterAuth: { clusterCaCertificate: Buffer.from('mock-ca').toString('base64') } };
     case 'gcp:sql/databaseInstance:DatabaseInstance':
       return { privateIpAddress: '10.60.0.3', connectionName: `${project}:${inputs.region}:${inputs.name ?? name}` };
+    case 'gcp:projects/serviceIdentity:ServiceIdentity': {
+      const agent = `service-${MOCK_PROJECT_NUMBER}@gcp-sa-${String(inputs.service).split('.')[0]}.iam.gserviceaccount.com`;
+      return { email: agent, member: `serviceAccount:${agent}` };
+    }
+    case 'random:index/randomPassword:RandomPassword':
+      return { result: `mock-password-${name}` };
     case 'gcp:compute/globalAddress:GlobalAddress':
       return { address: '203.0.113.10' };
     case 'gcp:compute/network:Network':
