@@ -282,7 +282,9 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     } catch (err) {
       if (err instanceof Rejection) return reject(reply, err);
       // Temporal did not accept in time (or at all): the channel must retry, so not 2xx.
-      request.log.error({ tenant: route.tenant.id, channel: route.channel, err: (err as Error).name }, 'delivery not accepted');
+      const cause = (err as Error & { cause?: Error }).cause;
+      // Temporal's error (a gRPC status), never the event: its payloads are the tenant's.
+      request.log.error({ tenant: route.tenant.id, channel: route.channel, err: (err as Error).name, detail: String(cause?.message ?? (err as Error).message).slice(0, 200) }, 'delivery not accepted');
       reply.header('retry-after', '1');
       return reject(reply, new Rejection(503, 'NOT_ACCEPTED', 'the event could not be recorded durably; retry', 'the platform may be starting or overloaded'));
     }
