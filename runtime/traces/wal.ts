@@ -83,7 +83,7 @@ export function listSegments(dir: string): string[] {
 
 interface Pending {
   frame: Buffer;
-  events: number;
+  rows: TraceRow[];
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -92,7 +92,9 @@ interface Pending {
 export class TenantWal {
   private handle: FileHandle | undefined;
   private activeId: string | undefined;
-  private activeEvents = 0;
+  /** What the active segment holds, kept so a flush need not read the file back. */
+  private activeRows: TraceRow[] = [];
+  private readonly closed = new Map<string, TraceRow[]>();
   private pending: Pending[] = [];
   private scheduled = false;
   private tail: Promise<unknown> = Promise.resolve();
@@ -103,7 +105,7 @@ export class TenantWal {
 
   /** Events appended to the active segment since it was opened. */
   get eventsInActiveSegment(): number {
-    return this.activeEvents;
+    return this.activeRows.length;
   }
 
   /** Ops run one at a time: appends (batched) and rotations never interleave. */
@@ -118,7 +120,7 @@ export class TenantWal {
     if (rows.length === 0) return Promise.resolve();
     const frame = encode(rows);
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ frame, events: rows.length, resolve, reject });
+      this.pending.push({ frame, rows, resolve, reject });
       if (this.scheduled) return;
       this.scheduled = true;
       void this.serial(() => this.commit());
@@ -136,7 +138,7 @@ export class TenantWal {
       }
       await this.handle.write(batch.length === 1 ? batch[0]!.frame : Buffer.concat(batch.map((p) => p.frame)));
       await this.handle.datasync();
-      for (const p of batch) this.activeEvents += p.events;
+      for (const p of batch) for (const row of p.rows) this.activeRows.push(row);
       for (const p of batch) p.resolve();
     } catch (err) {
       for (const p of batch) p.reject(err);
@@ -151,10 +153,11 @@ export class TenantWal {
     return this.serial(async () => {
       if (!this.handle) return undefined;
       await this.handle.close();
-      const id = this.activeId;
+      const id = this.activeId!;
+      this.closed.set(id, this.activeRows);
       this.handle = undefined;
       this.activeId = undefined;
-      this.activeEvents = 0;
+      this.activeRows = [];
       return id;
     });
   }
@@ -164,8 +167,14 @@ export class TenantWal {
     return listSegments(this.dir).filter((id) => id !== this.activeId);
   }
 
+  /** A closed segment's rows: from memory when this process wrote it, else from the file. */
+  rowsOf(id: string): TraceRow[] {
+    return this.closed.get(id) ?? readSegment(segmentPath(this.dir, id)).rows;
+  }
+
   remove(id: string): void {
     rmSync(segmentPath(this.dir, id), { force: true });
+    this.closed.delete(id);
   }
 
   async close(): Promise<void> {

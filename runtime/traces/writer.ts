@@ -125,7 +125,7 @@ export class TraceWriter implements TraceSink {
       const { wal } = await pending;
       await wal.rotate();
       for (const segment of wal.closedSegments()) {
-        const { rows } = readSegment(segmentPath(wal.dir, segment));
+        const rows = wal.rowsOf(segment);
         if (rows.length > 0) await this.lake.writeSegment(tenantId, segment, rows);
         wal.remove(segment);
       }
