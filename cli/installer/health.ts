@@ -8,7 +8,6 @@
  * ready, running the expected runtime version.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { Engine } from './engine.js';
 import type { FakeEngine } from './fake-engine.js';
 
@@ -51,6 +50,8 @@ export class KubeHealth implements HealthCheck {
     if (typeof kubeconfig !== 'string' && (typeof kubeconfig !== 'object' || kubeconfig === null)) {
       return { healthy: false, detail: 'the stack has no kubeconfig output; cannot check workload health' };
     }
+    // Loaded on use: the Kubernetes client takes seconds to import, and most commands never need it.
+    const { AppsV1Api, KubeConfig } = await import('@kubernetes/client-node');
     const kc = new KubeConfig();
     kc.loadFromString(typeof kubeconfig === 'string' ? kubeconfig : JSON.stringify(kubeconfig));
     const apps = kc.makeApiClient(AppsV1Api);

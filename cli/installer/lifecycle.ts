@@ -6,14 +6,12 @@
 import { loadConfig } from '../../core/config/load.js';
 import type { ClawConfig } from '../../core/config/schema.js';
 import { ClawError, EXIT } from '../../core/errors.js';
-import { AutomationEngine } from './automation-engine.js';
 import { setVersions } from './config-edit.js';
 import { formatChanges, totalChanges, type Engine, type EngineEvent, type OperationResult, type PreviewResult } from './engine.js';
 import { FakeEngine } from './fake-engine.js';
 import { FakeHealth, KubeHealth, type HealthCheck } from './health.js';
 import { readPlan, writePlan, type SavedPlan } from './plan-file.js';
 import { preflightError } from './preflight/report.js';
-import { runPreflight } from './preflight/index.js';
 import { stackProgram } from './programs.js';
 import { Progress, defaultProgressOptions, type ProgressOptions } from './progress.js';
 import { confirm, type PromptOptions } from './prompt.js';
@@ -53,6 +51,8 @@ export async function openInstall(configFile: string, stateDir: string, override
     const engine = new FakeEngine(spec, config);
     return { configFile, config, spec, engine, health: new FakeHealth(engine), fake: true };
   }
+  // Loaded on use: the Automation API pulls in the Pulumi SDK (seconds to import).
+  const { AutomationEngine } = await import('./automation-engine.js');
   const engine = new AutomationEngine(spec, await stackProgram(spec.target, config));
   return { configFile, config, spec, engine, health: new KubeHealth(engine), fake: false };
 }
@@ -72,6 +72,7 @@ export async function preflight(install: Install, session: SessionOptions, skip 
     progress.note('preflight.skipped', `preflight skipped (${skip ? '--skip-preflight' : 'fake engine: no cloud to check'})`);
     return;
   }
+  const { runPreflight } = await import('./preflight/index.js');
   const result = await runPreflight(install.config);
   progress.note('preflight', `preflight: ${result.passed ? 'passed' : 'FAILED'}`, { passed: result.passed, checks: result.checks });
   if (!result.passed) throw preflightError(result);

@@ -1,7 +1,7 @@
 import type { ClawConfig } from '../../../core/config/schema.js';
 import { cloudTarget } from '../workspace.js';
-import { awsPreflight, type AwsPreflightOptions } from './aws.js';
-import { gcpPreflight, type GcpPreflightOptions } from './gcp.js';
+import type { AwsPreflightOptions } from './aws.js';
+import type { GcpPreflightOptions } from './gcp.js';
 import type { PreflightReport } from './report.js';
 
 export interface PreflightOptions {
@@ -10,6 +10,8 @@ export interface PreflightOptions {
 }
 
 /** Run the target's preflight (never throws for a failed check; see report.passed). */
-export function runPreflight(config: ClawConfig, options: PreflightOptions = {}): Promise<PreflightReport> {
-  return cloudTarget(config, 'preflight') === 'aws' ? awsPreflight(config, options.aws) : gcpPreflight(config, options.gcp);
+export async function runPreflight(config: ClawConfig, options: PreflightOptions = {}): Promise<PreflightReport> {
+  // Each cloud's SDK is loaded only for its own target.
+  if (cloudTarget(config, 'preflight') === 'aws') return (await import('./aws.js')).awsPreflight(config, options.aws);
+  return (await import('./gcp.js')).gcpPreflight(config, options.gcp);
 }
