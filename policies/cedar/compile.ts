@@ -267,9 +267,13 @@ export function compileGrants(config: ClawConfig, tenantId: string): string {
 function agentGrants(tenantId: string, agent: Agent, tools: Map<string, CatalogTool>): string[] {
   const principal = `Agent::${quote(uid.agent(tenantId, agent.id).id)}`;
   const out: string[] = [];
+  // A tool granted twice is one grant; approval is required if either grant asks for it.
+  const grants = new Map<string, boolean>();
   for (const grant of agent.tools) {
     const name = grantName(grant);
-    const approval = typeof grant !== 'string' && grant.approval === 'required';
+    grants.set(name, (grants.get(name) ?? false) || (typeof grant !== 'string' && grant.approval === 'required'));
+  }
+  for (const [name, approval] of grants) {
     out.push(
       [
         `@id(${quote(grantPolicyId(agent.id, name))})`,
