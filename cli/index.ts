@@ -5,6 +5,14 @@
 import { Command, Option } from 'commander';
 import { initCommand } from './commands/init.js';
 import { configCommand } from './commands/config.js';
+import { upCommand } from './commands/up.js';
+import { downCommand } from './commands/down.js';
+import { statusCommand } from './commands/status.js';
+import { logsCommand } from './commands/logs.js';
+import { tenantCommand } from './commands/tenant.js';
+import { agentCommand } from './commands/agent.js';
+import { sendCommand } from './commands/send.js';
+import { runsCommand } from './commands/runs.js';
 import { installCommand } from './commands/install.js';
 import { planCommand } from './commands/plan.js';
 import { destroyCommand } from './commands/destroy.js';
@@ -35,6 +43,10 @@ export function buildProgram(): Command {
 
   program.addCommand(initCommand());
   program.addCommand(configCommand());
+  // the platform and the walking skeleton (FOUNDATION); up/status dispatch aws/gcp to cli/installer/
+  for (const command of [upCommand(), downCommand(), statusCommand(), logsCommand(), tenantCommand(), agentCommand(), sendCommand(), runsCommand()]) {
+    program.addCommand(command);
+  }
   // aws/gcp lifecycle (INSTALLER, cli/installer/)
   for (const command of [installCommand(), planCommand(), destroyCommand(), refreshCommand(), driftCommand(), outputsCommand(),
     upgradeCommand(), rollbackCommand(), preflightCommand(), installerPolicyCommand(), tenantsCommand(), fleetCommand()]) {

@@ -14,8 +14,9 @@ import { createActivities } from '../activities/index.js';
 import { BUILTIN_TOOL_SPECS, BuiltinToolExecutor } from '../activities/builtin-tools.js';
 import { GrantAuthorizer } from '../activities/grant-authorizer.js';
 import { localTenantKeyring } from '../crypto/index.js';
+import { tenantPayloadCodec } from '../crypto/codec.js';
 import type { ToolSpec } from '../models/types.js';
-import type { SecretStore } from '../ports.js';
+import { openSecretStore } from '../secrets/index.js';
 import { MetadataStore } from '../store/metadata.js';
 import { workflowBundle } from '../temporal/bundle.js';
 import { TenantWorkers } from './tenant-workers.js';
@@ -42,22 +43,12 @@ function toolCatalog(): Map<string, ToolSpec> {
   return new Map(specs.map((s) => [s.name, s]));
 }
 
-// No tenant secret store is wired yet (DATA's runtime/secrets): models that need an API key
-// fail with MODEL_API_KEY_MISSING and its fix hint; the scripted model needs none.
-const noSecrets: SecretStore = {
-  get: async () => undefined,
-  set: async () => {
-    throw new Error('no secret store in this worker');
-  },
-  list: async () => [],
-  remove: async () => false,
-};
-
 const keyring = localTenantKeyring(stateDir);
 const store = await MetadataStore.connect(databaseUrl, { keyring });
+const secrets = await openSecretStore({ databaseUrl, keyring });
 const activities = createActivities({
   store,
-  secrets: noSecrets,
+  secrets,
   authorizer: new GrantAuthorizer(store),
   tools: new BuiltinToolExecutor(),
   toolCatalog,
@@ -70,6 +61,8 @@ const workers = new TenantWorkers({
   connection,
   workflowBundle: { code: bundle.code },
   activities,
+  // Each tenant's Worker encodes and decodes payloads with that tenant's key only.
+  payloadCodecsFor: async (tenantId) => [tenantPayloadCodec(await keyring.forTenant(tenantId))],
   onFatal: (tenantId, err) => {
     console.error(`worker: tenant ${tenantId}'s Worker stopped: ${(err as Error).message}`);
     process.exit(1);
@@ -117,6 +110,7 @@ async function shutdown(signal: string) {
   await workers.shutdown();
   await connection.close();
   await store.close();
+  await secrets.close();
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,22 @@
+import { Command } from 'commander';
+import { loadConfig } from '../../core/config/load.js';
+import { cloudStatus } from '../installer/cloud.js';
+import { status } from '../../stacks/local/supervisor.js';
+import { globalOptions, output } from '../context.js';
+
+export function statusCommand(): Command {
+  return new Command('status')
+    .description("each component's health and address")
+    .action(async function (this: Command) {
+      const global = globalOptions(this);
+      const config = loadConfig(global.config);
+      // aws/gcp: INSTALLER's path (cli/installer/).
+      if (config.target !== 'local') return cloudStatus(this, config);
+      const states = await status({ stateDir: global.stateDir, config });
+      output(global, { type: 'status', target: 'local', stateDir: global.stateDir, components: states }, () =>
+        states
+          .map((s) => `${s.name.padEnd(13)} ${s.state.padEnd(13)} ${s.state === 'not installed' ? '' : s.address}${s.pid ? `  pid ${s.pid}` : ''}`)
+          .join('\n'),
+      );
+    });
+}

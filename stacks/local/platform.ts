@@ -1,0 +1,66 @@
+/**
+ * Talking to a running local platform: its addresses, the metadata store, per-tenant
+ * Temporal clients (with the tenant's payload codec), and registering tenants and agents.
+ */
+import type { Connection } from '@temporalio/client';
+import type { Agent, ClawConfig, Tenant } from '../../core/config/schema.js';
+import { localTenantKeyring } from '../../runtime/crypto/index.js';
+import { tenantPayloadCodec } from '../../runtime/crypto/codec.js';
+import type { TenantKeyring } from '../../runtime/ports.js';
+import { MetadataStore } from '../../runtime/store/metadata.js';
+import { connectTemporal, tenantClient, type TenantClient } from '../../runtime/temporal/connection.js';
+import { databaseUrl, requireRunning, temporalAddress } from './supervisor.js';
+
+/** Where a local install's services listen (all derived from claw.yaml's `local:`). */
+export function localPlatformEnv(config: ClawConfig): { temporalAddress: string; databaseUrl: string; workerUrl: string } {
+  return { temporalAddress: temporalAddress(config), databaseUrl: databaseUrl(config), workerUrl: `http://127.0.0.1:${config.local.workerPort}` };
+}
+
+export interface PlatformSession {
+  keyring: TenantKeyring;
+  store: MetadataStore;
+  close(): Promise<void>;
+}
+
+/** The metadata store and keyring of a running local platform (PLATFORM_NOT_RUNNING otherwise). */
+export async function openPlatform(stateDir: string, config: ClawConfig): Promise<PlatformSession> {
+  requireRunning({ stateDir });
+  return openStoreSession(stateDir, config);
+}
+
+/** The same without the running check (`claw up` registers before the worker starts). */
+export async function openStoreSession(stateDir: string, config: ClawConfig): Promise<PlatformSession> {
+  const keyring = localTenantKeyring(stateDir);
+  const store = await MetadataStore.connect(databaseUrl(config), { keyring, max: 2 });
+  return { keyring, store, close: () => store.close() };
+}
+
+/** A tenant's Temporal client with the tenant's payload codec. */
+export async function openTenantClient(connectionOrAddress: Connection | string, keyring: TenantKeyring, tenantId: string): Promise<{ tenant: TenantClient; connection: Connection }> {
+  const connection = typeof connectionOrAddress === 'string' ? await connectTemporal(connectionOrAddress) : connectionOrAddress;
+  const codec = tenantPayloadCodec(await keyring.forTenant(tenantId));
+  return { tenant: tenantClient(connection, tenantId, { payloadCodecs: [codec] }), connection };
+}
+
+/** Register a tenant: its root key (idempotent) and its row. */
+export async function registerTenant(session: PlatformSession, tenant: Pick<Tenant, 'id' | 'name'>): Promise<void> {
+  await session.keyring.createTenantKey(tenant.id);
+  await session.store.upsertTenant(tenant);
+}
+
+/** Make the store match claw.yaml: every tenant registered, every inline/referenced agent applied. */
+export async function syncConfig(session: PlatformSession, config: ClawConfig): Promise<{ tenants: string[]; agents: { id: string; tenant: string; revision: number; changed: boolean }[] }> {
+  for (const tenant of config.tenants) await registerTenant(session, tenant);
+  const agents = [];
+  for (const agent of config.agents) agents.push({ id: agent.id, tenant: agent.tenant, ...(await session.store.applyAgent(agent as Agent, 'claw.yaml')) });
+  return { tenants: config.tenants.map((t) => t.id), agents };
+}
+
+/** Ask the worker to start Workers for new tenants (no-op when it has them all). */
+export async function reloadWorker(config: ClawConfig): Promise<void> {
+  const response = await fetch(`${localPlatformEnv(config).workerUrl}/reload`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
+  if (!response.ok) {
+    const body = (await response.json().catch(() => ({}))) as { error?: string };
+    throw new Error(`the worker could not reload: ${body.error ?? response.status}`);
+  }
+}
