@@ -25,6 +25,11 @@ export function assertTenantId(tenantId: string): void {
   }
 }
 
+/** Segment ids become file and object names (wal.ts newSegmentId: digits, '-', hex). */
+export function assertSegmentId(segmentId: string): void {
+  if (!/^[0-9a-f-]{1,64}$/.test(segmentId)) throw new Error(`not a WAL segment id: ${segmentId}`);
+}
+
 /** Rows grouped by their UTC day, the lake's partition. */
 export function byDay(rows: TraceRow[]): Map<string, TraceRow[]> {
   const days = new Map<string, TraceRow[]>();

@@ -11,7 +11,7 @@ import { DuckDBBlobValue, DuckDBInstance, StatementType, type DuckDBConnection, 
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClawError } from '../../core/errors.js';
-import { assertTenantId, byDay, type LakeWriter } from './lake.js';
+import { assertSegmentId, assertTenantId, byDay, type LakeWriter } from './lake.js';
 import { LAKE_COLUMNS, METADATA_COLUMNS, type TraceRow } from './model.js';
 
 export function lakeDir(stateDir: string): string {
@@ -35,11 +35,13 @@ const PARQUET_SELECT = LAKE_COLUMNS.map((c) =>
   c.duck === 'TIMESTAMP' ? `CAST(${c.name} AS TIMESTAMP) AS ${c.name}` : c.duck === 'DATE' ? `CAST(${c.name} AS DATE) AS ${c.name}` : c.name,
 ).join(', ');
 
-export class LocalLake implements LakeWriter {
+/**
+ * Rows → one Parquet file (zstd), through an in-memory DuckDB and its appender. Used by
+ * the local lake and by the cloud adapters to build the files they upload.
+ */
+export class ParquetEncoder {
   private connection: Promise<DuckDBConnection> | undefined;
   private tail: Promise<unknown> = Promise.resolve();
-
-  constructor(readonly stateDir: string) {}
 
   private connect(): Promise<DuckDBConnection> {
     this.connection ??= (async () => {
@@ -52,41 +54,51 @@ export class LocalLake implements LakeWriter {
     return this.connection;
   }
 
-  writeSegment(tenantId: string, segmentId: string, rows: TraceRow[]): Promise<void> {
-    assertTenantId(tenantId);
-    if (!/^[0-9a-f-]+$/.test(segmentId)) throw new Error(`bad segment id ${segmentId}`);
-    const run = this.tail.then(() => this.write(tenantId, segmentId, rows));
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-
-  private async write(tenantId: string, segmentId: string, rows: TraceRow[]): Promise<void> {
-    const connection = await this.connect();
-    for (const [day, dayRows] of byDay(rows)) {
+  /** Write `rows` to `path` atomically (temporary file, then rename). One call at a time. */
+  encode(rows: TraceRow[], path: string): Promise<void> {
+    const run = this.tail.then(async () => {
+      const connection = await this.connect();
       await connection.run('DELETE FROM staging');
       const appender = await connection.createAppender('staging');
-      for (const row of dayRows) {
-        if (row.tenant_id !== tenantId) throw new Error(`row of tenant ${row.tenant_id} in a segment of ${tenantId}`);
+      for (const row of rows) {
         for (const column of LAKE_COLUMNS) appendValue(appender, column.duck, row[column.name]);
         appender.endRow();
       }
       appender.closeSync();
-      const dir = join(tenantLakeDir(this.stateDir, tenantId), `day=${day}`);
-      mkdirSync(dir, { recursive: true });
-      const final = join(dir, `${segmentId}.parquet`);
-      const temporary = `${final}.tmp`;
-      await connection.run(
-        `COPY (SELECT ${PARQUET_SELECT} FROM staging ORDER BY run_id, seq) TO ${sqlString(temporary)} (FORMAT parquet, COMPRESSION zstd)`,
-      );
+      const temporary = `${path}.tmp`;
+      await connection.run(`COPY (SELECT ${PARQUET_SELECT} FROM staging ORDER BY run_id, seq) TO ${sqlString(temporary)} (FORMAT parquet, COMPRESSION zstd)`);
       // Rename is atomic: readers see the whole file or none; a rewrite after a crash replaces it.
-      renameSync(temporary, final);
-    }
+      renameSync(temporary, path);
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
   }
 
   async close(): Promise<void> {
     await this.tail;
     if (this.connection) (await this.connection).closeSync();
     this.connection = undefined;
+  }
+}
+
+export class LocalLake implements LakeWriter {
+  private readonly encoder = new ParquetEncoder();
+
+  constructor(readonly stateDir: string) {}
+
+  async writeSegment(tenantId: string, segmentId: string, rows: TraceRow[]): Promise<void> {
+    assertTenantId(tenantId);
+    assertSegmentId(segmentId);
+    for (const [day, dayRows] of byDay(rows)) {
+      for (const row of dayRows) if (row.tenant_id !== tenantId) throw new Error(`row of tenant ${row.tenant_id} in a segment of ${tenantId}`);
+      const dir = join(tenantLakeDir(this.stateDir, tenantId), `day=${day}`);
+      mkdirSync(dir, { recursive: true });
+      await this.encoder.encode(dayRows, join(dir, `${segmentId}.parquet`));
+    }
+  }
+
+  close(): Promise<void> {
+    return this.encoder.close();
   }
 }
 
