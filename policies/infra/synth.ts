@@ -104,6 +104,11 @@ function awsState(args: pulumi.runtime.MockResourceArgs, region: string): Record
         port: inputs.port ?? 5432,
         masterUserSecrets: [{ secretArn: `arn:aws:secretsmanager:${region}:${MOCK_ACCOUNT}:secret:rds!db-${uuidFrom(name)}`, kmsKeyId: inputs.masterUserSecretKmsKeyId, secretStatus: 'active' }],
       };
+    case 'aws:acm/certificate:Certificate':
+      return {
+        arn: `arn:aws:acm:${region}:${MOCK_ACCOUNT}:certificate/${uuidFrom(name)}`,
+        domainValidationOptions: [{ domainName: inputs.domainName, resourceRecordName: `_${digest(name, 32)}.${inputs.domainName}.`, resourceRecordType: 'CNAME', resourceRecordValue: `_${digest(`${name}/v`, 32)}.acm-validations.aws.` }],
+      };
     case 'aws:athena/workgroup:Workgroup':
       return { arn: `arn:aws:athena:${region}:${MOCK_ACCOUNT}:workgroup/${physical}` };
     case 'aws:glue/catalogDatabase:CatalogDatabase':
@@ -235,11 +240,19 @@ export async function synthesize(
   Error.stackTraceLimit = 0;
   process.setSourceMapsEnabled(false);
   let outputs: Record<string, unknown>;
+  // A program that throws (bad config) must reject here, once, not as the SDK's unhandled
+  // rejections: keep its error aside and give the stack empty outputs.
+  let failure: { error: unknown } | undefined;
   try {
     outputs =
       (await pulumi.runtime.runInPulumiStack(async () => {
         pulumi.runtime.registerStackTransformation(tracker.transformation);
-        return (await program()) ?? {};
+        try {
+          return (await program()) ?? {};
+        } catch (error) {
+          failure = { error };
+          return {};
+        }
       })) ?? {};
     // Resources whose outputs nothing awaited may still be registering.
     await pulumi.runtime.disconnect();
@@ -247,6 +260,7 @@ export async function synthesize(
     Error.stackTraceLimit = stackTraceLimit;
     process.setSourceMapsEnabled(sourceMaps);
   }
+  if (failure) throw failure.error;
   const unwrapped = JSON.parse(JSON.stringify(outputs, (_k, v) => (pulumi.Resource.isInstance(v) ? undefined : v))) as Record<string, unknown>;
   return { resources, outputs: unwrapped };
 }
