@@ -267,6 +267,8 @@ export const BudgetSchema = z
     maxSteps: z.number().int().positive().default(16),
     maxTokens: z.number().int().positive().default(100_000),
     maxWallTime: duration.default('10m'),
+    /** How long a tool call that needs a human approval waits before it is refused (default 1h; not counted in maxWallTime). */
+    approvalTimeout: duration.optional(),
   })
   .strict();
 

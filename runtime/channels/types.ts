@@ -47,17 +47,7 @@ export interface InboundEvent {
 }
 
 /** Temporal names shared by the gateway (client side) and the conversation workflow. */
-export const CONVERSATION_WORKFLOW = 'conversation';
-export const INBOUND_SIGNAL = 'inbound';
-
-/**
- * `<tenant>/conv/<agent>/<channel>/<thread>`: workflow ids start with `<tenantId>/` (PLAN.md
- * tenancy). Thread ids come from the channel and are escaped so a '/' inside one cannot
- * forge another conversation's id.
- */
-export function conversationWorkflowId(key: ConversationKey): string {
-  return [key.tenantId, 'conv', key.agentId, key.channel, encodeURIComponent(key.thread)].join('/');
-}
+export { CONVERSATION_WORKFLOW, INBOUND_SIGNAL, conversationWorkflowId } from '../workflows/names.js';
 
 /** Default secret names per channel, used when claw.yaml does not name one. */
 export const DEFAULT_SECRET_NAMES: Record<ChannelType, { signing: string; token?: string; verifyToken?: string }> = {

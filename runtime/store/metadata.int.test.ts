@@ -7,7 +7,7 @@ import { parseAgentFile } from '../../core/config/load.js';
 import { STARTER_AGENT } from '../../core/config/starter.js';
 import { localTenantKeyring } from '../crypto/index.js';
 import { MetadataStore } from './metadata.js';
-import { migratePostgres } from './migrations.js';
+import { MIGRATIONS, migratePostgres } from './migrations.js';
 
 const url = inject('postgresUrl');
 const stateDir = mkdtempSync(join(tmpdir(), 'claw-store-test-'));
@@ -36,7 +36,7 @@ describe('metadata store on PostgreSQL', () => {
     expect(await migratePostgres(pool)).toEqual([]);
     await pool.end();
     const { rows } = await raw.query('select version from schema_migrations order by version');
-    expect(rows.map((r) => r.version)).toEqual([1]);
+    expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version).sort((a, b) => a - b));
   });
 
   it('stores agents with revisions that move only when the spec changes', async () => {

@@ -57,6 +57,40 @@ export const MIGRATIONS: Migration[] = [
       `create index runs_by_tenant_time on runs (tenant_id, started_at desc)`,
     ],
   },
+  {
+    // RUNTIME (runtime/activities/run-steps.ts): what each step of a run did, attempt by
+    // attempt (retries, decisions, approvals, budget outcomes) — metadata only, no content —
+    // and the outbox of effects already delivered, keyed by their idempotency key.
+    version: 2,
+    name: 'run steps, sent effects',
+    statements: [
+      `create table run_steps (
+         tenant_id    text not null,
+         run_id       text not null,
+         seq          integer not null,
+         attempt      integer not null,
+         kind         text not null check (kind in ('model', 'tool', 'approval', 'reply', 'end')),
+         name         text,
+         call_id      text,
+         status       text not null,
+         code         text,
+         detail       text,
+         duration_ms  integer,
+         input_tokens integer,
+         output_tokens integer,
+         at           timestamptz not null default now(),
+         primary key (tenant_id, run_id, seq, kind, attempt)
+       )`,
+      `create table sent_effects (
+         idempotency_key text primary key,
+         tenant_id       text not null,
+         run_id          text not null,
+         channel         text not null,
+         message_id      text,
+         sent_at         timestamptz not null default now()
+       )`,
+    ],
+  },
 ];
 
 interface Queryable {

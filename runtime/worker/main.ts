@@ -13,6 +13,8 @@ import type { ClawConfig } from '../../core/config/schema.js';
 import { createActivities } from '../activities/index.js';
 import { BUILTIN_TOOL_SPECS, BuiltinToolExecutor } from '../activities/builtin-tools.js';
 import { GrantAuthorizer } from '../activities/grant-authorizer.js';
+import { RunSteps } from '../activities/run-steps.js';
+import { channelSender } from '../channels/outbound.js';
 import { localTenantKeyring } from '../crypto/index.js';
 import { tenantPayloadCodec } from '../crypto/codec.js';
 import type { ToolSpec } from '../models/types.js';
@@ -46,12 +48,16 @@ function toolCatalog(): Map<string, ToolSpec> {
 const keyring = localTenantKeyring(stateDir);
 const store = await MetadataStore.connect(databaseUrl, { keyring });
 const secrets = await openSecretStore({ databaseUrl, keyring });
+// RUNTIME: per-attempt step records (retries in 'claw runs show') and replies through the channels.
+const steps = await RunSteps.connect(databaseUrl);
 const activities = createActivities({
   store,
   secrets,
   authorizer: new GrantAuthorizer(store),
   tools: new BuiltinToolExecutor(),
   toolCatalog,
+  steps,
+  channels: channelSender({ secrets }),
 });
 
 const bundle = await workflowBundle(join(stateDir, 'cache'));
@@ -110,6 +116,7 @@ async function shutdown(signal: string) {
   await workers.shutdown();
   await connection.close();
   await store.close();
+  await steps.close();
   await secrets.close();
   process.exit(0);
 }

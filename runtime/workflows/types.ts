@@ -1,5 +1,6 @@
 /** What crosses the agentRun workflow boundary (plain JSON; encrypted by the tenant's codec in transit and at rest). */
 import type { Agent } from '../../core/config/schema.js';
+import type { ConversationKey, InboundMessage, ReplyTarget } from '../channels/types.js';
 import type { ChatMessage, ModelTurn, ToolCall, ToolSpec, Usage } from '../models/types.js';
 
 export interface AgentRunInput {
@@ -9,16 +10,86 @@ export interface AgentRunInput {
   runId: string;
   message: string;
   channel?: string;
+  /** Earlier turns of the conversation, oldest first (the conversation workflow keeps them). */
+  history?: ChatMessage[];
+  /** Where the reply goes; absent or 'none': the reply is only recorded. */
+  replyTo?: ReplyTarget;
+  /** How long a tool call waits for a human approval (ms); default 1 hour. */
+  approvalTimeoutMs?: number;
 }
+
+/** How a run ended: 'completed' answered; the others ended cleanly before an answer. */
+export type RunOutcome = 'completed' | 'budget_exceeded' | 'cancelled';
+export type BudgetOutcome = 'within' | 'steps' | 'tokens' | 'wall_time';
 
 export interface AgentRunResult {
   runId: string;
-  status: 'completed';
-  reply: string;
-  model: string;
+  status: RunOutcome;
+  /** The answer (completed runs only). */
+  reply?: string;
+  /** Why a run ended early: BUDGET_STEPS_EXCEEDED, BUDGET_TOKENS_EXCEEDED, BUDGET_WALL_TIME_EXCEEDED, RUN_CANCELLED. */
+  reason?: string;
+  budget: BudgetOutcome;
+  model?: string;
   steps: number;
   toolCalls: number;
   usage: Usage;
+  /** Whether the reply went out through the channel (false: recorded only). */
+  delivered?: boolean;
+}
+
+/** A tool call parked until a human decides (query `pendingApprovals`). */
+export interface PendingApproval {
+  callId: string;
+  tool: string;
+  step: number;
+  since: string;
+}
+
+export interface ApprovalDecision {
+  callId: string;
+  approved: boolean;
+  /** Who decided (for the record). */
+  by?: string;
+}
+
+export interface CancelRequest {
+  reason?: string;
+}
+
+/** The conversation workflow's input; also what it continues-as-new with. */
+export interface ConversationInput {
+  key: ConversationKey;
+  /** Messages to handle first (a schedule's message, or ones queued before continue-as-new). */
+  initial?: InboundMessage[];
+  /** Delivery ids already handled (bounded), carried across continue-as-new for dedup. */
+  seen?: string[];
+  history?: ChatMessage[];
+  /** Turns handled across all executions of this conversation. */
+  turns?: number;
+  /** Continue-as-new after this many turns in one execution (default 200; tests lower it). */
+  turnsPerExecution?: number;
+}
+
+export interface ReplyInput {
+  tenantId: string;
+  agentId: string;
+  runId: string;
+  step: number;
+  replyTo: Exclude<ReplyTarget, { channel: 'none' }>;
+  text: string;
+}
+
+export interface StepRecordInput {
+  tenantId: string;
+  runId: string;
+  seq: number;
+  kind: 'approval' | 'end';
+  name?: string;
+  callId?: string;
+  status: string;
+  code?: string;
+  detail?: string;
 }
 
 export interface LoadedAgent {
@@ -26,6 +97,10 @@ export interface LoadedAgent {
   revision: number;
   /** The granted tools as the model sees them. */
   tools: ToolSpec[];
+  /** budget.maxWallTime in ms (parsed here, outside the workflow sandbox). */
+  maxWallTimeMs: number;
+  /** budget.approvalTimeout in ms, if set. */
+  approvalTimeoutMs?: number;
 }
 
 export interface ModelCallInput {
@@ -47,10 +122,14 @@ export interface ToolCallInput {
   call: ToolCall;
   channel?: string;
   budget: { stepsUsed: number; tokensUsed: number };
+  /** A human approved this call (it is authorized again; a policy change in between still wins). */
+  approved?: boolean;
 }
 
 export interface ToolCallOutcome {
   decision: 'allow' | 'deny';
+  /** 'approval-required': nothing ran; wait for a human, then call again with `approved`. */
+  status: 'done' | 'denied' | 'approval-required';
   ok: boolean;
   /** What the model sees (JSON text). */
   content: string;
