@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+
+const { temporal } = proto;
 import { localTenantKeyring, type EnvelopeKeyring } from './index.js';
 import { tenantPayloadCodec, payloadTenant } from './codec.js';
 import type { EchoActivities } from './testing/echo-workflow.js';
@@ -106,13 +108,13 @@ describe('tenant payload codec on a real Temporal server', () => {
   });
 });
 
-function collectPayloads(history: temporal.api.history.v1.IHistory): temporal.api.common.v1.IPayload[] {
-  const found: temporal.api.common.v1.IPayload[] = [];
+function collectPayloads(history: proto.temporal.api.history.v1.IHistory): proto.temporal.api.common.v1.IPayload[] {
+  const found: proto.temporal.api.common.v1.IPayload[] = [];
   const visit = (value: unknown): void => {
     if (!value || typeof value !== 'object') return;
     if (Array.isArray(value)) return value.forEach(visit);
     const record = value as Record<string, unknown>;
-    if ('payloads' in record && Array.isArray(record.payloads)) found.push(...(record.payloads as temporal.api.common.v1.IPayload[]));
+    if ('payloads' in record && Array.isArray(record.payloads)) found.push(...(record.payloads as proto.temporal.api.common.v1.IPayload[]));
     for (const child of Object.values(record)) if (child && typeof child === 'object' && !(child instanceof Uint8Array)) visit(child);
   };
   visit(history.events);

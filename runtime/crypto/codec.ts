@@ -7,7 +7,8 @@
  * `encoding: binary/encrypted` and the tenant id, so the codec server knows whose key to use.
  */
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+// @temporalio/proto is CommonJS: Node's ESM loader only sees its default export.
+import proto from '@temporalio/proto';
 import { ClawError } from '../../core/errors.js';
 import type { TenantCrypto } from '../ports.js';
 
@@ -15,6 +16,7 @@ export const ENCRYPTED_ENCODING = 'binary/encrypted';
 /** Metadata key naming the tenant whose key encrypted the payload (routing metadata, clear). */
 export const TENANT_METADATA_KEY = 'claw-tenant';
 
+const { Payload: PayloadProto } = proto.temporal.api.common.v1;
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 const ENCRYPTED_ENCODING_BYTES = utf8.encode(ENCRYPTED_ENCODING);
@@ -38,7 +40,7 @@ export class TenantPayloadCodec implements PayloadCodec {
     return Promise.all(
       payloads.map(async (payload) => ({
         metadata: { encoding: ENCRYPTED_ENCODING_BYTES, [TENANT_METADATA_KEY]: this.tenantBytes },
-        data: await this.crypto.encrypt(temporal.api.common.v1.Payload.encode(payload).finish(), 'payload'),
+        data: await this.crypto.encrypt(PayloadProto.encode(payload).finish(), 'payload'),
       })),
     );
   }
@@ -52,7 +54,7 @@ export class TenantPayloadCodec implements PayloadCodec {
         if (!payload.data) throw new ClawError('CIPHERTEXT_CORRUPT', 'an encrypted payload has no data', { hint: 'the workflow history was altered' });
         // The envelope itself binds the tenant; a mismatch fails there with CIPHERTEXT_TENANT_MISMATCH.
         const plain = await this.crypto.decrypt(payload.data, 'payload');
-        return temporal.api.common.v1.Payload.decode(plain) as Payload;
+        return PayloadProto.decode(plain) as Payload;
       }),
     );
   }
