@@ -29,6 +29,7 @@ import { tracesCommand } from './commands/traces.js';
 import { eventsCommand } from './commands/events.js';
 import { schedulesCommand } from './commands/schedules.js';
 import { secretsCommand } from './commands/secrets.js';
+import { policyCommand } from './commands/policy.js';
 
 export function buildProgram(): Command {
   const program = new Command('claw')
@@ -58,5 +59,6 @@ export function buildProgram(): Command {
   program.addCommand(schedulesCommand());
   // tenant data protection (DATA)
   program.addCommand(secretsCommand());
+  program.addCommand(policyCommand());
   return program;
 }
