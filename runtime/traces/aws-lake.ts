@@ -1,0 +1,200 @@
+/**
+ * The AWS lake: Parquet in the tenant's S3 prefix (SSE-KMS under the tenant's key), an
+ * Iceberg table `traces` in the tenant's Glue database, loaded and queried through the
+ * tenant's Athena workgroup.
+ *
+ * The bucket, Glue database, workgroup and key are infrastructure (components/aws, from
+ * Pulumi); this adapter only checks them and writes data. Before its first write for a
+ * tenant it verifies that the workgroup enforces its configuration and encrypts with
+ * SSE_KMS under that tenant's key — Athena writes Iceberg data files (INSERT/MERGE) with
+ * the workgroup's encryption, so this is what keeps the table under the tenant key.
+ *
+ * Write: each WAL segment's rows for one day become one Parquet object under
+ * `<prefix>traces/staging/day=<day>/<segment>.parquet` (key = segment id: a replay
+ * overwrites, never duplicates), then one Athena MERGE moves them into the Iceberg table,
+ * matching on the event identity, so a replayed segment inserts nothing twice.
+ */
+import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, GetWorkGroupCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClawError } from '../../core/errors.js';
+import { assertSegmentId, assertTenantId, byDay, type LakeWriter } from './lake.js';
+import { ParquetEncoder } from './local-lake.js';
+import { LAKE_COLUMNS, type TraceRow } from './model.js';
+
+export interface AwsTenantLake {
+  bucket: string;
+  /** Key prefix of the tenant inside the bucket, '' or ending with '/'. */
+  prefix: string;
+  kmsKeyArn: string;
+  database: string;
+  workgroup: string;
+}
+
+export interface AwsLakeOptions {
+  region: string;
+  /** Per tenant, from the stack outputs (`tenants[id]` of awsStack). */
+  tenant: (tenantId: string) => AwsTenantLake;
+  /** moto in tests. */
+  endpoint?: string;
+  s3?: S3Client;
+  athena?: AthenaClient;
+  /** How long to wait for an Athena statement. */
+  queryTimeoutMs?: number;
+}
+
+/** Lake column types in Athena (Hive DDL for the staging table, Iceberg types for the table). */
+const ATHENA_TYPES: Record<string, string> = { VARCHAR: 'string', DATE: 'date', TIMESTAMP: 'timestamp', INTEGER: 'int', BIGINT: 'bigint', DOUBLE: 'double', BLOB: 'binary' };
+
+export function athenaColumns(): string {
+  return LAKE_COLUMNS.map((c) => `\`${c.name}\` ${ATHENA_TYPES[c.duck]}`).join(', ');
+}
+
+export function stagingLocation(t: AwsTenantLake): string {
+  return `s3://${t.bucket}/${t.prefix}traces/staging/`;
+}
+
+/**
+ * The tenant's two tables, as Athena DDL (idempotent): an external Parquet table over the
+ * staging prefix (partition projection on the day directories, nothing to register) and
+ * the Iceberg table the data is merged into.
+ */
+export function tableDdl(t: AwsTenantLake): string[] {
+  const staging = stagingLocation(t);
+  return [
+    `CREATE EXTERNAL TABLE IF NOT EXISTS \`${t.database}\`.\`traces_staging\` (${athenaColumns()})
+PARTITIONED BY (\`dt\` string)
+STORED AS PARQUET
+LOCATION '${staging}'
+TBLPROPERTIES ('projection.enabled'='true', 'projection.dt.type'='date', 'projection.dt.format'='yyyy-MM-dd', 'projection.dt.range'='2024-01-01,NOW', 'storage.location.template'='${staging}day=\${dt}/')`,
+    `CREATE TABLE IF NOT EXISTS \`${t.database}\`.\`traces\` (${athenaColumns()})
+PARTITIONED BY (\`day\`)
+LOCATION 's3://${t.bucket}/${t.prefix}traces/iceberg/'
+TBLPROPERTIES ('table_type'='ICEBERG', 'format'='parquet', 'write_compression'='zstd')`,
+  ];
+}
+
+const IDENTITY = ['run_id', 'seq', 'kind'];
+
+/** Moves one staged object into the Iceberg table; events already there are skipped. */
+export function mergeSql(t: AwsTenantLake, day: string, objectUri: string): string {
+  const columns = LAKE_COLUMNS.map((c) => `\`${c.name}\``).join(', ');
+  const values = LAKE_COLUMNS.map((c) => `s.\`${c.name}\``).join(', ');
+  const on = [...IDENTITY.map((c) => `t.\`${c}\` = s.\`${c}\``), 'coalesce(t.attempt, 0) = coalesce(s.attempt, 0)', `t.day = DATE '${day}'`].join(' AND ');
+  return `MERGE INTO \`${t.database}\`.\`traces\` t
+USING (SELECT * FROM \`${t.database}\`.\`traces_staging\` WHERE dt = '${day}' AND "$path" = '${objectUri}') s
+ON ${on}
+WHEN NOT MATCHED THEN INSERT (${columns}) VALUES (${values})`;
+}
+
+export class AwsLake implements LakeWriter {
+  private readonly s3: S3Client;
+  private readonly athena: AthenaClient;
+  private readonly encoder = new ParquetEncoder();
+  private readonly verified = new Map<string, Promise<void>>();
+
+  constructor(private readonly options: AwsLakeOptions) {
+    const common = { region: options.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) };
+    this.s3 = options.s3 ?? new S3Client({ ...common, forcePathStyle: Boolean(options.endpoint) });
+    this.athena = options.athena ?? new AthenaClient(common);
+  }
+
+  /** Fails unless the tenant's workgroup enforces SSE_KMS with the tenant's own key. */
+  verifyTenant(tenantId: string): Promise<void> {
+    let check = this.verified.get(tenantId);
+    if (!check) {
+      check = this.verify(tenantId);
+      check.catch(() => this.verified.delete(tenantId));
+      this.verified.set(tenantId, check);
+    }
+    return check;
+  }
+
+  private async verify(tenantId: string): Promise<void> {
+    const t = this.options.tenant(tenantId);
+    const { WorkGroup } = await this.athena.send(new GetWorkGroupCommand({ WorkGroup: t.workgroup }));
+    const config = WorkGroup?.Configuration;
+    const encryption = config?.ResultConfiguration?.EncryptionConfiguration;
+    const problems: string[] = [];
+    if (config?.EnforceWorkGroupConfiguration !== true) problems.push('it does not enforce its configuration (clients could override encryption)');
+    if (encryption?.EncryptionOption !== 'SSE_KMS') problems.push(`it encrypts with ${encryption?.EncryptionOption ?? 'nothing'}, not SSE_KMS`);
+    else if (encryption.KmsKey !== t.kmsKeyArn) problems.push("its KMS key is not the tenant's key");
+    if (problems.length > 0) {
+      throw new ClawError('LAKE_WORKGROUP_UNSAFE', `Athena workgroup '${t.workgroup}' of tenant '${tenantId}' is unsafe: ${problems.join('; ')}`, {
+        hint: "run 'claw refresh' and 'claw upgrade' so the stack restores the workgroup; traces stay in the local WAL until then",
+      });
+    }
+  }
+
+  async ensureTables(tenantId: string): Promise<void> {
+    await this.verifyTenant(tenantId);
+    const t = this.options.tenant(tenantId);
+    for (const ddl of tableDdl(t)) await this.runStatement(t, ddl);
+  }
+
+  async writeSegment(tenantId: string, segmentId: string, rows: TraceRow[]): Promise<void> {
+    assertTenantId(tenantId);
+    assertSegmentId(segmentId);
+    await this.verifyTenant(tenantId);
+    const t = this.options.tenant(tenantId);
+    const scratch = mkdtempSync(join(tmpdir(), 'claw-lake-'));
+    try {
+      for (const [day, dayRows] of byDay(rows)) {
+        const file = join(scratch, `${day}.parquet`);
+        await this.encoder.encode(dayRows, file);
+        const key = `${t.prefix}traces/staging/day=${day}/${segmentId}.parquet`;
+        await this.s3.send(
+          new PutObjectCommand({
+            Bucket: t.bucket,
+            Key: key,
+            Body: readFileSync(file),
+            ContentType: 'application/vnd.apache.parquet',
+            ServerSideEncryption: 'aws:kms',
+            SSEKMSKeyId: t.kmsKeyArn,
+            BucketKeyEnabled: true,
+          }),
+        );
+        await this.runStatement(t, mergeSql(t, day, `s3://${t.bucket}/${key}`));
+      }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /** A read-only query in the tenant's workgroup and database (IAM confines the role to them). */
+  async query(tenantId: string, sql: string): Promise<{ columns: string[]; rows: string[][] }> {
+    const t = this.options.tenant(tenantId);
+    await this.verifyTenant(tenantId);
+    const id = await this.runStatement(t, sql);
+    const result = await this.athena.send(new GetQueryResultsCommand({ QueryExecutionId: id }));
+    const columns = result.ResultSet?.ResultSetMetadata?.ColumnInfo?.map((c) => c.Name ?? '') ?? [];
+    const rows = (result.ResultSet?.Rows ?? []).map((r) => (r.Data ?? []).map((d) => d.VarCharValue ?? ''));
+    return { columns, rows: rows.slice(1) }; // Athena's first row repeats the header
+  }
+
+  private async runStatement(t: AwsTenantLake, sql: string): Promise<string> {
+    const started = await this.athena.send(
+      new StartQueryExecutionCommand({ QueryString: sql, WorkGroup: t.workgroup, QueryExecutionContext: { Database: t.database } }),
+    );
+    const id = started.QueryExecutionId!;
+    const deadline = Date.now() + (this.options.queryTimeoutMs ?? 120_000);
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+      const { QueryExecution } = await this.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+      const state = QueryExecution?.Status?.State;
+      if (state === 'SUCCEEDED') return id;
+      if (state === 'FAILED' || state === 'CANCELLED') {
+        throw new ClawError('LAKE_QUERY_FAILED', `Athena: ${(QueryExecution?.Status?.StateChangeReason ?? state).split('\n')[0]}`, {
+          hint: `see query ${id} in workgroup ${t.workgroup}`,
+        });
+      }
+      if (Date.now() > deadline) throw new ClawError('LAKE_QUERY_TIMEOUT', `Athena query ${id} did not finish in time`, { hint: 'the WAL keeps the segment; it is retried' });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  close(): Promise<void> {
+    return this.encoder.close();
+  }
+}
