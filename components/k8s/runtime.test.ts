@@ -103,6 +103,21 @@ describe('Runtime', () => {
     expect(services.map((s) => [s.inputs.metadata.name, s.inputs.spec.type, s.inputs.spec.ports[0].targetPort]).sort()).toEqual([['codec-server', 'ClusterIP', 8081], ['gateway', 'ClusterIP', 8080]]);
   });
 
+  it('exposes NodePort services on fixed ports when asked (EKS behind an ALB), and checks the ports', async () => {
+    new Runtime('rt', { ...baseArgs(), serviceType: 'NodePort', nodePorts: { gateway: 30080, codecServer: 30081 } });
+    await settle(recorder);
+    const services = recorder.ofType('kubernetes:core/v1:Service');
+    expect(services.map((s) => [s.inputs.metadata.name, s.inputs.spec.type, s.inputs.spec.ports[0].nodePort]).sort()).toEqual([['codec-server', 'NodePort', 30081], ['gateway', 'NodePort', 30080]]);
+    let thrown: unknown;
+    try {
+      new Runtime('bad', { ...baseArgs(), serviceType: 'NodePort', nodePorts: { gateway: 80, codecServer: 30081 } });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(pulumi.InputPropertyError);
+    expect(thrown).toMatchObject({ propertyPath: 'nodePorts.gateway', message: expect.stringMatching(/30000-32767/) });
+  });
+
   it('lets the worker manage pods, and only pods, in the sandbox namespace', async () => {
     new Runtime('rt', baseArgs());
     await settle(recorder);

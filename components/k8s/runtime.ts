@@ -54,6 +54,9 @@ export interface RuntimeArgs {
   tenants: TenantWiring[];
   serviceAccountAnnotations?: Partial<Record<RuntimeComponentName, Record<string, pulumi.Input<string>>>>;
   serviceAnnotations?: Partial<Record<'gateway' | 'codecServer', Record<string, pulumi.Input<string>>>>;
+  /** ClusterIP (GKE, NEG-backed) by default; NodePort with fixed ports for an ALB on EKS. */
+  serviceType?: 'ClusterIP' | 'NodePort';
+  nodePorts?: { gateway: number; codecServer: number };
   scaling?: Partial<Record<RuntimeComponentName, ComponentScaling>>;
   /** If set, the worker may manage sandbox pods (and only pods) in this namespace. */
   sandboxNamespace?: pulumi.Input<string>;
@@ -78,6 +81,12 @@ export function validateRuntimeArgs(args: RuntimeArgs): void {
   if (!args.database?.host || !args.database.name) fail('database', 'the runtime needs the metadata DB host and name');
   if ((args.database.password !== undefined) === (args.database.passwordSecretName !== undefined)) {
     fail('database.password', 'give exactly one of database.password or database.passwordSecretName');
+  }
+  if (args.serviceType === 'NodePort') {
+    for (const c of ['gateway', 'codecServer'] as const) {
+      const port = args.nodePorts?.[c];
+      if (!Number.isInteger(port) || port! < 30000 || port! > 32767) fail(`nodePorts.${c}`, 'NodePort services need a fixed nodePort in 30000-32767');
+    }
   }
   const seen = new Set<string>();
   for (const [i, tenant] of (args.tenants ?? []).entries()) {
@@ -259,7 +268,14 @@ export class Runtime extends pulumi.ComponentResource {
       if (component !== 'worker') {
         services[component] = new k8s.core.v1.Service(`${name}-${k8sName}-svc`, {
           metadata: { name: k8sName, namespace, labels, annotations: args.serviceAnnotations?.[component] ?? {} },
-          spec: { type: 'ClusterIP', selector: labels, ports: [{ name: 'http', port: 80, targetPort: PORTS[component] }] },
+          spec: {
+            type: args.serviceType ?? 'ClusterIP',
+            selector: labels,
+            ports: [{
+              name: 'http', port: 80, targetPort: PORTS[component],
+              ...(args.serviceType === 'NodePort' ? { nodePort: args.nodePorts![component] } : {}),
+            }],
+          },
         }, child);
       }
     }

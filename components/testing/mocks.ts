@@ -22,8 +22,8 @@ export interface RecordedResource {
 export const MOCK_PROJECT = 'acme-claw-prod';
 export const MOCK_PROJECT_NUMBER = '123456789012';
 
-/** Computed outputs a real provider would add, keyed by type token. */
-function computed(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+/** Computed outputs a real GCP provider would add, keyed by type token ({} when none). */
+export function gcpComputed(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
   const project = inputs.project ?? MOCK_PROJECT;
   switch (type) {
     case 'gcp:serviceaccount/account:Account':
@@ -57,7 +57,8 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
   }
 }
 
-function callResult(token: string, inputs: Record<string, any>): Record<string, any> {
+/** Answers for the GCP invokes the gcp components make; undefined for other tokens. */
+export function gcpCall(token: string, inputs: Record<string, any>): Record<string, any> | undefined {
   switch (token) {
     case 'gcp:storage/getProjectServiceAccount:getProjectServiceAccount':
       return { emailAddress: `service-${MOCK_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com`, member: `serviceAccount:service-${MOCK_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com` };
@@ -66,7 +67,7 @@ function callResult(token: string, inputs: Record<string, any>): Record<string, 
     case 'gcp:organizations/getProject:getProject':
       return { number: MOCK_PROJECT_NUMBER, projectId: inputs.projectId ?? MOCK_PROJECT };
     default:
-      return inputs;
+      return undefined;
   }
 }
 
@@ -86,11 +87,11 @@ export async function installRecorder(project = 'claw', stack = 'test'): Promise
     {
       newResource(args) {
         resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom ?? true });
-        const state = { ...args.inputs, ...computed(args.type, args.name, args.inputs) };
+        const state = { ...args.inputs, ...gcpComputed(args.type, args.name, args.inputs) };
         return { id: state.id ?? `${args.name}-id`, state };
       },
       call(args) {
-        return callResult(args.token, args.inputs);
+        return gcpCall(args.token, args.inputs) ?? args.inputs;
       },
     },
     project,
