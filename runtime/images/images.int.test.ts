@@ -1,0 +1,109 @@
+/**
+ * Smoke test of the built images (`npm run images` first; .ci/run does): each image's
+ * entrypoint runs from the image's own mounted root filesystem under bubblewrap (no daemon
+ * runs here; `podman run` fails in this sandbox), as uid 10001 on a read-only root, and must
+ * answer its health check. The worker connects to the fixtures' Temporal dev server.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync, chmodSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readManifest, storageEnv, SERVICES, type Service } from './storage.js';
+import { freePort } from '../../test/fixtures/ports.js';
+import { STARTER_CONFIG, STARTER_AGENT } from '../../core/config/starter.js';
+
+const manifest = readManifest();
+if (!manifest) {
+  console.warn('images smoke test skipped: build/images/manifest.json is missing; run `npm run images` first (.ci/run does)');
+}
+
+function buildah(args: string[]): string {
+  const result = spawnSync('buildah', args, { encoding: 'utf8', env: { ...process.env, ...storageEnv() } });
+  if (result.status !== 0) throw new Error(`buildah ${args[0]} failed: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+async function healthy(port: number, child: ChildProcess, log: () => string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`entrypoint exited with ${child.exitCode}:\n${log()}`);
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1_000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`no healthy answer on 127.0.0.1:${port} within ${timeoutMs} ms:\n${log()}`);
+}
+
+describe.skipIf(!manifest)('runtime images (bubblewrap over the mounted image rootfs)', () => {
+  const containers: string[] = [];
+  const children: ChildProcess[] = [];
+  let configDir: string;
+  let stateDir: string;
+
+  beforeAll(() => {
+    configDir = mkdtempSync(join(tmpdir(), 'claw-img-config-'));
+    stateDir = mkdtempSync(join(tmpdir(), 'claw-img-state-'));
+    writeFileSync(join(configDir, 'claw.yaml'), STARTER_CONFIG);
+    mkdirSync(join(configDir, 'agents'));
+    writeFileSync(join(configDir, 'agents', 'helper.yaml'), STARTER_AGENT);
+    chmodSync(stateDir, 0o777);
+  });
+
+  afterAll(() => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const container of containers) buildah(['rm', container]);
+    rmSync(configDir, { recursive: true, force: true });
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it.each(SERVICES as unknown as Service[])('%s starts from its image and answers /healthz', async (service) => {
+    const image = manifest!.images[service];
+    expect(image, `${service} is in build/images/manifest.json`).toBeDefined();
+    const container = buildah(['from', '--pull=never', image!.ref]);
+    containers.push(container);
+    const rootfs = buildah(['mount', container]);
+    const config = JSON.parse(buildah(['inspect', '--type', 'container', '--format', '{{json .Config}}', container])) as {
+      Entrypoint: string[];
+      WorkingDir: string;
+      User: string;
+    };
+    expect(config.User).toBe('10001:10001');
+    const port = await freePort();
+    const child = spawn(
+      'bwrap',
+      [
+        '--ro-bind', rootfs, '/',
+        '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
+        '--ro-bind', configDir, '/config',
+        '--bind', stateDir, '/state',
+        '--unshare-user', '--uid', '10001', '--gid', '10001',
+        '--unshare-pid', '--unshare-ipc', '--die-with-parent',
+        '--chdir', config.WorkingDir,
+        '--clearenv',
+        '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin',
+        '--setenv', 'HOME', '/tmp',
+        '--setenv', 'NODE_ENV', 'production',
+        '--setenv', 'CLAW_PORT', String(port),
+        '--setenv', 'CLAW_CONFIG', '/config/claw.yaml',
+        '--setenv', 'CLAW_STATE_DIR', '/state',
+        '--setenv', 'TEMPORAL_ADDRESS', inject('temporalAddress'),
+        '--setenv', 'DATABASE_URL', inject('postgresUrl'),
+        ...config.Entrypoint,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.push(child);
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    await healthy(port, child, () => output.slice(-4_000));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(code, `${service} exits cleanly on SIGTERM`).not.toBeNull();
+  });
+});
