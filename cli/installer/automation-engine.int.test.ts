@@ -1,0 +1,88 @@
+/**
+ * The real Engine (Pulumi Automation API) end to end on a `file://` backend, with an inline
+ * program that declares only component resources (no provider plugin, no cloud). It needs
+ * the `pulumi` CLI on PATH; CI machines here have none (it cannot be installed), so the
+ * suite says so and skips. Everything above the Engine interface is tested against the
+ * fake engine in commands.test.ts / fleet.test.ts.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as pulumi from '@pulumi/pulumi';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AutomationEngine } from './automation-engine.js';
+import type { EngineEvent } from './engine.js';
+import type { StackSpec } from './workspace.js';
+
+const probe = spawnSync('pulumi', ['version'], { encoding: 'utf8' });
+const pulumiVersion = probe.status === 0 ? probe.stdout.trim() : undefined;
+if (!pulumiVersion) {
+  console.warn('AutomationEngine integration test skipped: no `pulumi` CLI on PATH (install it from the Pulumi releases to run this suite)');
+}
+
+const root = mkdtempSync(join(tmpdir(), 'claw-automation-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function spec(install: string): StackSpec {
+  const installDir = join(root, install);
+  return {
+    install,
+    project: 'claw',
+    target: 'aws',
+    installDir,
+    backendUrl: pathToFileURL(join(installDir, 'backend')).href,
+    // A test stack only: a real install's secrets provider is the customer's KMS key.
+    secretsProvider: 'passphrase',
+    pulumiHome: join(installDir, 'pulumi-home'),
+    workDir: join(installDir, 'workspace'),
+    stackConfig: {},
+    env: { PULUMI_CONFIG_PASSPHRASE: 'test-only-passphrase' },
+  };
+}
+
+/** Two component resources and an output, one of them secret. */
+function program(parts: number) {
+  return async () => {
+    const install = new pulumi.ComponentResource('claw:test:Install', 'install');
+    for (let i = 0; i < parts; i++) new pulumi.ComponentResource('claw:test:Part', `part-${i}`, {}, { parent: install });
+    return { gatewayUrl: 'https://gateway.example.test', token: pulumi.secret('not-shown') };
+  };
+}
+
+describe.skipIf(!pulumiVersion)(`AutomationEngine on pulumi ${pulumiVersion ?? '(absent)'}`, () => {
+  it('previews, applies, reports outputs (secrets hidden), sees no drift, and destroys', async () => {
+    const engine = new AutomationEngine(spec('lifecycle'), program(2));
+    const events: EngineEvent[] = [];
+    const preview = await engine.preview({ onEvent: (e) => events.push(e) });
+    expect(preview.changes.create).toBe(3);
+    expect(preview.steps.map((s) => s.type).sort()).toEqual(['claw:test:Install', 'claw:test:Part', 'claw:test:Part']);
+
+    const applied = await engine.up({ onEvent: (e) => events.push(e) });
+    expect(applied).toMatchObject({ status: 'succeeded', changes: { create: 3 } });
+    expect(events.some((e) => e.kind === 'summary')).toBe(true);
+    expect(engine.description).toMatch(/^pulumi v?\d/);
+
+    expect(await engine.outputs()).toEqual({ gatewayUrl: { value: 'https://gateway.example.test', secret: false }, token: { value: '[secret]', secret: true } });
+    expect(await engine.summary()).toMatchObject({ exists: true, resourceCount: 3 });
+    expect((await engine.drift()).steps).toEqual([]);
+
+    expect(await engine.destroy()).toMatchObject({ status: 'succeeded' });
+    expect(await engine.summary()).toMatchObject({ exists: true, resourceCount: 0 });
+  });
+
+  it('applies exactly a saved plan, and refuses one the program no longer matches', async () => {
+    const saved = await new AutomationEngine(spec('planned'), program(1)).preview({ savePlan: true });
+    expect(saved.enginePlan).toBeTruthy();
+    expect(await new AutomationEngine(spec('planned'), program(1)).up({ enginePlan: saved.enginePlan })).toMatchObject({ status: 'succeeded' });
+
+    const stale = await new AutomationEngine(spec('planned'), program(1)).preview({ savePlan: true });
+    const moved = new AutomationEngine(spec('planned'), program(3));
+    await expect(moved.up({ enginePlan: stale.enginePlan })).rejects.toMatchObject({ code: 'PLAN_MISMATCH' });
+  });
+
+  it('reports a stack that does not exist yet', async () => {
+    expect(await new AutomationEngine(spec('never-installed'), program(1)).summary()).toEqual({ exists: false, resourceCount: 0 });
+  });
+});
