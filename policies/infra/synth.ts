@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
+import { gcpCall, gcpComputed } from '../../components/testing/mocks.js';
 
 /** The account id the mocks pretend to deploy into (a documentation value, not a real account). */
 export const MOCK_ACCOUNT = '111122223333';
@@ -132,6 +133,8 @@ function mockId(args: pulumi.runtime.MockResourceArgs, state: Record<string, any
   if (type === 'aws:kms/key:Key') return state.keyId;
   if (type === 'aws:iam/role:Role') return state.name;
   if (type.startsWith('aws:ec2/')) return String(state.arn).split('/').pop()!;
+  // GCP ids are full resource names (a CryptoKey's id is what buckets and datasets reference).
+  if (type.startsWith('gcp:') && typeof state.id === 'string') return state.id;
   return `${name}-id`;
 }
 
@@ -209,7 +212,7 @@ export async function synthesize(
         if (args.type.startsWith('pulumi:providers:') && args.inputs.region) providerRegion.set(args.name, String(args.inputs.region));
         const region = regionOf(args.provider);
         const extra = options.state?.(args);
-        const computed = args.type.startsWith('aws:') ? awsState(args, region) : {};
+        const computed = args.type.startsWith('aws:') ? awsState(args, region) : args.type.startsWith('gcp:') || args.type.startsWith('random:') ? gcpComputed(args.type, args.name, args.inputs) : {};
         const state = { ...args.inputs, ...computed, ...(extra ?? {}) };
         const id = args.custom === false ? undefined : (extra?.id ?? mockId(args, state));
         resources.push({
@@ -224,7 +227,7 @@ export async function synthesize(
         return { id, state };
       },
       call(args) {
-        return options.call?.(args) ?? builtinCall(args, regionOf(args.provider));
+        return options.call?.(args) ?? gcpCall(args.token, args.inputs) ?? builtinCall(args, regionOf(args.provider));
       },
     },
     options.project ?? 'claw',
