@@ -59,6 +59,12 @@ export const traceEvents = {
       attempt?: number;
       status: 'ok' | 'error';
       errorType?: string;
+      /** The provider's HTTP status on a failed attempt. */
+      httpStatus?: number;
+      /** The wait the provider asked for (retry-after), in ms. */
+      retryAfterMs?: number;
+      /** Whether a failed attempt is retried. */
+      retryable?: boolean;
       finishReasons?: string[];
       /** Messages sent (content: sealed). */
       input?: unknown;
@@ -82,12 +88,23 @@ export const traceEvents = {
         [CLAW.attempt]: opts.attempt ?? 1,
         [CLAW.status]: opts.status,
         [GEN_AI.errorType]: opts.errorType ?? null,
+        [GEN_AI.httpStatus]: opts.httpStatus ?? null,
+        [CLAW.retryAfterMs]: opts.retryAfterMs ?? null,
+        [CLAW.retryable]: opts.retryable ?? null,
       },
       content,
     );
   },
 
-  toolCall(ctx: RunContext, seq: number, opts: { tool: string; callId: string; decision: AuthorizationDecision; args: unknown }): TraceEvent {
+  /**
+   * An authorization decision on a tool call. `approved`: the re-authorization after a
+   * human approved (a policy change made while the call waited still wins).
+   */
+  toolCall(
+    ctx: RunContext,
+    seq: number,
+    opts: { tool: string; callId: string; decision: AuthorizationDecision; args: unknown; attempt?: number; approved?: boolean },
+  ): TraceEvent {
     const { decision } = opts;
     const reasons = decision.determining.map((p) => p.annotations.reason).filter((r): r is string => typeof r === 'string');
     return event(
@@ -104,12 +121,17 @@ export const traceEvents = {
         [CLAW.reasons]: reasons.length > 0 ? reasons : null,
         [CLAW.requiresApproval]: decision.requiresApproval,
         [CLAW.shadowDecision]: decision.shadow?.decision ?? null,
+        [CLAW.shadowPolicies]: decision.shadow ? decision.shadow.determining.map((p) => p.annotations.id ?? p.id) : null,
+        [CLAW.authzErrors]: decision.errors.length > 0 ? decision.errors : null,
+        [CLAW.approval]: opts.approved ? 'approved' : null,
+        [CLAW.attempt]: opts.attempt ?? 1,
       },
       { args: opts.args },
     );
   },
 
-  approval(ctx: RunContext, seq: number, opts: { tool: string; callId: string; outcome: 'approved' | 'rejected' | 'timeout'; approver?: string }): TraceEvent {
+  /** A tool call parked for a human ('waiting'), and how that ended. */
+  approval(ctx: RunContext, seq: number, opts: { tool: string; callId: string; outcome: 'waiting' | 'approved' | 'rejected' | 'timeout'; approver?: string }): TraceEvent {
     return event(ctx, seq, 'approval', {
       [GEN_AI.toolName]: opts.tool,
       [GEN_AI.toolCallId]: opts.callId,
@@ -118,7 +140,8 @@ export const traceEvents = {
     });
   },
 
-  toolResult(ctx: RunContext, seq: number, opts: { tool: string; callId: string; result: ToolResult; attempt?: number }): TraceEvent {
+  /** `result` is already scrubbed of every secret the broker handed out; `logs` too. */
+  toolResult(ctx: RunContext, seq: number, opts: { tool: string; callId: string; result: ToolResult; attempt?: number; logs?: string[] }): TraceEvent {
     const { result } = opts;
     return event(
       ctx,
@@ -134,7 +157,7 @@ export const traceEvents = {
         [CLAW.durationMs]: result.durationMs,
         [CLAW.attempt]: opts.attempt ?? 1,
       },
-      { output: result.output, error: result.error?.message },
+      { output: result.output, error: result.error?.message, ...(opts.logs?.length ? { logs: opts.logs } : {}) },
     );
   },
 
@@ -145,7 +168,15 @@ export const traceEvents = {
   runEnd(
     ctx: RunContext,
     seq: number,
-    opts: { status: 'completed' | 'failed' | 'cancelled' | 'budget_exceeded'; budgetOutcome: 'within' | 'steps' | 'tokens' | 'wall_time'; stepsUsed: number; tokensUsed: number; durationMs?: number },
+    opts: {
+      status: 'completed' | 'failed' | 'cancelled' | 'budget_exceeded';
+      budgetOutcome: 'within' | 'steps' | 'tokens' | 'wall_time';
+      stepsUsed: number;
+      tokensUsed: number;
+      durationMs?: number;
+      /** Why a run did not complete: its stable code (MODEL_AUTH_FAILED, BUDGET_STEPS_EXCEEDED, RUN_CANCELLED, ...). */
+      reason?: string;
+    },
   ): TraceEvent {
     return event(ctx, seq, 'run.end', {
       [GEN_AI.operationName]: GEN_AI_OPERATION.invokeAgent,
@@ -154,6 +185,7 @@ export const traceEvents = {
       [CLAW.stepsUsed]: opts.stepsUsed,
       [CLAW.tokensUsed]: opts.tokensUsed,
       [CLAW.durationMs]: opts.durationMs ?? null,
+      [GEN_AI.errorType]: opts.reason ?? null,
     });
   },
 

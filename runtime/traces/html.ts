@@ -24,7 +24,10 @@ const TONE: Record<TimelineStep['kind'], string> = {
 
 function badge(step: TimelineStep): string {
   if (step.kind === 'tool.call' && step.decision) return `<span class="badge ${step.decision === 'allow' ? 'ok' : 'bad'}">${escapeHtml(step.decision)}</span>`;
-  if (step.kind === 'approval' && step.approval) return `<span class="badge ${step.approval === 'approved' ? 'ok' : 'bad'}">${escapeHtml(step.approval)}</span>`;
+  if (step.kind === 'approval' && step.approval) {
+    const tone = step.approval === 'approved' ? 'ok' : step.approval === 'waiting' ? 'warn' : 'bad';
+    return `<span class="badge ${tone}">${escapeHtml(step.approval)}</span>`;
+  }
   if ((step.kind === 'model.call' || step.kind === 'tool.result') && step.status === 'error') return '<span class="badge bad">failed</span>';
   if (step.kind === 'model.call' && step.attempt !== null && step.attempt > 1) return `<span class="badge warn">retry ${step.attempt}</span>`;
   if (step.kind === 'tool.result' && step.sandbox && step.sandbox !== 'none') return `<span class="badge info">sandbox: ${escapeHtml(step.sandbox)}</span>`;

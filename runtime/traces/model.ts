@@ -32,6 +32,8 @@ export const GEN_AI = {
   toolCallArguments: 'gen_ai.tool.call.arguments',
   toolCallResult: 'gen_ai.tool.call.result',
   errorType: 'error.type',
+  /** OpenTelemetry's HTTP attribute: the provider's status on a failed model call (429, 500, 401, ...). */
+  httpStatus: 'http.response.status_code',
 } as const;
 
 /** Operation names defined by the conventions. */
@@ -46,9 +48,16 @@ export const CLAW = {
   reasons: 'claw.authz.reasons',
   requiresApproval: 'claw.authz.requires_approval',
   shadowDecision: 'claw.authz.shadow_decision',
+  shadowPolicies: 'claw.authz.shadow_policies',
+  /** Evaluation errors Cedar reported (policy id: message); metadata, never content. */
+  authzErrors: 'claw.authz.errors',
   approval: 'claw.approval.outcome',
   approver: 'claw.approval.approver',
   attempt: 'claw.retry.attempt',
+  /** The wait the provider asked for (retry-after) before the next attempt. */
+  retryAfterMs: 'claw.retry.after_ms',
+  /** Whether the failure is retried (false: the turn ends at once, e.g. a rejected API key). */
+  retryable: 'claw.retry.retryable',
   durationMs: 'claw.duration_ms',
   status: 'claw.status',
   sandbox: 'claw.sandbox',

@@ -3,9 +3,13 @@
  * tenant's trace events (always through a tenant-confined query session), and one run's
  * events become a timeline, its content opened with the tenant key only when asked.
  */
+import { join } from 'node:path';
 import { ClawError, isClawError } from '../../core/errors.js';
 import type { TenantKeyring } from '../ports.js';
+import { assertTenantId } from './lake.js';
 import { TenantQuerySession } from './local-lake.js';
+import { listSegments, readSegment, segmentPath } from './wal.js';
+import { walRoot } from './writer.js';
 import { compareRows, type TraceRow } from './model.js';
 import { ContentOpener } from './seal.js';
 
@@ -68,8 +72,8 @@ export async function listRuns(options: ListRunsOptions): Promise<RunSummary[]> 
       strftime(max(time), '%Y-%m-%dT%H:%M:%S.%gZ') AS last_event_at,
       count(*) AS events,
       coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
-      count(*) FILTER (WHERE kind = 'tool.call') AS tool_calls,
-      count(*) FILTER (WHERE decision = 'deny') AS denied
+      count(DISTINCT tool_call_id) FILTER (WHERE kind = 'tool.call') AS tool_calls,
+      count(DISTINCT tool_call_id) FILTER (WHERE kind = 'tool.call' AND decision = 'deny') AS denied
     FROM traces ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     GROUP BY run_id ${having.length ? `HAVING ${having.join(' AND ')}` : ''}
     ORDER BY min(time) DESC, run_id LIMIT $limit`;
@@ -119,6 +123,14 @@ export interface TimelineStep {
   sandbox: string | null;
   status: string | null;
   errorType: string | null;
+  /** Failed model call: the provider's HTTP status, the wait it asked for, whether it was retried. */
+  httpStatus: number | null;
+  retryAfterMs: number | null;
+  retryable: boolean | null;
+  /** Tool call: what shadow (log-only) policies would have decided, and Cedar's evaluation errors. */
+  shadowDecision: string | null;
+  shadowPolicies: string[];
+  authzErrors: string[];
   finishReasons: string[];
   channel: string | null;
   budgetOutcome: string | null;
@@ -150,13 +162,52 @@ export interface ShowRunOptions {
   decrypt?: boolean;
 }
 
+function numberOrNull(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
 function list(value: unknown): string[] {
   if (Array.isArray(value)) return value.map(String);
   if (typeof value === 'string' && value) return value.split(',');
   return [];
 }
 
+/**
+ * A run's rows still in the tenant's write-ahead log (acknowledged, not yet landed in the
+ * lake by the worker's next flush), so a run shows completely the moment it ended.
+ */
+function walRows(stateDir: string, tenantId: string, runId: string): TraceRow[] {
+  const dir = join(walRoot(stateDir), tenantId);
+  const rows: TraceRow[] = [];
+  for (const segment of listSegments(dir)) {
+    try {
+      rows.push(...readSegment(segmentPath(dir, segment)).rows.filter((r) => r.run_id === runId && r.tenant_id === tenantId));
+    } catch (err) {
+      // Landed and removed between listing and reading: its rows are in the lake now.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return rows;
+}
+
+/**
+ * One row per (seq, kind, attempt, call): a segment read from the WAL just before it
+ * landed is in both places, and an activity retried after it emitted emits again.
+ */
+function dedupe(rows: TraceRow[]): TraceRow[] {
+  const seen = new Set<string>();
+  return rows.filter((row) => {
+    const key = `${row.seq}\u0000${row.kind}\u0000${row.attempt ?? ''}\u0000${row.tool_call_id ?? ''}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 export async function showRun(options: ShowRunOptions): Promise<RunTimeline> {
+  assertTenantId(options.tenantId);
+  // The WAL first: a segment that lands meanwhile is then found in the lake, not missed.
+  const pending = walRows(options.stateDir, options.tenantId, options.runId);
   const session = await TenantQuerySession.open(options.stateDir, options.tenantId);
   let rows: TraceRow[];
   try {
@@ -165,12 +216,14 @@ export async function showRun(options: ShowRunOptions): Promise<RunTimeline> {
   } finally {
     session.close();
   }
+  rows.push(...pending);
   if (rows.length === 0) {
     throw new ClawError('RUN_NOT_FOUND', `no run '${options.runId}' in the traces of tenant '${options.tenantId}'`, {
       hint: `list the tenant's runs with 'claw runs list --tenant ${options.tenantId}'`,
     });
   }
   rows.sort(compareRows);
+  rows = dedupe(rows);
   let opener: ContentOpener | undefined;
   if (options.decrypt) {
     if (!options.keyring) throw new Error('showRun: decrypt needs a keyring');
@@ -203,6 +256,12 @@ export async function showRun(options: ShowRunOptions): Promise<RunTimeline> {
       sandbox: row.sandbox,
       status: row.status,
       errorType: row.error_type,
+      httpStatus: numberOrNull(attrs['http.response.status_code']),
+      retryAfterMs: numberOrNull(attrs['claw.retry.after_ms']),
+      retryable: typeof attrs['claw.retry.retryable'] === 'boolean' ? (attrs['claw.retry.retryable'] as boolean) : null,
+      shadowDecision: (attrs['claw.authz.shadow_decision'] as string | null | undefined) ?? null,
+      shadowPolicies: list(attrs['claw.authz.shadow_policies']),
+      authzErrors: list(attrs['claw.authz.errors']),
       finishReasons: list(attrs['gen_ai.response.finish_reasons']),
       channel: (attrs['claw.channel'] as string | null | undefined) ?? null,
       budgetOutcome: row.budget_outcome,
@@ -234,9 +293,10 @@ export async function showRun(options: ShowRunOptions): Promise<RunTimeline> {
       outputTokens: models.reduce((n, s) => n + (s.outputTokens ?? 0), 0),
       modelCalls: models.length,
       retries: models.filter((s) => (s.attempt ?? 1) > 1).length + steps.filter((s) => s.kind === 'tool.result' && (s.attempt ?? 1) > 1).length,
-      toolCalls: steps.filter((s) => s.kind === 'tool.call').length,
-      denied: steps.filter((s) => s.kind === 'tool.call' && s.decision === 'deny').length,
-      approvals: steps.filter((s) => s.kind === 'approval').length,
+      // A call authorized again after its approval is still one call.
+      toolCalls: new Set(steps.filter((s) => s.kind === 'tool.call').map((s) => s.callId)).size,
+      denied: new Set(steps.filter((s) => s.kind === 'tool.call' && s.decision === 'deny').map((s) => s.callId)).size,
+      approvals: steps.filter((s) => s.kind === 'approval' && s.approval !== 'waiting').length,
     },
     decrypted: Boolean(opener),
     steps,

@@ -48,8 +48,12 @@ export function describeStep(step: TimelineStep): string {
     case 'model.call':
       parts.push(`${step.provider ?? '?'}/${step.model ?? '?'}`);
       if (step.attempt !== null) parts.push(`attempt ${step.attempt}`);
-      if (step.status === 'error') parts.push(`FAILED ${step.errorType ?? ''}`.trim());
-      else parts.push(`tokens ${step.inputTokens ?? 0} in / ${step.outputTokens ?? 0} out`);
+      if (step.status === 'error') {
+        const why = [step.httpStatus !== null ? `HTTP ${step.httpStatus}` : '', step.retryAfterMs !== null ? `retry after ${step.retryAfterMs} ms` : '', step.retryable === false ? 'not retried' : '']
+          .filter(Boolean)
+          .join(', ');
+        parts.push(`FAILED ${step.errorType ?? ''}`.trim() + (why ? ` (${why})` : ''));
+      } else parts.push(`tokens ${step.inputTokens ?? 0} in / ${step.outputTokens ?? 0} out`);
       parts.push(duration(step.durationMs));
       if (step.finishReasons.length) parts.push(`finish ${step.finishReasons.join(',')}`);
       break;
@@ -57,7 +61,10 @@ export function describeStep(step: TimelineStep): string {
       parts.push(`${step.tool} [${step.callId}]`, (step.decision ?? '?').toUpperCase());
       if (step.policies.length) parts.push(`policy ${step.policies.join(', ')}`);
       if (step.reasons.length) parts.push(`"${step.reasons.join('; ')}"`);
-      if (step.requiresApproval) parts.push('needs approval');
+      if (step.requiresApproval) parts.push(step.approval === 'approved' ? 'approved, authorized again' : 'needs approval');
+      if (step.attempt !== null && step.attempt > 1) parts.push(`attempt ${step.attempt}`);
+      if (step.shadowDecision) parts.push(`shadow ${step.shadowDecision.toUpperCase()}${step.shadowPolicies.length ? ` (${step.shadowPolicies.join(', ')})` : ''}`);
+      if (step.authzErrors.length) parts.push(`errors: ${step.authzErrors.join('; ')}`);
       break;
     case 'approval':
       parts.push(`${step.tool} [${step.callId}]`, (step.approval ?? '?').toUpperCase());
@@ -74,6 +81,7 @@ export function describeStep(step: TimelineStep): string {
       break;
     case 'run.end':
       parts.push(step.status ?? '?');
+      if (step.errorType) parts.push(step.errorType);
       if (step.budgetOutcome) parts.push(`budget ${step.budgetOutcome}`);
       break;
     case 'error':

@@ -2,7 +2,8 @@
  * The worker process (local target; the same code runs in the cloud images). It runs one
  * Temporal Worker per tenant (tenant-workers.ts) and answers on 127.0.0.1:CLAW_PORT:
  *   GET  /healthz  200 once every tenant's Worker polls (503 before)
- *   POST /reload   re-reads claw.yaml and the store's tenants, starts Workers for new ones
+ *   POST /reload   re-reads claw.yaml and the store's tenants, starts Workers for new ones,
+ *                  rebuilds the tool runtime (tools, Cedar policies)
  * Contract (stacks/local): env CLAW_STATE_DIR, CLAW_CONFIG, TEMPORAL_ADDRESS, CLAW_PORT, DATABASE_URL.
  */
 import { createServer } from 'node:http';
@@ -11,17 +12,17 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../../core/config/load.js';
 import type { ClawConfig } from '../../core/config/schema.js';
 import { createActivities } from '../activities/index.js';
-import { BUILTIN_TOOL_SPECS, BuiltinToolExecutor } from '../activities/builtin-tools.js';
-import { GrantAuthorizer } from '../activities/grant-authorizer.js';
-import { RunSteps } from '../activities/run-steps.js';
+import { modelToolCatalog } from '../activities/builtin-tools.js';
+import { ReplyOutbox } from '../activities/outbox.js';
 import { channelSender } from '../channels/outbound.js';
 import { localTenantKeyring } from '../crypto/index.js';
 import { tenantPayloadCodec } from '../crypto/codec.js';
-import type { ToolSpec } from '../models/types.js';
 import { openSecretStore } from '../secrets/index.js';
 import { MetadataStore } from '../store/metadata.js';
 import { workflowBundle } from '../temporal/bundle.js';
+import { openTraceWriter } from '../traces/writer.js';
 import { TenantWorkers } from './tenant-workers.js';
+import { WorkerToolRuntime } from './tool-runtime.js';
 
 function env(name: string): string {
   const value = process.env[name];
@@ -40,23 +41,25 @@ const port = Number(env('CLAW_PORT'));
 
 let config: ClawConfig = loadConfig(configFile);
 
-function toolCatalog(): Map<string, ToolSpec> {
-  const specs = [...BUILTIN_TOOL_SPECS, ...config.tools.map((t) => ({ name: t.name, description: t.description, input: t.input }))];
-  return new Map(specs.map((s) => [s.name, s]));
-}
-
 const keyring = localTenantKeyring(stateDir);
 const store = await MetadataStore.connect(databaseUrl, { keyring });
 const secrets = await openSecretStore({ databaseUrl, keyring });
-// RUNTIME: per-attempt step records (retries in 'claw runs show') and replies through the channels.
-const steps = await RunSteps.connect(databaseUrl);
+const outbox = await ReplyOutbox.connect(databaseUrl);
+// Every tool call: Cedar (claw.yaml grants + the tenants' policy files) → approval → broker → sandbox → scrub.
+const tools = await WorkerToolRuntime.create({ config, configFile, store, secrets });
+// The run traces: sealed under the tenant key, durable in the WAL on emit, landed in the Parquet lake.
+const traces = await openTraceWriter({
+  stateDir,
+  keyring,
+  onFlushError: (err) => console.error(`worker: trace segments not landed yet (kept in the WAL, retried): ${(err as Error).message.split('\n')[0]}`),
+});
 const activities = createActivities({
   store,
   secrets,
-  authorizer: new GrantAuthorizer(store),
-  tools: new BuiltinToolExecutor(),
-  toolCatalog,
-  steps,
+  toolCall: tools.toolCall,
+  toolCatalog: () => modelToolCatalog(config),
+  traces,
+  outbox,
   channels: channelSender({ secrets }),
 });
 
@@ -81,14 +84,21 @@ async function tenantIds(): Promise<string[]> {
   return [...ids];
 }
 
-async function reload(): Promise<string[]> {
-  config = loadConfig(configFile);
+async function ensureWorkers(): Promise<string[]> {
   const started = await workers.ensure(await tenantIds());
   if (started.length > 0) console.log(`worker: polling for tenants ${started.join(', ')}`);
   return started;
 }
 
-await reload();
+/** claw.yaml again: the tool runtime (tools, Cedar policies) is rebuilt, new tenants get Workers. */
+async function reload(): Promise<string[]> {
+  const next = loadConfig(configFile);
+  await tools.rebuild(next);
+  config = next;
+  return ensureWorkers();
+}
+
+await ensureWorkers();
 
 const server = createServer((req, res) => {
   const reply = (status: number, body: unknown) => {
@@ -114,9 +124,12 @@ async function shutdown(signal: string) {
   console.log(`worker: ${signal}, draining`);
   server.close();
   await workers.shutdown();
+  // Every acknowledged event lands in the lake before the process goes.
+  await traces.close().catch((err: unknown) => console.error(`worker: traces stay in the WAL for the next start: ${(err as Error).message.split('\n')[0]}`));
+  tools.close();
   await connection.close();
   await store.close();
-  await steps.close();
+  await outbox.close();
   await secrets.close();
   process.exit(0);
 }

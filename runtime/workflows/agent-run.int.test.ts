@@ -1,6 +1,6 @@
 /**
  * agentRun on the real Temporal dev server and PostgreSQL (test/fixtures): per-tenant
- * Workers, the scripted model, tools through the Authorizer/ToolExecutor ports, a real
+ * Workers, the scripted model, tools through the worker's Cedar tool runtime, a real
  * HTTP model adapter over loopback, budgets, and the run records in the store.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,12 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { NativeConnection } from '@temporalio/worker';
 import { Connection, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseAgentFile } from '../../core/config/load.js';
+import { parseAgentFile, parseConfig } from '../../core/config/load.js';
 import { STARTER_AGENT } from '../../core/config/starter.js';
 import type { Agent } from '../../core/config/schema.js';
 import { createActivities } from '../activities/index.js';
-import { BUILTIN_TOOL_SPECS, BuiltinToolExecutor } from '../activities/builtin-tools.js';
-import { GrantAuthorizer } from '../activities/grant-authorizer.js';
+import { modelToolCatalog } from '../activities/builtin-tools.js';
 import { localTenantKeyring } from '../crypto/index.js';
 import { loopbackServer } from '../models/loopback.test-helper.js';
 import type { SecretStore } from '../ports.js';
@@ -24,6 +23,7 @@ import { workflowBundle } from '../temporal/bundle.js';
 import { tenantClient } from '../temporal/connection.js';
 import { runWorkflowId } from '../temporal/names.js';
 import { TenantWorkers } from '../worker/tenant-workers.js';
+import { WorkerToolRuntime } from '../worker/tool-runtime.js';
 import type { AgentRunInput, AgentRunResult } from './types.js';
 
 const suffix = randomBytes(3).toString('hex');
@@ -39,6 +39,7 @@ const secrets: SecretStore = {
 };
 
 let store: MetadataStore;
+let tools: WorkerToolRuntime;
 let workers: TenantWorkers;
 let nativeConnection: NativeConnection;
 let connection: Connection;
@@ -66,19 +67,21 @@ beforeAll(async () => {
   nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
   connection = await Connection.connect({ address: inject('temporalAddress') });
   const bundle = await workflowBundle(join(stateDir, 'cache'));
+  // The agents live in the store only (as after 'claw agent apply'); their grants become Cedar policies.
+  const configFile = join(stateDir, 'claw.yaml');
+  const config = parseConfig(`tenants: [{ id: ${acme}, name: Acme }, { id: ${idle}, name: Idle }]\n`, configFile);
+  tools = await WorkerToolRuntime.create({ config, configFile, store, secrets, isolatePoolSize: 1 });
   workers = new TenantWorkers({
     connection: nativeConnection,
     workflowBundle: bundle,
-    activities: createActivities({
-      store, secrets, authorizer: new GrantAuthorizer(store), tools: new BuiltinToolExecutor(),
-      toolCatalog: () => new Map(BUILTIN_TOOL_SPECS.map((s) => [s.name, s])),
-    }),
+    activities: createActivities({ store, secrets, toolCall: tools.toolCall, toolCatalog: () => modelToolCatalog(config) }),
   });
   await workers.ensure([acme]);
 });
 
 afterAll(async () => {
   await workers?.shutdown();
+  tools?.close();
   await nativeConnection?.close();
   await connection?.close();
   await store?.close();
@@ -100,7 +103,7 @@ describe('agentRun workflow', () => {
     expect(await store.getRun(runId)).toMatchObject({ status: 'completed', steps: 2, toolCalls: 1 });
   });
 
-  it('plays tool use with a real HTTP model: a denied tool is reported to the model, a granted one runs', async () => {
+  it('plays tool use with a real HTTP model: a tool denied by Cedar is reported to the model, a granted one runs', async () => {
     const model = await loopbackServer([
       { body: { model: 'gpt-loop', choices: [{ message: { content: null, tool_calls: [
         { id: 'c1', type: 'function', function: { name: 'echo', arguments: '{"text":"ping"}' } },
@@ -117,7 +120,8 @@ describe('agentRun workflow', () => {
       const toolMessages = model.requests[1]!.body.messages.filter((m: any) => m.role === 'tool');
       expect(toolMessages[0]).toEqual({ role: 'tool', tool_call_id: 'c1', content: '{"text":"ping"}' });
       expect(toolMessages[1].tool_call_id).toBe('c2');
-      expect(JSON.parse(toolMessages[1].content)).toEqual({ error: "tool 'time.now' denied by policy", policies: ['default-deny'] });
+      expect(JSON.parse(toolMessages[1].content)).toMatchObject({ error: 'TOOL_CALL_DENIED', policies: ['cedar:default-deny'] });
+      expect(JSON.parse(toolMessages[1].content).message).toContain('the call to time.now was denied by policy');
     } finally {
       await model.close();
     }
