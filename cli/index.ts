@@ -30,6 +30,7 @@ import { eventsCommand } from './commands/events.js';
 import { schedulesCommand } from './commands/schedules.js';
 import { secretsCommand } from './commands/secrets.js';
 import { policyCommand } from './commands/policy.js';
+import { approveCommand, cancelCommand, denyCommand, runsPendingCommand } from './commands/approve.js';
 
 export function buildProgram(): Command {
   const program = new Command('claw')
@@ -45,9 +46,11 @@ export function buildProgram(): Command {
   program.addCommand(initCommand());
   program.addCommand(configCommand());
   // the platform and the walking skeleton (FOUNDATION); up/status dispatch aws/gcp to cli/installer/
-  for (const command of [upCommand(), downCommand(), statusCommand(), logsCommand(), tenantCommand(), agentCommand(), sendCommand(), runsCommand()]) {
+  for (const command of [upCommand(), downCommand(), statusCommand(), logsCommand(), tenantCommand(), agentCommand(), sendCommand(), runsCommand().addCommand(runsPendingCommand())]) {
     program.addCommand(command);
   }
+  // human control of running runs: approvals and cancel (RUNTIME, cli/commands/approve.ts)
+  for (const command of [approveCommand(), denyCommand(), cancelCommand()]) program.addCommand(command);
   // aws/gcp lifecycle (INSTALLER, cli/installer/)
   for (const command of [installCommand(), planCommand(), destroyCommand(), refreshCommand(), driftCommand(), outputsCommand(),
     upgradeCommand(), rollbackCommand(), preflightCommand(), installerPolicyCommand(), tenantsCommand(), fleetCommand()]) {

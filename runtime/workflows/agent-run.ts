@@ -160,7 +160,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
           const decision = await waitForApproval(call, seq);
           if (decision?.approved) outcome = await tools.callTool({ ...request, approved: true });
           else {
-            const why = decision ? 'a human rejected this call' : 'no human approved this call in time';
+            const why = decision ? `a human rejected this call${decision.reason ? `: ${decision.reason}` : ''}` : 'no human approved this call in time';
             outcome = { decision: 'deny', status: 'denied', ok: false, content: JSON.stringify({ error: decision ? 'APPROVAL_REJECTED' : 'APPROVAL_TIMEOUT', message: why }) };
           }
         }

@@ -51,6 +51,8 @@ export interface ApprovalDecision {
   approved: boolean;
   /** Who decided (for the record). */
   by?: string;
+  /** Why (a rejection's reason is told to the model; it travels encrypted, never into cleartext trace attributes). */
+  reason?: string;
 }
 
 export interface CancelRequest {
