@@ -53,14 +53,20 @@ export type FailureKind = 'throttled' | 'transient' | undefined;
  * attempts becomes KMS_THROTTLED; a transient fault that does is rethrown for the caller to
  * explain; anything else is rethrown at once.
  */
-export async function withKmsRetry<T>(service: string, policy: RetryPolicy, classify: (err: unknown) => FailureKind, call: () => Promise<T>): Promise<T> {
+export async function withKmsRetry<T>(
+  service: string,
+  policy: RetryPolicy,
+  classify: (err: unknown) => FailureKind,
+  call: () => Promise<T>,
+  causeOf: (err: unknown) => unknown = (err) => err,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();
     } catch (err) {
       const kind = classify(err);
       if (!kind) throw err;
-      if (attempt >= policy.attempts) throw kind === 'throttled' ? kmsThrottled(service, attempt, err) : err;
+      if (attempt >= policy.attempts) throw kind === 'throttled' ? kmsThrottled(service, attempt, causeOf(err)) : err;
       const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
       await new Promise((resolve) => setTimeout(resolve, ceiling / 2 + (Math.random() * ceiling) / 2));
     }
@@ -162,6 +168,19 @@ function errorName(err: unknown): string {
   return (err as { name?: string } | undefined)?.name ?? '';
 }
 
+/**
+ * What of an SDK error may travel on as a ClawError's cause: name, message and request
+ * metadata. Not `$response`, which holds the signed request (headers, signature).
+ */
+function awsCause(err: unknown): Error {
+  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number; requestId?: string; attempts?: number } } | undefined;
+  const cause = new Error(e?.message ?? String(err));
+  cause.name = e?.name ?? 'Error';
+  const meta = e?.$metadata;
+  if (meta) Object.assign(cause, { $metadata: { httpStatusCode: meta.httpStatusCode, requestId: meta.requestId, attempts: meta.attempts } });
+  return cause;
+}
+
 function classifyAws(err: unknown): FailureKind {
   const name = errorName(err);
   const meta = err as { $retryable?: { throttling?: boolean }; $metadata?: { httpStatusCode?: number }; code?: string } | undefined;
@@ -225,14 +244,15 @@ export class AwsKmsBackend implements RootKeyBackend {
   /** One KMS call with the bounded retry; failures come out as ClawErrors. */
   private async send<T>(tenantId: string, call: () => Promise<T>): Promise<T> {
     try {
-      return await withKmsRetry(SERVICE, this.retry, classifyAws, call);
+      return await withKmsRetry(SERVICE, this.retry, classifyAws, call, awsCause);
     } catch (err) {
       throw this.explainAws(tenantId, err);
     }
   }
 
-  private explainAws(tenantId: string, err: unknown): ClawError {
-    if (isClawError(err)) return err;
+  private explainAws(tenantId: string, raw: unknown): ClawError {
+    if (isClawError(raw)) return raw;
+    const err = awsCause(raw);
     const ref = this.byok[tenantId] ?? `${this.aliasPrefix}${tenantId}`;
     switch (errorName(err)) {
       case 'KMSInvalidStateException':
@@ -362,9 +382,10 @@ export class AwsKmsBackend implements RootKeyBackend {
   async rotate(tenantId: string): Promise<void> {
     const meta = await this.describe(tenantId);
     this.usable(tenantId, meta);
-    await this.send(tenantId, () => this.client.send(new EnableKeyRotationCommand({ KeyId: meta.Arn! })));
+    // Rotation and deletion take the key id: neither works across accounts, so the ARN adds nothing.
+    await this.send(tenantId, () => this.client.send(new EnableKeyRotationCommand({ KeyId: meta.KeyId! })));
     try {
-      await this.send(tenantId, () => this.client.send(new RotateKeyOnDemandCommand({ KeyId: meta.Arn! })));
+      await this.send(tenantId, () => this.client.send(new RotateKeyOnDemandCommand({ KeyId: meta.KeyId! })));
     } catch (err) {
       // Imported (BYOK) material and the on-demand quota do not allow it; yearly rotation
       // is on, and the caller drops its data keys, so new data still gets new data keys.
@@ -377,7 +398,7 @@ export class AwsKmsBackend implements RootKeyBackend {
     const meta = await this.describe(tenantId);
     this.resolved.delete(tenantId);
     if (meta.KeyState !== 'PendingDeletion') {
-      await this.send(tenantId, () => this.client.send(new ScheduleKeyDeletionCommand({ KeyId: meta.Arn!, PendingWindowInDays: this.deletionWindowDays })));
+      await this.send(tenantId, () => this.client.send(new ScheduleKeyDeletionCommand({ KeyId: meta.KeyId!, PendingWindowInDays: this.deletionWindowDays })));
     }
     this.watch.record(tenantId, keyDestroyed(tenantId));
   }

@@ -30,7 +30,7 @@ function backend(overrides: Partial<ConstructorParameters<typeof GcpKmsBackend>[
 describeKeyringContract('Cloud KMS (loopback stand-in, not the real service)', () => ({
   open: (limits) => new EnvelopeKeyring(backend(), limits),
   rootKeyCalls: () => ({ wrap: standin.count('encrypt'), unwrap: standin.count('decrypt') }),
-  shredNoticeMs: 3_000,
+  shredNoticeMs: 5_000,
   keyVersionOf: (sealed) => headerOf(sealed).k[0]!.i,
   assertShredded: async (tenantId) => {
     const versions = standin.versions(`${keyRingName}/cryptoKeys/claw-${tenantId}`);
