@@ -1,0 +1,301 @@
+/**
+ * The GCP lake: a BigQuery dataset per tenant whose default encryption is the tenant's
+ * Cloud KMS key (CMEK), and in it one table `traces` partitioned by day, also under that
+ * key. BigQuery REST API v2 over `fetch`; the base URL and the bearer-token provider are
+ * injected (the worker passes a metadata-server or workload-identity token; tests a
+ * loopback stand-in).
+ *
+ * The dataset and key are infrastructure (components/gcp, from Pulumi); this adapter only
+ * checks them and writes data. Before its first write for a tenant it reads the dataset
+ * and refuses unless `defaultEncryptionConfiguration.kmsKeyName` is that tenant's key,
+ * then creates the table if it is missing (LAKE_COLUMNS, day partitions, the CMEK) or
+ * checks the existing table's key.
+ *
+ * Write: each WAL segment becomes one load job (newline-delimited JSON, multipart upload)
+ * whose job id is derived from the tenant and segment. BigQuery refuses a second job with
+ * an id it already has (409), and a load job is atomic (all rows or none), so a replayed
+ * segment finds its job, waits for its outcome and appends nothing twice. Only when that
+ * job failed (nothing written) is the next id (`-1`, `-2`, ...) used. Streaming inserts
+ * (insertAll + insertId) were not used: their de-duplication is best effort over about a
+ * minute, and a replay after a crash can come much later.
+ *
+ * Content stays sealed: `content` is the AES-GCM box (BYTES, base64 on the wire) and
+ * `content_key` the tenant-wrapped data key, as in every lake.
+ */
+import { randomBytes } from 'node:crypto';
+import { ClawError } from '../../core/errors.js';
+import { assertSegmentId, assertTenantId } from './lake.js';
+import type { LakeWriter } from './lake.js';
+import { LAKE_COLUMNS, type TraceRow } from './model.js';
+
+export interface GcpTenantLake {
+  projectId: string;
+  /** The tenant's dataset (components/gcp names it; e.g. `claw_acme`). */
+  datasetId: string;
+  /** `projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>`: the tenant's key (managed or BYOK). */
+  kmsKeyName: string;
+  /** The dataset's location (jobs run there); read from the dataset when absent. */
+  location?: string;
+}
+
+export interface GcpLakeOptions {
+  /** Per tenant, from the stack outputs. */
+  tenant: (tenantId: string) => GcpTenantLake;
+  /** An OAuth2 access token with a BigQuery scope; called per request (cache it inside). */
+  accessToken: () => Promise<string>;
+  /** Default https://bigquery.googleapis.com; a stand-in in tests. */
+  baseUrl?: string;
+  /** Default `traces`. */
+  table?: string;
+  /** How long to wait for a load job. */
+  jobTimeoutMs?: number;
+  /** Failed load jobs retried under a new id before giving up (the WAL keeps the segment). */
+  maxAttempts?: number;
+  fetch?: typeof fetch;
+}
+
+/** Lake column types in BigQuery (GoogleSQL names). */
+const BIGQUERY_TYPES: Record<string, string> = { VARCHAR: 'STRING', DATE: 'DATE', TIMESTAMP: 'TIMESTAMP', INTEGER: 'INT64', BIGINT: 'INT64', DOUBLE: 'FLOAT64', BLOB: 'BYTES' };
+const REQUIRED = new Set(['tenant_id', 'day', 'time', 'agent_id', 'run_id', 'seq', 'kind', 'attributes']);
+
+export interface BigQueryField {
+  name: string;
+  type: string;
+  mode: 'REQUIRED' | 'NULLABLE';
+  description?: string;
+}
+
+export function bigQuerySchema(): { fields: BigQueryField[] } {
+  return {
+    fields: LAKE_COLUMNS.map((c) => ({
+      name: c.name,
+      type: BIGQUERY_TYPES[c.duck]!,
+      mode: REQUIRED.has(c.name) ? 'REQUIRED' : 'NULLABLE',
+      ...(c.name === 'content' ? { description: 'AES-256-GCM box of the event content (sealed under content_key)' } : {}),
+      ...(c.name === 'content_key' ? { description: "data key wrapped by the tenant's root key (base64)" } : {}),
+    })),
+  };
+}
+
+/** The table resource created when missing: day partitions and the tenant's key. */
+export function tableResource(t: GcpTenantLake, tableId: string): Record<string, unknown> {
+  return {
+    tableReference: { projectId: t.projectId, datasetId: t.datasetId, tableId },
+    description: 'Claw run traces (OpenTelemetry GenAI conventions); content is ciphertext',
+    schema: bigQuerySchema(),
+    timePartitioning: { type: 'DAY', field: 'day' },
+    clustering: { fields: ['agent_id', 'run_id'] },
+    encryptionConfiguration: { kmsKeyName: t.kmsKeyName },
+  };
+}
+
+/** One row as BigQuery JSON: BYTES base64, DATE `YYYY-MM-DD`, TIMESTAMP ISO 8601. */
+export function rowJson(row: TraceRow): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const column of LAKE_COLUMNS) {
+    const value = row[column.name];
+    if (value === null || value === undefined) out[column.name] = null;
+    else if (column.duck === 'BLOB') out[column.name] = Buffer.from(value as Uint8Array).toString('base64');
+    else out[column.name] = value;
+  }
+  return out;
+}
+
+/** Job ids allow letters, digits, '_' and '-': tenant and segment ids are both within that. */
+export function loadJobId(tenantId: string, segmentId: string, attempt: number): string {
+  return `claw-traces-${tenantId}-${segmentId}${attempt > 0 ? `-${attempt}` : ''}`;
+}
+
+/** Key names compared without a `/cryptoKeyVersions/<n>` suffix (BigQuery may report one). */
+export function sameKey(a: string | undefined, b: string): boolean {
+  const strip = (k: string) => k.replace(/\/cryptoKeyVersions\/[^/]+$/, '');
+  return a !== undefined && strip(a) === strip(b);
+}
+
+interface BigQueryError {
+  error?: { code?: number; message?: string; status?: string; errors?: { reason?: string; message?: string }[] };
+}
+
+interface Job {
+  jobReference?: { projectId?: string; jobId?: string; location?: string };
+  status?: { state?: 'PENDING' | 'RUNNING' | 'DONE'; errorResult?: { reason?: string; message?: string }; errors?: { message?: string }[] };
+  statistics?: { load?: { outputRows?: string } };
+}
+
+/** A BigQuery error answer; 404 and 409 are handled where they mean something, the rest surface. */
+class HttpError extends ClawError {
+  constructor(
+    readonly status: number,
+    readonly body: BigQueryError,
+    what: string,
+  ) {
+    super('LAKE_REQUEST_FAILED', `BigQuery ${what}: HTTP ${status}: ${(body.error?.message ?? 'no message').split('\n')[0]}`, {
+      hint: status === 401 || status === 403 ? "check the worker's service account: it needs BigQuery Data Editor on the tenant's dataset and Job User on the project" : 'the WAL keeps the segment; it is retried',
+    });
+  }
+}
+
+export class GcpLake implements LakeWriter {
+  private readonly verified = new Map<string, Promise<{ location: string | undefined }>>();
+  private readonly baseUrl: string;
+  private readonly tableId: string;
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly options: GcpLakeOptions) {
+    this.baseUrl = (options.baseUrl ?? 'https://bigquery.googleapis.com').replace(/\/$/, '');
+    this.tableId = options.table ?? 'traces';
+    this.fetch = options.fetch ?? fetch;
+  }
+
+  /**
+   * Fails (LAKE_DATASET_UNSAFE) unless the tenant's dataset encrypts by default with the
+   * tenant's own key; then makes sure the table exists, partitioned by day, under that key.
+   */
+  verifyTenant(tenantId: string): Promise<{ location: string | undefined }> {
+    let check = this.verified.get(tenantId);
+    if (!check) {
+      check = this.verify(tenantId);
+      check.catch(() => this.verified.delete(tenantId));
+      this.verified.set(tenantId, check);
+    }
+    return check;
+  }
+
+  private async verify(tenantId: string): Promise<{ location: string | undefined }> {
+    assertTenantId(tenantId);
+    const t = this.options.tenant(tenantId);
+    const datasetPath = `/bigquery/v2/projects/${enc(t.projectId)}/datasets/${enc(t.datasetId)}`;
+    let dataset: { location?: string; defaultEncryptionConfiguration?: { kmsKeyName?: string } };
+    try {
+      dataset = await this.request('GET', datasetPath, undefined, `get dataset ${t.datasetId}`);
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 404) {
+        throw new ClawError('LAKE_DATASET_MISSING', `BigQuery dataset '${t.projectId}:${t.datasetId}' of tenant '${tenantId}' does not exist`, {
+          hint: "run 'claw upgrade' so the stack creates it; traces stay in the local WAL until then",
+        });
+      }
+      throw err;
+    }
+    const key = dataset.defaultEncryptionConfiguration?.kmsKeyName;
+    if (!sameKey(key, t.kmsKeyName)) {
+      throw new ClawError(
+        'LAKE_DATASET_UNSAFE',
+        `BigQuery dataset '${t.projectId}:${t.datasetId}' of tenant '${tenantId}' is unsafe: ${key ? "its default KMS key is not the tenant's key" : 'it has no default KMS key (Google-managed encryption)'}`,
+        { hint: "run 'claw refresh' and 'claw upgrade' so the stack restores the dataset's CMEK; traces stay in the local WAL until then" },
+      );
+    }
+    await this.ensureTable(tenantId, t, datasetPath);
+    return { location: t.location ?? dataset.location };
+  }
+
+  private async ensureTable(tenantId: string, t: GcpTenantLake, datasetPath: string): Promise<void> {
+    const tablePath = `${datasetPath}/tables/${enc(this.tableId)}`;
+    let table: { encryptionConfiguration?: { kmsKeyName?: string } } | undefined;
+    try {
+      table = await this.request('GET', tablePath, undefined, `get table ${this.tableId}`);
+    } catch (err) {
+      if (!(err instanceof HttpError && err.status === 404)) throw err;
+    }
+    if (!table) {
+      try {
+        table = await this.request('POST', `${datasetPath}/tables`, tableResource(t, this.tableId), `create table ${this.tableId}`);
+      } catch (err) {
+        // Another writer created it between our GET and POST.
+        if (!(err instanceof HttpError && err.status === 409)) throw err;
+        table = await this.request('GET', tablePath, undefined, `get table ${this.tableId}`);
+      }
+    }
+    if (!sameKey(table?.encryptionConfiguration?.kmsKeyName, t.kmsKeyName)) {
+      throw new ClawError('LAKE_DATASET_UNSAFE', `BigQuery table '${t.datasetId}.${this.tableId}' of tenant '${tenantId}' is not encrypted with the tenant's key`, {
+        hint: `recreate the table under the tenant's key (bq cp --destination_kms_key ...) or drop it so claw creates it; traces stay in the local WAL until then`,
+      });
+    }
+  }
+
+  async writeSegment(tenantId: string, segmentId: string, rows: TraceRow[]): Promise<void> {
+    assertTenantId(tenantId);
+    assertSegmentId(segmentId);
+    for (const row of rows) if (row.tenant_id !== tenantId) throw new Error(`row of tenant ${row.tenant_id} in a segment of ${tenantId}`);
+    const { location } = await this.verifyTenant(tenantId);
+    if (rows.length === 0) return;
+    const t = this.options.tenant(tenantId);
+    const data = `${rows.map((r) => JSON.stringify(rowJson(r))).join('\n')}\n`;
+    const maxAttempts = this.options.maxAttempts ?? 5;
+    let lastError = '';
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      const jobId = loadJobId(tenantId, segmentId, attempt);
+      let job: Job;
+      try {
+        job = await this.insertLoadJob(t, jobId, location, data);
+      } catch (err) {
+        if (!(err instanceof HttpError && err.status === 409)) throw err;
+        // The job exists: this segment was submitted before (a replay). Its outcome decides.
+        job = await this.getJob(t, jobId, location);
+      }
+      job = await this.waitForJob(t, jobId, location, job);
+      if (!job.status?.errorResult) return;
+      lastError = job.status.errorResult.message ?? job.status.errorResult.reason ?? 'unknown error';
+      // A failed load job wrote nothing: the next id loads the segment again.
+    }
+    throw new ClawError('LAKE_LOAD_FAILED', `BigQuery load of segment ${segmentId} for tenant '${tenantId}' failed: ${lastError}`, {
+      hint: `see job ${loadJobId(tenantId, segmentId, maxAttempts - 1)} in project ${t.projectId}; the WAL keeps the segment and retries`,
+    });
+  }
+
+  private insertLoadJob(t: GcpTenantLake, jobId: string, location: string | undefined, data: string): Promise<Job> {
+    const job = {
+      jobReference: { projectId: t.projectId, jobId, ...(location ? { location } : {}) },
+      configuration: {
+        load: {
+          destinationTable: { projectId: t.projectId, datasetId: t.datasetId, tableId: this.tableId },
+          destinationEncryptionConfiguration: { kmsKeyName: t.kmsKeyName },
+          sourceFormat: 'NEWLINE_DELIMITED_JSON',
+          schema: bigQuerySchema(),
+          createDisposition: 'CREATE_NEVER',
+          writeDisposition: 'WRITE_APPEND',
+          ignoreUnknownValues: false,
+          maxBadRecords: 0,
+        },
+        labels: { 'claw-tenant': t.datasetId.toLowerCase().replace(/[^a-z0-9_-]/g, '-').slice(0, 63) },
+      },
+    };
+    const boundary = `claw-${randomBytes(12).toString('hex')}`;
+    const body =
+      `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(job)}\r\n` +
+      `--${boundary}\r\nContent-Type: application/octet-stream\r\n\r\n${data}\r\n--${boundary}--\r\n`;
+    return this.request('POST', `/upload/bigquery/v2/projects/${enc(t.projectId)}/jobs?uploadType=multipart`, body, `load job ${jobId}`, `multipart/related; boundary=${boundary}`);
+  }
+
+  private getJob(t: GcpTenantLake, jobId: string, location: string | undefined): Promise<Job> {
+    const query = location ? `?location=${enc(location)}` : '';
+    return this.request('GET', `/bigquery/v2/projects/${enc(t.projectId)}/jobs/${enc(jobId)}${query}`, undefined, `get job ${jobId}`);
+  }
+
+  private async waitForJob(t: GcpTenantLake, jobId: string, location: string | undefined, job: Job): Promise<Job> {
+    const deadline = Date.now() + (this.options.jobTimeoutMs ?? 120_000);
+    for (let delay = 100; job.status?.state !== 'DONE'; delay = Math.min(delay * 2, 2_000)) {
+      if (Date.now() > deadline) throw new ClawError('LAKE_LOAD_TIMEOUT', `BigQuery load job ${jobId} did not finish in time`, { hint: 'the WAL keeps the segment; it is retried' });
+      await new Promise((r) => setTimeout(r, delay));
+      job = await this.getJob(t, jobId, location);
+    }
+    return job;
+  }
+
+  private async request<T>(method: 'GET' | 'POST', path: string, body: unknown, what: string, contentType = 'application/json'): Promise<T> {
+    const token = await this.options.accessToken();
+    const response = await this.fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': contentType }) },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      signal: AbortSignal.timeout(60_000),
+    });
+    const text = await response.text();
+    const json = text ? (JSON.parse(text) as unknown) : {};
+    if (!response.ok) throw new HttpError(response.status, json as BigQueryError, what);
+    return json as T;
+  }
+
+  async close(): Promise<void> {}
+}
+
+const enc = encodeURIComponent;
