@@ -14,6 +14,13 @@ export const MAX_KEY_BYTES = 900;
 /** Object prefix inside a tenant's bucket or BYOB prefix (matches components/aws PREFIXES.blobs). */
 export const BLOB_PREFIX = 'blobs/';
 
+/** A bucket prefix as '' or 'some/path/' (leading '/' dropped, trailing '/' added). */
+export function normalizePrefix(prefix: string | undefined): string {
+  if (!prefix) return '';
+  const trimmed = prefix.replace(/^\/+/, '');
+  return trimmed === '' || trimmed.endsWith('/') ? trimmed : `${trimmed}/`;
+}
+
 export function keyInvalid(key: string, reason: string): ClawError {
   // The key is echoed (it is a name, not content) but cut short so a hostile one stays one line.
   const shown = JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key);

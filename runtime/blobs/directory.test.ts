@@ -6,7 +6,7 @@ import { localTenantKeyring } from '../crypto/index.js';
 import { parsePrefix } from '../crypto/envelope.js';
 import { readAll } from './common.js';
 import { DirectoryBlobStore, directoryBlobRoot } from './directory.js';
-import { openBlobStore, reencryptBlobs } from './index.js';
+import { openBlobStore, openDirectoryBlobStore, reencryptBlobs } from './index.js';
 import { blobStoreContract, expectRejectsWith, generated } from './testing/contract.js';
 
 function tempState(): string {
@@ -16,7 +16,7 @@ function tempState(): string {
 blobStoreContract('directory (local target)', async () => {
   const stateDir = tempState();
   const keyring = localTenantKeyring(stateDir);
-  const store = openBlobStore({ kind: 'directory', stateDir, keyring });
+  const store = openDirectoryBlobStore(stateDir, keyring);
   const path = (tenantId: string, key: string) => join(directoryBlobRoot(stateDir), tenantId, ...key.split('/'));
   return {
     store,
@@ -36,7 +36,8 @@ describe('DirectoryBlobStore specifics', () => {
     const stateDir = tempState();
     const keyring = localTenantKeyring(stateDir);
     await keyring.createTenantKey('acme');
-    const store = openBlobStore({ kind: 'directory', stateDir, keyring });
+    const store = (await openBlobStore({ kind: 'directory', stateDir, keyring })) as DirectoryBlobStore;
+    expect(store.kind).toBe('directory');
     await store.put('acme', 'reports/q1.pdf', Buffer.from('pdf'));
     const file = join(stateDir, 'blobs', 'acme', 'reports', 'q1.pdf');
     expect(existsSync(file)).toBe(true);
@@ -72,7 +73,7 @@ describe('DirectoryBlobStore specifics', () => {
     const stateDir = tempState();
     const keyring = localTenantKeyring(stateDir);
     await keyring.createTenantKey('acme');
-    const store = openBlobStore({ kind: 'directory', stateDir, keyring });
+    const store = openDirectoryBlobStore(stateDir, keyring);
     await store.put('acme', 'a/b', Buffer.from('x'));
     await expectRejectsWith(store.put('acme', 'a', Buffer.from('y')), 'BLOB_KEY_CONFLICT');
     await expectRejectsWith(store.put('acme', 'a/b/c', Buffer.from('y')), 'BLOB_KEY_CONFLICT');
@@ -84,7 +85,7 @@ describe('DirectoryBlobStore specifics', () => {
     const stateDir = tempState();
     const keyring = localTenantKeyring(stateDir);
     await keyring.createTenantKey('acme');
-    const store = openBlobStore({ kind: 'directory', stateDir, keyring });
+    const store = openDirectoryBlobStore(stateDir, keyring);
     await store.put('acme', 'one', Buffer.from('first'));
     await store.put('acme', 'dir/two', generated(300 * 1024));
     // The header names the wrapping keys (the generator first) and the data key's salt.

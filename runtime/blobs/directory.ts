@@ -18,7 +18,7 @@ export function directoryBlobRoot(stateDir: string): string {
 }
 
 const TMP_DIR = '.tmp';
-const READ_CHUNK = 256 * 1024;
+const READ_CHUNK = 64 * 1024;
 
 export interface DirectoryBlobStoreOptions {
   /** The blobs root, usually `directoryBlobRoot(stateDir)`. */

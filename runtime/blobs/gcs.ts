@@ -20,8 +20,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ClawError } from '../../core/errors.js';
 import type { BlobStore, TenantKeyring } from '../ports.js';
-import { BLOB_PREFIX, blobNotFound, blobStoreError, checkBlobKey, checkBlobPrefix, checkTenantId, counted, openBody, sealBody, tenantCrypto, type BlobBody } from './common.js';
-import { normalizePrefix } from './s3.js';
+import { BLOB_PREFIX, blobNotFound, blobStoreError, checkBlobKey, checkBlobPrefix, checkTenantId, counted, normalizePrefix, openBody, sealBody, tenantCrypto, type BlobBody } from './common.js';
 
 export const GCS_BASE_URL = 'https://storage.googleapis.com';
 /** Resumable chunks must be multiples of 256 KiB (except the last). */

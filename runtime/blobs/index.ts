@@ -2,16 +2,19 @@
  * Blob stores by target (DESIGN.md invariant 5): a directory per tenant locally, S3 with
  * SSE-KMS under the tenant key on AWS, GCS on GCP; each also takes a customer's own
  * bucket (BYOB). Every adapter encrypts client-side with the tenant's TenantCrypto.
+ *
+ * The cloud adapters are imported only when asked for, so the CLI and the local target
+ * never load the S3 SDK.
  */
 import type { BlobStore, TenantKeyring } from '../ports.js';
 import { DirectoryBlobStore, directoryBlobRoot } from './directory.js';
-import { GcsBlobStore, type GcsBlobStoreOptions } from './gcs.js';
-import { S3BlobStore, type S3BlobStoreOptions } from './s3.js';
+import type { GcsBlobStore, GcsBlobStoreOptions } from './gcs.js';
+import type { S3BlobStore, S3BlobStoreOptions } from './s3.js';
 
 export { BLOB_PREFIX, checkBlobKey, readAll } from './common.js';
 export { DirectoryBlobStore, directoryBlobRoot } from './directory.js';
-export { S3BlobStore, s3Locations, type S3BlobStoreOptions, type S3TenantLocation } from './s3.js';
-export { GcsBlobStore, GCS_BASE_URL, type GcsBlobStoreOptions, type GcsTenantLocation } from './gcs.js';
+export type { S3BlobStore, S3BlobStoreOptions, S3TenantLocation } from './s3.js';
+export type { GcsBlobStore, GcsBlobStoreOptions, GcsTenantLocation } from './gcs.js';
 
 export type BlobStoreConfig =
   | { kind: 'directory'; stateDir: string; keyring: TenantKeyring }
@@ -20,16 +23,24 @@ export type BlobStoreConfig =
 
 export type AnyBlobStore = DirectoryBlobStore | S3BlobStore | GcsBlobStore;
 
-export function openBlobStore(config: { kind: 'directory'; stateDir: string; keyring: TenantKeyring }): DirectoryBlobStore;
-export function openBlobStore(config: BlobStoreConfig): AnyBlobStore;
-export function openBlobStore(config: BlobStoreConfig): AnyBlobStore {
+/** The local target's store: `<stateDir>/blobs/<tenant>/`. */
+export function openDirectoryBlobStore(stateDir: string, keyring: TenantKeyring): DirectoryBlobStore {
+  return new DirectoryBlobStore({ root: directoryBlobRoot(stateDir), keyring });
+}
+
+/** The store a configuration names. */
+export async function openBlobStore(config: BlobStoreConfig): Promise<AnyBlobStore> {
   switch (config.kind) {
     case 'directory':
-      return new DirectoryBlobStore({ root: directoryBlobRoot(config.stateDir), keyring: config.keyring });
-    case 's3':
+      return openDirectoryBlobStore(config.stateDir, config.keyring);
+    case 's3': {
+      const { S3BlobStore } = await import('./s3.js');
       return new S3BlobStore(config);
-    case 'gcs':
+    }
+    case 'gcs': {
+      const { GcsBlobStore } = await import('./gcs.js');
       return new GcsBlobStore(config);
+    }
   }
 }
 

@@ -17,7 +17,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { ClawError } from '../../core/errors.js';
 import type { BlobStore, TenantKeyring } from '../ports.js';
-import { BLOB_PREFIX, blobNotFound, blobStoreError, checkBlobKey, checkBlobPrefix, checkTenantId, counted, openBody, sealBody, tenantCrypto, type BlobBody } from './common.js';
+import { BLOB_PREFIX, blobNotFound, blobStoreError, checkBlobKey, checkBlobPrefix, checkTenantId, counted, normalizePrefix, openBody, sealBody, tenantCrypto, type BlobBody } from './common.js';
+
 
 export interface S3TenantLocation {
   bucket: string;
@@ -60,12 +61,6 @@ export function s3Locations(options: {
     if (options.bucketName) return { bucket: options.bucketName(tenantId), prefix: '', kmsKeyId: options.kmsKeyId(tenantId) };
     throw misconfigured(tenantId, 'no bucket: give a BYOB entry, a shared bucket or a bucket name per tenant');
   };
-}
-
-export function normalizePrefix(prefix: string | undefined): string {
-  if (!prefix) return '';
-  const trimmed = prefix.replace(/^\/+/, '');
-  return trimmed === '' || trimmed.endsWith('/') ? trimmed : `${trimmed}/`;
 }
 
 function misconfigured(tenantId: string, reason: string): ClawError {
