@@ -47,7 +47,12 @@ export async function conversation(input: ConversationInput): Promise<{ turns: n
     seen.add(message.deliveryId);
     queue.push(message);
   };
-  for (const message of input.initial ?? []) accept(message);
+  // What continue-as-new carried was accepted (so is in `seen`) but not handled yet: it is
+  // queued as given, not deduplicated against `seen` — that would drop it.
+  for (const message of input.initial ?? []) {
+    if (!queue.some((queued) => queued.deliveryId === message.deliveryId)) queue.push(message);
+    seen.add(message.deliveryId);
+  }
   setHandler(inboundSignal, accept);
 
   const conversationId = workflowInfo().workflowId;
