@@ -104,6 +104,19 @@ describe('claw on the local target (end to end)', () => {
 
     const logs = await claw(['logs', 'worker']);
     expect(logs.stdout).toContain('polling for tenants acme');
+
+    // The run's trace is in the tenant's lake the moment the run ended: the timeline, Cedar's decision and policy.
+    const runs = JSON.parse((await claw(['--json', 'runs', 'list', '--tenant', 'acme'])).stdout).runs as { runId: string; toolCalls: number; source: string }[];
+    const toolRun = runs.find((r) => r.toolCalls === 1)!;
+    expect(toolRun.source).toBe('trace');
+    const shown = await claw(['runs', 'show', toolRun.runId]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/agent helper · completed/);
+    expect(shown.stdout).toContain('scripted/scripted · attempt 1 · tokens');
+    expect(shown.stdout).toContain('time.now [scripted-0-0-0] · ALLOW · policy grant:helper:time.now');
+    expect(shown.stdout).toMatch(/result +time\.now \[scripted-0-0-0\] · ok · sandbox none/);
+    expect(shown.stdout).toContain('end        completed · budget within');
+    expect(shown.stdout).not.toContain('what time is it');
   });
 
   it('rejects unknown tenants, agents and tools, and changes nothing', async () => {
@@ -167,10 +180,11 @@ describe('claw on the local target (end to end)', () => {
     expect(pidFiles(stateDir)).toEqual([]);
     const up = await claw(['up']);
     expect(up.code, up.stderr).toBe(0);
-    const shown = await claw(['runs', 'show', firstRunId]);
+    const shown = await claw(['runs', 'show', firstRunId, '--decrypt']);
     expect(shown.code, shown.stderr).toBe(0);
-    expect(shown.stdout).toMatch(/status +completed/);
-    expect(shown.stdout).toMatch(/message +hello/);
-    expect(shown.stdout).toContain('reply     [scripted] Hello from helper! I am running on the local target.');
+    expect(shown.stdout).toMatch(new RegExp(`run ${firstRunId} · tenant acme · agent helper · completed`));
+    expect(shown.stdout).toMatch(/#1 +ask\n +hello\n/);
+    expect(shown.stdout).toMatch(/reply\n +\[scripted\] Hello from helper! I am running on the local target\.\n/);
+    expect(shown.stdout).toContain('end        completed · budget within');
   });
 });
