@@ -21,6 +21,8 @@ export interface GcpFixtureOptions {
   region?: string;
   /** `null` leaves gcp.domain out. */
   domain?: string | null;
+  /** gcp.authorizedNetworks (CIDRs that may reach the GKE control plane). */
+  authorizedNetworks?: string[];
   extra?: string;
 }
 
@@ -41,6 +43,7 @@ export function gcpConfigYaml(tenants: number, opts: GcpFixtureOptions = {}): st
     `  project: ${TEST_PROJECT}`,
     `  region: ${opts.region ?? 'europe-west1'}`,
     ...(opts.domain === null ? [] : [`  domain: ${opts.domain ?? TEST_DOMAIN}`]),
+    ...(opts.authorizedNetworks ? [`  authorizedNetworks: [${opts.authorizedNetworks.join(', ')}]`] : []),
     'images:',
     `  worker: ${registry}/worker@${digest('a')}`,
     `  gateway: ${registry}/gateway@${digest('b')}`,

@@ -107,6 +107,9 @@ describe('gcp stack, 1 tenant', () => {
       tenants: { acme: { key: key.state.id, bucket: bucket.state.name, dataset: `${TEST_PROJECT}:claw_prod_acme`, managedKey: true, managedBucket: true } },
     });
     expect(key.state.id).toBe(`projects/${TEST_PROJECT}/locations/europe-west1/keyRings/claw-prod-tenants/cryptoKeys/tenant-acme`);
+    // Google's service agents encrypt the bucket and the dataset with the tenant key: granted on that key, before them.
+    expect(synth.named(resources, T.keyMember, 'acme-lake-bq-agent').inputs).toMatchObject({ cryptoKeyId: key.state.id, role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', member: expect.stringMatching(/@bigquery-encryption\.iam\.gserviceaccount\.com$/) });
+    expect(synth.named(resources, T.keyMember, 'acme-bucket-gcs-agent').inputs).toMatchObject({ cryptoKeyId: key.state.id, member: expect.stringMatching(/@gs-project-accounts\.iam\.gserviceaccount\.com$/) });
   });
 
   it('network: custom VPC, Private Google Access, Cloud NAT; GKE: private, Workload Identity, secrets under the platform key', async () => {
@@ -115,6 +118,7 @@ describe('gcp stack, 1 tenant', () => {
     expect(synth.ofType(resources, 'gcp:compute/routerNat:RouterNat')).toHaveLength(1);
     const cluster = synth.named(resources, 'gcp:container/cluster:Cluster', 'claw-prod').inputs;
     const secretsKey = synth.named(resources, T.key, 'keys-gke-secrets').state.id;
+    expect(cluster.masterAuthorizedNetworksConfig).toEqual({ cidrBlocks: [] });
     expect(cluster).toMatchObject({ databaseEncryption: { state: 'ENCRYPTED', keyName: secretsKey }, workloadIdentityConfig: { workloadPool: `${TEST_PROJECT}.svc.id.goog` }, privateClusterConfig: { enablePrivateNodes: true } });
     expect(synth.named(resources, T.keyMember, 'gke-agent-secrets-key').inputs).toMatchObject({ cryptoKeyId: secretsKey, member: expect.stringMatching(/@container-engine-robot\.iam\.gserviceaccount\.com$/) });
     const db = synth.named(resources, 'gcp:sql/databaseInstance:DatabaseInstance', 'claw-prod-db').inputs;
@@ -122,6 +126,15 @@ describe('gcp stack, 1 tenant', () => {
     expect(db.settings.ipConfiguration.ipv4Enabled).toBe(false);
     // Every GCP resource is declared through the stack's provider (project and region from claw.yaml).
     for (const r of resources.filter((x) => x.custom && x.type.startsWith('gcp:'))) expect(r.inputs.project ?? TEST_PROJECT).toBe(TEST_PROJECT);
+  });
+});
+
+describe('gcp stack: claw.yaml gcp.authorizedNetworks', () => {
+  it('opens the GKE control plane to exactly those CIDRs', async () => {
+    const { resources } = await synth.synthesize(() => stack.gcpStack(gcpConfig(1, { authorizedNetworks: ['203.0.113.0/24', '198.51.100.7/32'] })) as any);
+    expect(synth.named(resources, 'gcp:container/cluster:Cluster', 'claw-prod').inputs.masterAuthorizedNetworksConfig).toEqual({
+      cidrBlocks: [{ cidrBlock: '203.0.113.0/24', displayName: 'claw-yaml-0' }, { cidrBlock: '198.51.100.7/32', displayName: 'claw-yaml-1' }],
+    });
   });
 });
 
@@ -307,6 +320,7 @@ describe('invalid claw.yaml for gcp fails before any resource is declared', () =
   it.each([
     ['unknown region', gcpConfigYaml(1, { region: 'europe-middle9' }), /gcp\.region: unknown GCP region/],
     ['duplicate tenant', gcpConfigYaml(2, { ids: ['acme', 'acme'] }), /tenants\[1\]\.id: duplicate tenant id 'acme'/],
+    ['an authorized network that is not a CIDR', gcpConfigYaml(1, { authorizedNetworks: ['203.0.113.0'] }), /gcp\.authorizedNetworks\[0\]: authorized networks are IPv4 CIDRs/],
     ['BYOK key in the wrong form', gcpConfigYaml(1, { ids: ['acme'], byok: { acme: 'arn:aws:kms:eu-west-1:444455556666:key/7b0c2d1e-9f3a-4b5c-8d6e-1a2b3c4d5e6f' } }), /tenants\[0\]\.key\.ref: a BYOK key on gcp is projects\//],
   ])('%s: the loader names the field', (_what, yaml, message) => {
     expect(() => parseConfig(yaml, 'claw.yaml')).toThrow(message);

@@ -213,6 +213,7 @@ export function gcpStack(config: ClawConfig): GcpStackOutputs {
     subnetworkId: network.subnetworkId,
     secretsKeyId: keys.keys['gke-secrets'].id,
     nodeServiceAccount: nodes.email,
+    authorizedNetworks: cfg.gcp.authorizedNetworks?.map((cidrBlock, i) => ({ cidrBlock, displayName: `claw-yaml-${i}` })),
   }, { dependsOn: [gkeAgentGrant, ...nodeRoles] });
 
   // Workload Identity bindings need the cluster's pool to exist: wait on the cluster.

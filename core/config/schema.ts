@@ -331,6 +331,10 @@ export const GcpSchema = z
     project: z.string().regex(GCP_PROJECT_ID, { message: 'GCP project ids are 6-30 lowercase letters, digits or hyphens, starting with a letter' }),
     region: z.enum(GCP_REGIONS, { message: `unknown GCP region; use one of ${GCP_REGIONS.slice(0, 4).join(', ')}, ...` }),
     domain: z.string().optional(),
+    /** CIDRs (the installer's, a VPN's) allowed to reach the GKE control plane; none by default. */
+    authorizedNetworks: z
+      .array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { message: 'authorized networks are IPv4 CIDRs like 203.0.113.0/24' }))
+      .optional(),
   })
   .strict();
 
