@@ -37,7 +37,7 @@ export async function confirm(options: PromptOptions, question: string): Promise
 }
 
 /** The user must type `expected` (or pass it as `--confirm`). */
-export async function confirmTyped(options: PromptOptions, expected: string, what: string, provided?: string): Promise<void> {
+export async function confirmTyped(options: PromptOptions, expected: string, what: string, provided?: string, noun = 'install name'): Promise<void> {
   if (provided !== undefined) {
     if (provided === expected) return;
     throw new ClawError('CONFIRMATION_MISMATCH', `--confirm '${provided}' does not match '${expected}'`, { hint: `pass --confirm ${expected} to ${what}` });
@@ -47,6 +47,6 @@ export async function confirmTyped(options: PromptOptions, expected: string, wha
       hint: `pass --confirm ${expected} (--yes alone is not enough for this)`,
     });
   }
-  const answer = await ask(`To ${what}, type the install name '${expected}': `);
+  const answer = await ask(`To ${what}, type the ${noun} '${expected}': `);
   if (answer !== expected) throw new ClawError('CONFIRMATION_MISMATCH', `'${answer}' does not match '${expected}'; nothing was changed`, { hint: 'run it again and type the name exactly' });
 }
