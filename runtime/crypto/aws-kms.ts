@@ -91,7 +91,7 @@ export function keyDisabled(service: string, tenantId: string, keyRef: string, c
 
 /**
  * A background liveness check for `RootKeyBackend.revalidate`, which must be synchronous:
- * it throws on what the last check found and starts a new check when the last is older
+ * it throws what the last check found and starts a new check when the last is older
  * than `intervalMs`. So a shred made by another process takes effect within about
  * `intervalMs` plus a second, at the cost of one describe call per interval per tenant.
  */
@@ -108,23 +108,22 @@ export class KeyStateWatch {
     this.states.set(tenantId, { checkedAt: Date.now(), failure });
   }
 
-  forget(tenantId: string): void {
-    this.states.delete(tenantId);
-  }
-
   check(tenantId: string): void {
     const state = this.states.get(tenantId);
     if (!state) return;
+    // A destroyed key never comes back; a missing or disabled one may, so it is re-checked too.
+    const due = !state.pending && Date.now() - state.checkedAt >= this.intervalMs;
+    if (due && state.failure?.code !== 'TENANT_KEY_DESTROYED') {
+      state.pending = this.probe(tenantId).then(
+        () => this.record(tenantId),
+        (err: unknown) => {
+          // Only answers about the key itself count; a network blip does not shut a tenant out.
+          if (isClawError(err) && ['TENANT_KEY_DESTROYED', 'TENANT_KEY_MISSING', 'TENANT_KEY_DISABLED'].includes(err.code)) this.record(tenantId, err);
+          else state.pending = undefined;
+        },
+      );
+    }
     if (state.failure) throw state.failure;
-    if (state.pending || Date.now() - state.checkedAt < this.intervalMs) return;
-    state.pending = this.probe(tenantId).then(
-      () => this.record(tenantId),
-      (err: unknown) => {
-        // Only answers about the key itself stick; a network blip does not shut a tenant out.
-        if (isClawError(err) && ['TENANT_KEY_DESTROYED', 'TENANT_KEY_MISSING', 'TENANT_KEY_DISABLED'].includes(err.code)) this.record(tenantId, err);
-        else state.pending = undefined;
-      },
-    );
   }
 }
 

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { EnvelopeKeyring, GcpKmsBackend, gcpKmsTenantKeyring } from './index.js';
-import { crc32c } from './gcp-kms.js';
+import { crc32c, gceMetadataToken } from './gcp-kms.js';
 import { startCloudKmsStandIn, type CloudKmsStandIn } from './testing/cloudkms-standin.js';
 import { codeOf, describeKeyringContract, failureOf, headerOf } from './testing/keyring-contract.js';
 
@@ -127,6 +127,16 @@ describe('gcp-kms backend specifics (against the Cloud KMS stand-in)', () => {
     const failure = await failureOf(new EnvelopeKeyring(backend({ token: async () => wrong })).forTenant(id));
     expect(failure.code).toBe('KMS_ACCESS_DENIED');
     expect(failure.text).not.toContain(wrong);
+  });
+
+  it('gets its bearer token from the metadata server (Workload Identity), once per token lifetime', async () => {
+    const id = tenant();
+    const before = standin.count('metadataToken');
+    const keyring = new EnvelopeKeyring(backend({ token: gceMetadataToken({ baseUrl: standin.baseUrl }) }));
+    await keyring.createTenantKey(id);
+    const crypto = await keyring.forTenant(id);
+    await crypto.decrypt(await crypto.encrypt(Buffer.from('w'), 'payload'), 'payload');
+    expect(standin.count('metadataToken') - before).toBe(1);
   });
 
   it('an unreachable endpoint is KMS_UNAVAILABLE after the bounded retry, not a crash', async () => {

@@ -200,9 +200,43 @@ export class CloudKmsApi {
   }
 }
 
+// ------------------------------------------------------------------ access tokens
+
+export const GCE_METADATA_URL = 'http://metadata.google.internal';
+
+/**
+ * Access tokens of the workload's service account from the GCE/GKE metadata server
+ * (Workload Identity on GKE), cached until a minute before they expire. The default
+ * token provider of the gcp-kms backend; the token itself never goes into an error.
+ */
+export function gceMetadataToken(options: { baseUrl?: string } = {}): () => Promise<string> {
+  const url = `${(options.baseUrl ?? GCE_METADATA_URL).replace(/\/+$/, '')}/computeMetadata/v1/instance/service-accounts/default/token`;
+  let cached: { token: string; until: number } | undefined;
+  let pending: Promise<string> | undefined;
+  return async () => {
+    if (cached && Date.now() < cached.until) return cached.token;
+    pending ??= (async () => {
+      try {
+        const response = await fetch(url, { headers: { 'Metadata-Flavor': 'Google' } });
+        if (!response.ok) throw kmsUnavailable(SERVICE, `the metadata server gave no access token (HTTP ${response.status})`);
+        const body = (await response.json()) as { access_token?: string; expires_in?: number };
+        if (!body.access_token) throw kmsUnavailable(SERVICE, 'the metadata server answered without an access token');
+        cached = { token: body.access_token, until: Date.now() + Math.max(0, (body.expires_in ?? 0) - 60) * 1000 };
+        return body.access_token;
+      } finally {
+        pending = undefined;
+      }
+    })();
+    return pending;
+  };
+}
+
 // ------------------------------------------------------------------ the ESDK keyring
 
-/** The encryption context as AAD: sorted pairs in JSON, unambiguous and stable. */
+/**
+ * The encryption context as AAD: sorted pairs in JSON, unambiguous and stable. Part of
+ * the stored format: every wrapped key of the gcp target was bound with it, so it never changes.
+ */
 export function contextAad(context: Readonly<Record<string, string>>): Uint8Array {
   return Buffer.from(JSON.stringify(Object.keys(context).sort().map((key) => [key, context[key]])), 'utf8');
 }
@@ -274,7 +308,8 @@ export interface GcpKmsKeyringOptions {
   /** CryptoKey id prefix of managed keys. Default `claw-`. */
   keyIdPrefix?: string;
   baseUrl?: string;
-  token: () => Promise<string>;
+  /** Bearer tokens for Cloud KMS. Default: the workload's service account from the metadata server. */
+  token?: () => Promise<string>;
   retry?: Partial<RetryPolicy>;
   /** How often a running process re-checks that a tenant's key still exists. Default 30 s. */
   stateCheckMs?: number;
@@ -292,7 +327,7 @@ export class GcpKmsBackend implements RootKeyBackend {
   private readonly watch: KeyStateWatch;
 
   constructor(options: GcpKmsKeyringOptions) {
-    this.api = new CloudKmsApi({ token: options.token, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), ...(options.retry ? { retry: options.retry } : {}) });
+    this.api = new CloudKmsApi({ token: options.token ?? gceMetadataToken(), ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), ...(options.retry ? { retry: options.retry } : {}) });
     this.keyRingName = `projects/${options.project}/locations/${options.location}/keyRings/${options.keyRing}`;
     this.prefix = options.keyIdPrefix ?? 'claw-';
     this.byok = { ...options.keys };

@@ -12,6 +12,10 @@
  *   POST {key}:updatePrimaryVersion              { cryptoKeyVersionId }
  *   POST {key}/cryptoKeyVersions/{v}:destroy     -> DESTROY_SCHEDULED; its material is wiped
  *
+ * It also plays the GCE metadata server's token endpoint
+ * (`GET /computeMetadata/v1/instance/service-accounts/default/token`, `Metadata-Flavor: Google`),
+ * handing out the one token it accepts.
+ *
  * Errors are `{ error: { code, message, status } }`. A version that is not ENABLED answers
  * FAILED_PRECONDITION naming its state, a bad ciphertext or AAD INVALID_ARGUMENT, a wrong
  * token 401, a denied key 403, and `throttleNext(n)` makes the next n requests 429.
@@ -263,6 +267,13 @@ export async function startCloudKmsStandIn(options: { token?: string } = {}): Pr
       res.end(JSON.stringify(body));
     };
     const fail = (err: ApiError) => send(err.code, { error: { code: err.code, message: err.message, status: err.status } });
+    if (url.pathname === '/computeMetadata/v1/instance/service-accounts/default/token') {
+      req.resume();
+      if (req.headers['metadata-flavor'] !== 'Google') return fail(new ApiError(403, 'PERMISSION_DENIED', 'Missing Metadata-Flavor:Google header.'));
+      requests.push({ method, path: url.pathname, op: 'metadataToken', status: 200 });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ access_token: token, expires_in: 3599, token_type: 'Bearer' }));
+    }
     if (req.headers.authorization !== `Bearer ${token}`) {
       req.resume();
       return fail(new ApiError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token.'));
