@@ -84,6 +84,16 @@ describe('GcsBlobStore specifics (loopback stand-in for the GCS JSON API)', () =
     expect((await readAll(await store.get('acme', 'uploads/two-mib'))).length).toBe(2 * 1024 * 1024 + 5);
   });
 
+  it("names the tenant's Cloud KMS key on the upload when the location gives one", async () => {
+    const keyring = localTenantKeyring(stateDir);
+    await keyring.createTenantKey('acme');
+    const kmsKeyName = 'projects/p/locations/us/keyRings/claw/cryptoKeys/tenant-acme';
+    const store = new GcsBlobStore({ keyring, location: () => ({ bucket: 'claw-acme-blobs', kmsKeyName }), token: () => standin.token, baseUrl: standin.baseUrl });
+    standin.requests.length = 0;
+    await store.put('acme', 'cmek', Buffer.from('x'));
+    expect(standin.requests.find((r) => r.method === 'POST')!.query).toMatchObject({ uploadType: 'resumable', name: 'blobs/cmek', kmsKeyName });
+  });
+
   it("BYOB objects land in the customer's bucket under its prefix", async () => {
     const keyring = localTenantKeyring(stateDir);
     await keyring.createTenantKey('globex');

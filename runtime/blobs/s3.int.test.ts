@@ -108,6 +108,21 @@ describe('S3BlobStore specifics (moto)', () => {
     rmSync(stateDir, { recursive: true, force: true });
   });
 
+  it('a managed bucket per tenant: objects at <bucket>/blobs/<key>, SSE-KMS under the tenant key', async () => {
+    const { endpoint, s3 } = clients();
+    const { stateDir, keyring, addTenant } = await harnessStore();
+    await addTenant('initech');
+    const bucket = `claw-initech-${run}`;
+    await ensureBucket(s3, bucket);
+    const perTenant = new S3BlobStore({ keyring, region, endpoint, credentials, location: s3Locations({ kmsKeyId: (t) => kmsKeys[t]!, bucketName: (t) => `claw-${t}-${run}` }) });
+    await perTenant.put('initech', 'x/y', Buffer.from('managed'));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'blobs/x/y' }));
+    expect(head.SSEKMSKeyId).toBe(kmsKeys.initech);
+    expect((await readAll(await perTenant.get('initech', 'x/y'))).toString()).toBe('managed');
+    expect(await perTenant.list('initech')).toEqual(['x/y']);
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
   it('a body that fails mid-upload leaves no object and no open multipart upload; a missing KMS key refuses to write', async () => {
     const { s3, stateDir, store, keyring, addTenant } = await harnessStore();
     await addTenant('acme');

@@ -27,7 +27,7 @@ export interface GcsStandin {
   buckets: Map<string, Map<string, Buffer>>;
   createBucket(name: string): void;
   /** Requests seen, method and path (no bodies, no headers with the token). */
-  requests: { method: string; path: string; contentRange?: string; bytes: number }[];
+  requests: { method: string; path: string; query: Record<string, string>; contentRange?: string; bytes: number }[];
   stop(): Promise<void>;
 }
 
@@ -65,7 +65,7 @@ export async function startGcsStandin(options: { pageSize?: number } = {}): Prom
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const body = await readBody(req);
-    requests.push({ method: req.method ?? '', path: url.pathname, ...(req.headers['content-range'] ? { contentRange: String(req.headers['content-range']) } : {}), bytes: body.length });
+    requests.push({ method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams), ...(req.headers['content-range'] ? { contentRange: String(req.headers['content-range']) } : {}), bytes: body.length });
     if (req.headers.authorization !== `Bearer ${token}`) return fail(res, 401, 'Anonymous caller does not have storage.objects access.');
 
     // Resumable session URIs.
