@@ -403,8 +403,7 @@ export class AwsKmsBackend implements RootKeyBackend {
   }
 
   async explain(tenantId: string, err: unknown, phase: 'wrap' | 'unwrap', edks: WrappedKeyRef[] = []): Promise<ClawError> {
-    if (isClawError(err)) return err;
-    const text = err instanceof Error ? err.message : '';
+    const text = err instanceof Error ? (isClawError(err) ? (err.stack ?? '') : err.message) : '';
     for (const match of text.matchAll(/\[(claw-kms-failure-\d+)\]/g)) {
       const found = this.failures.get(match[1]!);
       if (found) {
@@ -412,6 +411,7 @@ export class AwsKmsBackend implements RootKeyBackend {
         return found;
       }
     }
+    if (isClawError(err)) return err;
     if (phase === 'wrap') return kmsUnavailable(SERVICE, `could not wrap a data key for tenant '${tenantId}'`, err);
     // Nothing unwrapped and KMS was not even asked: the data names another key than the tenant's.
     const own = this.resolved.get(tenantId)?.arn;
