@@ -121,4 +121,8 @@ describe('aws-kms failures (loopback KMS fault server)', () => {
     expect(JSON.stringify(cause)).not.toMatch(/authorization|Signature=|Credential=/i);
     expect(Object.keys(cause as object)).not.toContain('$response');
   });
+
+  it('refuses a BYOK key that is not an ARN, before any KMS call', () => {
+    expect(() => keyring({ keys: { acme: 'my-key' } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
 });

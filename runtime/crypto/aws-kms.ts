@@ -132,6 +132,7 @@ export class KeyStateWatch {
 const SERVICE = 'AWS KMS';
 const KMS_PROVIDER_ID = 'aws-kms';
 const TENANT_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/;
 
 export interface AwsKmsKeyringOptions {
   region: string;
@@ -221,6 +222,13 @@ export class AwsKmsBackend implements RootKeyBackend {
       throw new ClawError('CONFIG_INVALID', `KMS deletion window must be 7-30 days, got ${this.deletionWindowDays}`, { hint: 'set crypto.deletionWindowDays between 7 and 30' });
     }
     this.byok = { ...options.keys };
+    for (const [tenantId, arn] of Object.entries(this.byok)) {
+      if (!KMS_KEY_ARN.test(arn)) {
+        throw new ClawError('CONFIG_INVALID', `tenant '${tenantId}': '${arn}' is not a KMS key or alias ARN`, {
+          hint: 'give the full ARN: arn:aws:kms:<region>:<account>:key/<key-id> (or :alias/<name>)',
+        });
+      }
+    }
     this.watch = new KeyStateWatch(options.stateCheckMs ?? 30_000, async (tenantId) => {
       this.usable(tenantId, await this.describe(tenantId));
     });

@@ -145,4 +145,8 @@ describe('gcp-kms backend specifics (against the Cloud KMS stand-in)', () => {
     const failure = await failureOf(new EnvelopeKeyring(backend({ baseUrl: dead.baseUrl })).forTenant('acme'));
     expect(failure.code).toBe('KMS_UNAVAILABLE');
   });
+
+  it('refuses a BYOK key that is not a CryptoKey name, before any call', () => {
+    expect(() => backend({ keys: { acme: 'projects/p/keyRings/r' } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
 });

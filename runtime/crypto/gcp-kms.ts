@@ -316,6 +316,7 @@ export interface GcpKmsKeyringOptions {
 }
 
 const GONE = new Set(['DESTROYED', 'DESTROY_SCHEDULED']);
+const CRYPTO_KEY_NAME = /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/;
 
 export class GcpKmsBackend implements RootKeyBackend {
   readonly kind = 'gcp-kms' as const;
@@ -331,6 +332,13 @@ export class GcpKmsBackend implements RootKeyBackend {
     this.keyRingName = `projects/${options.project}/locations/${options.location}/keyRings/${options.keyRing}`;
     this.prefix = options.keyIdPrefix ?? 'claw-';
     this.byok = { ...options.keys };
+    for (const [tenantId, name] of Object.entries(this.byok)) {
+      if (!CRYPTO_KEY_NAME.test(name)) {
+        throw new ClawError('CONFIG_INVALID', `tenant '${tenantId}': '${name}' is not a Cloud KMS CryptoKey name`, {
+          hint: 'give the full name: projects/<project>/locations/<location>/keyRings/<ring>/cryptoKeys/<key>',
+        });
+      }
+    }
     this.watch = new KeyStateWatch(options.stateCheckMs ?? 30_000, (tenantId) => this.probe(tenantId));
   }
 
