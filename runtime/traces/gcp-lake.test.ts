@@ -126,6 +126,31 @@ describe('GCP lake against a loopback BigQuery stand-in (no BigQuery emulator ex
     expect(standin.jobs.has(`${PROJECT}:${loadJobId('acme', '000001764072002-0000000b', 2)}`)).toBe(false);
   });
 
+  it("refuses an existing table whose columns or partitioning do not fit the lake's rows (e.g. a table created by an older stack)", async () => {
+    tenants.hooli = { projectId: PROJECT, datasetId: 'claw_hooli', kmsKeyName: keyOf('hooli') };
+    const hooli = standin.addDataset({ projectId: PROJECT, datasetId: 'claw_hooli', kmsKeyName: keyOf('hooli') });
+    // The shape of components/gcp/lakehouse.ts TRACE_TABLE_SCHEMA today: no day, content_key or typed columns; partitioned by time.
+    hooli.tables.set('traces', {
+      resource: {
+        tableReference: { projectId: PROJECT, datasetId: 'claw_hooli', tableId: 'traces' },
+        schema: { fields: [
+          { name: 'tenant_id', type: 'STRING', mode: 'REQUIRED' }, { name: 'agent_id', type: 'STRING', mode: 'REQUIRED' }, { name: 'run_id', type: 'STRING', mode: 'REQUIRED' },
+          { name: 'seq', type: 'INT64', mode: 'REQUIRED' }, { name: 'time', type: 'TIMESTAMP', mode: 'REQUIRED' }, { name: 'kind', type: 'STRING', mode: 'REQUIRED' },
+          { name: 'attributes', type: 'JSON', mode: 'NULLABLE' }, { name: 'content', type: 'BYTES', mode: 'NULLABLE' },
+        ] },
+        timePartitioning: { type: 'DAY', field: 'time' },
+        encryptionConfiguration: { kmsKeyName: keyOf('hooli') },
+      },
+      rows: [],
+    });
+    const keyringHooli = await localKeyring(stateDir, ['hooli']);
+    const rows = await new ContentSealer(await keyringHooli.forTenant('hooli')).seal(mustShowRun('hooli', 'run-1'));
+    const failure = lake().writeSegment('hooli', '000001764072000-00000001', rows);
+    await expect(failure).rejects.toMatchObject({ code: 'LAKE_TABLE_SCHEMA' });
+    await expect(lake().writeSegment('hooli', '000001764072000-00000001', rows)).rejects.toThrow(/no column day; .*column attributes is JSON, not STRING; no column content_key; .*partitioned by time, not day/);
+    expect(hooli.tables.get('traces')!.rows).toHaveLength(0);
+  });
+
   it('gives up with LAKE_LOAD_FAILED after its attempts, and surfaces auth failures with a hint', async () => {
     const rows = await seal('acme', 'run-4');
     standin.failNextLoad('Backend error.');

@@ -9,7 +9,7 @@
  * checks them and writes data. Before its first write for a tenant it reads the dataset
  * and refuses unless `defaultEncryptionConfiguration.kmsKeyName` is that tenant's key,
  * then creates the table if it is missing (LAKE_COLUMNS, day partitions, the CMEK) or
- * checks the existing table's key.
+ * checks the existing table's key, columns (LAKE_COLUMNS) and day partitioning.
  *
  * Write: each WAL segment becomes one load job (newline-delimited JSON, multipart upload)
  * whose job id is derived from the tenant and segment. BigQuery refuses a second job with
@@ -101,6 +101,27 @@ export function rowJson(row: TraceRow): Record<string, unknown> {
   return out;
 }
 
+/** Legacy SQL names BigQuery may report for the same types. */
+const TYPE_ALIASES: Record<string, string> = { INTEGER: 'INT64', FLOAT: 'FLOAT64', BOOLEAN: 'BOOL' };
+
+/**
+ * What an existing table lacks for the lake's rows: columns missing or of another type,
+ * extra REQUIRED columns (a load would fail on them), a partitioning other than `day`.
+ */
+export function tableSchemaProblems(table: { schema?: { fields?: { name: string; type: string; mode?: string }[] }; timePartitioning?: { field?: string } }): string[] {
+  const fields = new Map((table.schema?.fields ?? []).map((f) => [f.name, f]));
+  const problems: string[] = [];
+  for (const want of bigQuerySchema().fields) {
+    const have = fields.get(want.name);
+    if (!have) problems.push(`no column ${want.name}`);
+    else if ((TYPE_ALIASES[have.type] ?? have.type) !== want.type) problems.push(`column ${want.name} is ${have.type}, not ${want.type}`);
+  }
+  const ours = new Set(LAKE_COLUMNS.map((c) => c.name as string));
+  for (const [name, f] of fields) if (!ours.has(name) && f.mode === 'REQUIRED') problems.push(`extra REQUIRED column ${name}`);
+  if (table.timePartitioning?.field !== 'day') problems.push(`partitioned by ${table.timePartitioning?.field ?? 'nothing'}, not day`);
+  return problems;
+}
+
 /** Job ids allow letters, digits, '_' and '-': tenant and segment ids are both within that. */
 export function loadJobId(tenantId: string, segmentId: string, attempt: number): string {
   return `claw-traces-${tenantId}-${segmentId}${attempt > 0 ? `-${attempt}` : ''}`;
@@ -190,7 +211,7 @@ export class GcpLake implements LakeWriter {
 
   private async ensureTable(tenantId: string, t: GcpTenantLake, datasetPath: string): Promise<void> {
     const tablePath = `${datasetPath}/tables/${enc(this.tableId)}`;
-    let table: { encryptionConfiguration?: { kmsKeyName?: string } } | undefined;
+    let table: Parameters<typeof tableSchemaProblems>[0] & { encryptionConfiguration?: { kmsKeyName?: string } } | undefined;
     try {
       table = await this.request('GET', tablePath, undefined, `get table ${this.tableId}`);
     } catch (err) {
@@ -208,6 +229,13 @@ export class GcpLake implements LakeWriter {
     if (!sameKey(table?.encryptionConfiguration?.kmsKeyName, t.kmsKeyName)) {
       throw new ClawError('LAKE_DATASET_UNSAFE', `BigQuery table '${t.datasetId}.${this.tableId}' of tenant '${tenantId}' is not encrypted with the tenant's key`, {
         hint: `recreate the table under the tenant's key (bq cp --destination_kms_key ...) or drop it so claw creates it; traces stay in the local WAL until then`,
+      });
+    }
+    const problems = tableSchemaProblems(table!);
+    if (problems.length > 0) {
+      throw new ClawError('LAKE_TABLE_SCHEMA', `BigQuery table '${t.datasetId}.${this.tableId}' of tenant '${tenantId}' does not fit the trace rows: ${problems.join('; ')}`, {
+        hint: 'the stack and this runtime disagree on the traces table: upgrade both to the same release (the table is LAKE_COLUMNS of runtime/traces/model.ts); traces stay in the local WAL until then',
+        details: { problems },
       });
     }
   }
