@@ -1,0 +1,122 @@
+/**
+ * `claw approve|deny|cancel` and `claw runs pending` as processes (node bin/claw.js) against
+ * a local platform brought up with `claw up` (temp --state-dir, free ports), with the
+ * starter agent granted `echo` only with a human's approval — the worker's real Cedar tool
+ * runtime parks the call. `claw send` blocks on the run while another `claw` decides.
+ */
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../test/fixtures/ports.js';
+import { eventually } from './testing/harness.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const work = mkdtempSync(join(tmpdir(), 'claw-approve-e2e-'));
+const stateDir = join(work, 'state');
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function claw(args: string[]): Promise<Result> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [join(repo, 'bin', 'claw.js'), '--state-dir', stateDir, ...args], {
+      cwd: work,
+      env: { ...process.env, CLAW_DEBUG: '', CLAW_STATE_DIR: '', CLAW_USER: 'tester' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+function expectError(result: Result, code: string, mention: string): void {
+  const lines = result.stderr.trimEnd().split('\n');
+  expect(lines, result.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(new RegExp(`^error ${code}: `));
+  expect(lines[0]).toContain(mention);
+  expect(result.code).toBe(1);
+}
+
+/** The one call waiting in tenant acme, once `claw runs pending` lists it. */
+async function waiting(): Promise<{ runId: string; callId: string; tool: string }> {
+  return eventually(async () => {
+    const listed = await claw(['--json', 'runs', 'pending', '--tenant', 'acme']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const pending = JSON.parse(listed.stdout).pending as { runId: string; callId: string; tool: string }[];
+    return pending.length === 1 ? pending[0] : undefined;
+  }, 'a pending approval in claw runs pending', 90_000, 500);
+}
+
+beforeAll(async () => {
+  const ports: Record<string, number> = {};
+  for (const name of ['temporalPort', 'temporalUiPort', 'gatewayPort', 'codecServerPort', 'storePort', 'workerPort']) ports[name] = await freePort();
+  const init = await claw(['init']);
+  expect(init.code, init.stderr).toBe(0);
+  appendFileSync(join(work, 'claw.yaml'), `local:\n${Object.entries(ports).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n`);
+  const agentFile = join(work, 'agents', 'helper.yaml');
+  const agent = readFileSync(agentFile, 'utf8')
+    .replace('  script:\n', '  script:\n    - when: "(?i)launch"\n      toolCalls: [{ tool: echo, args: { text: launched } }]\n    - when: "(?i)launch"\n      reply: "Launch handled."\n')
+    .replace('  - echo\n', '  - { name: echo, approval: required }\n');
+  writeFileSync(agentFile, agent);
+  const up = await claw(['up']);
+  expect(up.code, up.stderr).toBe(0);
+}, 240_000);
+
+afterAll(async () => {
+  await claw(['down']);
+  rmSync(work, { recursive: true, force: true });
+}, 120_000);
+
+describe('claw approve|deny|cancel on a running local platform', () => {
+  it('lists the parked call, refuses a wrong call id, approves the right one, and the run answers', async () => {
+    const sending = claw(['--json', 'send', '--tenant', 'acme', '--agent', 'helper', 'launch please']);
+    const call = await waiting();
+    expect(call.tool).toBe('echo');
+
+    expectError(await claw(['approve', call.runId, 'no-such-call']), 'CALL_NOT_PENDING', call.callId);
+    expectError(await claw(['approve', 'r-missing', call.callId]), 'UNKNOWN_RUN', 'r-missing');
+    expectError(await claw(['approve', call.runId, call.callId, '--tenant', 'globex']), 'UNKNOWN_TENANT', 'globex');
+
+    const approved = await claw(['--json', 'approve', call.runId, call.callId]);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(JSON.parse(approved.stdout)).toMatchObject({ type: 'approval', tenant: 'acme', runId: call.runId, callId: call.callId, approved: true, by: 'tester' });
+
+    const sent = await sending;
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(JSON.parse(sent.stdout)).toMatchObject({ type: 'reply', runId: call.runId, status: 'completed', reply: '[scripted] Launch handled.', toolCalls: 1 });
+    expectError(await claw(['approve', call.runId, call.callId]), 'RUN_NOT_RUNNING', call.runId);
+  });
+
+  it('denies with a reason (human output), and the run still answers', async () => {
+    const sending = claw(['--json', 'send', '--tenant', 'acme', '--agent', 'helper', 'launch again']);
+    const call = await waiting();
+    const denied = await claw(['deny', call.runId, call.callId, '--reason', 'not today', '--by', 'dana']);
+    expect(denied.code, denied.stderr).toBe(0);
+    expect(denied.stdout).toBe(`rejected call ${call.callId} (echo) of run ${call.runId} as dana\n`);
+    const sent = await sending;
+    expect(JSON.parse(sent.stdout)).toMatchObject({ status: 'completed', reply: '[scripted] Launch handled.' });
+  });
+
+  it('cancels a parked run', async () => {
+    const sending = claw(['--json', 'send', '--tenant', 'acme', '--agent', 'helper', 'launch once more']);
+    const call = await waiting();
+    const cancelled = await claw(['--json', 'cancel', call.runId]);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(JSON.parse(cancelled.stdout)).toEqual({ type: 'cancel', tenant: 'acme', runId: call.runId });
+    const sent = await sending;
+    expect(JSON.parse(sent.stdout)).toMatchObject({ runId: call.runId, status: 'cancelled', reason: 'RUN_CANCELLED' });
+    const shown = await claw(['--json', 'runs', 'show', call.runId]);
+    // Recorded as ended, not completed ('runs show' reads the trace's end: cancelled).
+    expect(['cancelled', 'failed']).toContain(JSON.parse(shown.stdout).run.status);
+    const none = await claw(['runs', 'pending', '--tenant', 'acme']);
+    expect(none.stdout).toBe('no tool call is waiting for an approval\n');
+  });
+});
