@@ -4,37 +4,19 @@
  * surviving down/up, and each bad input of issue #2: one line, a stable code, a non-zero
  * exit, and nothing changed.
  */
-import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runClaw, type ClawResult as Result } from './fixtures/claw-cli.js';
 import { freePort } from './fixtures/ports.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const work = mkdtempSync(join(tmpdir(), 'claw-e2e-'));
 const stateDir = join(work, 'state');
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function claw(args: string[], options: { state?: string } = {}): Promise<Result> {
-  return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, [join(repo, 'bin', 'claw.js'), '--state-dir', options.state ?? stateDir, ...args], {
-      cwd: work,
-      env: { ...process.env, CLAW_DEBUG: '', CLAW_STATE_DIR: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
-  });
+  return runClaw(args, { stateDir: options.state ?? stateDir, cwd: work });
 }
 
 /** The one-line error contract: `error CODE: message — hint`, exit 1, nothing on stdout. */

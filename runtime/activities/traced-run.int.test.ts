@@ -11,15 +11,14 @@
  * a tool that prints its credential never gets it to the model, the run record, the
  * trace or the logs.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { NativeConnection } from '@temporalio/worker';
 import { Connection, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runClaw } from '../../test/fixtures/claw-cli.js';
 import { parseAgentFile, parseConfig } from '../../core/config/load.js';
 import { STARTER_AGENT } from '../../core/config/starter.js';
 import type { Agent, ClawConfig } from '../../core/config/schema.js';
@@ -43,7 +42,6 @@ import type { AgentRunInput, AgentRunResult } from '../workflows/types.js';
 import { modelToolCatalog } from './builtin-tools.js';
 import { createActivities } from './index.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tenantId = `trace-${randomBytes(3).toString('hex')}`;
 const stateDir = mkdtempSync(join(tmpdir(), 'claw-traced-run-'));
 const configFile = join(stateDir, 'claw.yaml');
@@ -171,18 +169,8 @@ function shape(timeline: RunTimeline): string[] {
   return timeline.steps.map((s) => `${s.seq}:${s.kind}${s.kind === 'model.call' ? `#${s.attempt}` : ''}`);
 }
 
-function claw(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [join(repo, 'bin', 'claw.js'), '--state-dir', stateDir, '-c', configFile, ...args], {
-      cwd: stateDir,
-      env: { ...process.env, CLAW_DEBUG: '', CLAW_STATE_DIR: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+function claw(args: string[]) {
+  return runClaw(args, { stateDir, cwd: stateDir, config: configFile });
 }
 
 beforeAll(async () => {
@@ -298,8 +286,16 @@ describe('a run as its trace tells it', () => {
       expect(await findCanaries(files)).toEqual([]);
 
       // `claw runs show` (the real binary) prints the same timeline.
-      const shown = await claw(['runs', 'show', runId, '--tenant', tenantId]);
+      const page = join(stateDir, 'run.html');
+      const shown = await claw(['runs', 'show', runId, '--tenant', tenantId, '--html', page]);
       expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stdout).toContain(`wrote ${page}`);
+      const html = readFileSync(page, 'utf8');
+      expect(html).toContain('<span class="badge bad">deny</span>');
+      expect(html).toContain('<span class="badge warn">retry 3</span>');
+      expect(html).toContain('<span class="badge ok">approved</span>');
+      expect(html).toContain('sandbox: isolate');
+      for (const canary of Object.values(CANARY)) expect(html).not.toContain(canary);
       const text = shown.stdout;
       expect(text).toContain(`run ${runId} · tenant ${tenantId} · agent helper · completed`);
       expect(text).toContain('4 model call(s), 2 retries · tokens 1067 in / 97 out · 3 tool call(s), 1 denied, 1 approval(s)');
@@ -393,7 +389,6 @@ describe('a run as its trace tells it', () => {
       expect(result44).toMatchObject({ status: 'ok', sandbox: 'isolate' });
       expect(JSON.stringify(result44.content)).toContain('[REDACTED:LEAK_TOKEN]');
       found.push(...leaks('trace content', JSON.stringify(opened)));
-      const { readFileSync } = await import('node:fs');
       for (const file of traceFiles()) found.push(...leaks(file, readFileSync(file).toString('latin1')));
       // The worker's logs (this process: console and stdio).
       found.push(...leaks('worker logs', logs.join('\n')));
@@ -401,5 +396,24 @@ describe('a run as its trace tells it', () => {
     } finally {
       await model.close();
     }
+  });
+
+  it('claw runs list: every run of the tenant from the lake, filtered by agent, status and time', async () => {
+    const list = async (...args: string[]) => {
+      const listed = await claw(['--json', 'runs', 'list', '--tenant', tenantId, ...args]);
+      expect(listed.code, listed.stderr).toBe(0);
+      return (JSON.parse(listed.stdout).runs as Array<{ agentId: string; status: string; source: string; denied: number }>);
+    };
+    const all = await list();
+    expect(all.map((r) => r.agentId).sort()).toEqual(['badkey', 'helper', 'leaker', 'obedient']);
+    expect(all.every((r) => r.source === 'trace')).toBe(true);
+    expect(all.find((r) => r.agentId === 'helper')).toMatchObject({ status: 'completed', denied: 1 });
+    expect((await list('--status', 'failed')).map((r) => r.agentId)).toEqual(['badkey']);
+    expect((await list('--agent', 'obedient')).map((r) => r.agentId)).toEqual(['obedient']);
+    expect(await list('--since', '1m', '--until', new Date(Date.now() + 60_000).toISOString())).toHaveLength(4);
+    expect(await list('--until', '1h')).toEqual([]);
+    const bad = await claw(['runs', 'list', '--tenant', tenantId, '--status', 'exploded']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error OPTIONS_INVALID: --status/);
   });
 });
