@@ -93,6 +93,19 @@ describe('aws-kms backend specifics (moto)', () => {
     expect(await codeOf(keyring.forTenant(id))).toBe('TENANT_KEY_MISSING');
   });
 
+  it('names managed keys per install as the aws stack does; with createKeys off a missing key is reported, not created', async () => {
+    const id = tenant();
+    const keyring = new EnvelopeKeyring(backend({ install: 'prod-eu' }));
+    await keyring.createTenantKey(id);
+    const { KeyMetadata } = await admin().send(new DescribeKeyCommand({ KeyId: `alias/claw/prod-eu/${id}` }));
+    expect(KeyMetadata?.KeyState).toBe('Enabled');
+    const tags = (await admin().send(new ListResourceTagsCommand({ KeyId: KeyMetadata!.KeyId! }))).Tags ?? [];
+    expect(tags).toEqual(expect.arrayContaining([{ TagKey: 'claw:tenant', TagValue: id }, { TagKey: 'claw:install', TagValue: 'prod-eu' }]));
+    const creates = sentCount('CreateKeyCommand');
+    expect(await codeOf(new EnvelopeKeyring(backend({ install: 'prod-eu', createKeys: false })).createTenantKey(tenant()))).toBe('TENANT_KEY_MISSING');
+    expect(sentCount('CreateKeyCommand')).toBe(creates);
+  });
+
   it('rotation turns on KMS key rotation and rotates the material now', async () => {
     const id = tenant();
     const keyring = new EnvelopeKeyring(backend());

@@ -30,6 +30,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { KmsKeyringNode, type KeyringNode } from '@aws-crypto/client-node';
 import { ClawError, isClawError } from '../../core/errors.js';
+import { INSTALL_TAG, TENANT_TAG } from '../../components/aws/naming.js';
 import type { RootKeyBackend, WrappedKeyRef } from './envelope.js';
 import { corrupt, keyDestroyed, keyMissing, kmsThrottled, kmsUnavailable, tenantMismatch } from './errors.js';
 
@@ -140,8 +141,15 @@ export interface AwsKmsKeyringOptions {
   endpoint?: string;
   /** BYOK: tenant id → the customer's key ARN (or alias ARN). Other tenants get a managed key. */
   keys?: Record<string, string>;
-  /** Alias prefix of managed keys. Default `alias/claw/`. */
+  /** The install's name: managed keys are then `alias/claw/<install>/<tenant>`, as the aws stack names them. */
+  install?: string;
+  /** Alias prefix of managed keys (overrides `install`). Default `alias/claw/`. */
   aliasPrefix?: string;
+  /**
+   * Whether createTenantKey may create a missing managed key. Default true. False where the
+   * stacks create the tenant keys (DESIGN invariant 6): it then only checks the key exists.
+   */
+  createKeys?: boolean;
   /** Waiting period of ScheduleKeyDeletion, 7-30 days. Default 7. */
   deletionWindowDays?: number;
   retry?: Partial<RetryPolicy>;
@@ -198,6 +206,8 @@ export class AwsKmsBackend implements RootKeyBackend {
   readonly client: KMSClient;
   private readonly retry: RetryPolicy;
   private readonly aliasPrefix: string;
+  private readonly createKeys: boolean;
+  private readonly install?: string;
   private readonly deletionWindowDays: number;
   private readonly byok: Record<string, string>;
   private readonly resolved = new Map<string, ResolvedKey>();
@@ -216,7 +226,9 @@ export class AwsKmsBackend implements RootKeyBackend {
         maxAttempts: 1, // our bounded retry is the only one
       });
     this.retry = { ...DEFAULT_KMS_RETRY, ...options.retry };
-    this.aliasPrefix = options.aliasPrefix ?? 'alias/claw/';
+    this.aliasPrefix = options.aliasPrefix ?? (options.install ? `alias/claw/${options.install}/` : 'alias/claw/');
+    this.createKeys = options.createKeys ?? true;
+    this.install = options.install;
     this.deletionWindowDays = options.deletionWindowDays ?? 7;
     if (this.deletionWindowDays < 7 || this.deletionWindowDays > 30) {
       throw new ClawError('CONFIG_INVALID', `KMS deletion window must be 7-30 days, got ${this.deletionWindowDays}`, { hint: 'set crypto.deletionWindowDays between 7 and 30' });
@@ -361,7 +373,7 @@ export class AwsKmsBackend implements RootKeyBackend {
       this.usable(tenantId, await this.describe(tenantId));
       return; // exists and usable: nothing to do
     } catch (err) {
-      if (!isClawError(err) || err.code !== 'TENANT_KEY_MISSING' || this.isByok(tenantId)) throw err;
+      if (!isClawError(err) || err.code !== 'TENANT_KEY_MISSING' || this.isByok(tenantId) || !this.createKeys) throw err;
     }
     const { KeyMetadata: created } = await this.send(tenantId, () =>
       this.client.send(
@@ -369,7 +381,12 @@ export class AwsKmsBackend implements RootKeyBackend {
           Description: `claw root key of tenant ${tenantId}`,
           KeyUsage: 'ENCRYPT_DECRYPT',
           KeySpec: 'SYMMETRIC_DEFAULT',
-          Tags: [{ TagKey: 'claw:tenant', TagValue: tenantId }],
+          // Tagged like the stack's keys, but marked as made at runtime (outside Pulumi state).
+          Tags: [
+            { TagKey: TENANT_TAG, TagValue: tenantId },
+            ...(this.install ? [{ TagKey: INSTALL_TAG, TagValue: this.install }] : []),
+            { TagKey: 'claw:managed-by', TagValue: 'claw-runtime' },
+          ],
         }),
       ),
     );

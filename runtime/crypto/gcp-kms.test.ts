@@ -33,7 +33,7 @@ describeKeyringContract('Cloud KMS (loopback stand-in, not the real service)', (
   shredNoticeMs: 5_000,
   keyVersionOf: (sealed) => headerOf(sealed).k[0]!.i,
   assertShredded: async (tenantId) => {
-    const versions = standin.versions(`${keyRingName}/cryptoKeys/claw-${tenantId}`);
+    const versions = standin.versions(`${keyRingName}/cryptoKeys/tenant-${tenantId}`);
     expect(versions.length).toBeGreaterThan(0);
     for (const v of versions) {
       expect(v.state).toBe('DESTROY_SCHEDULED');
@@ -54,7 +54,7 @@ describe('gcp-kms backend specifics (against the Cloud KMS stand-in)', () => {
     const keyring = gcpKmsTenantKeyring({ ...location, baseUrl: standin.baseUrl, token: async () => standin.token, retry: fastRetry });
     const id = tenant();
     await keyring.createTenantKey(id);
-    const key = `${keyRingName}/cryptoKeys/claw-${id}`;
+    const key = `${keyRingName}/cryptoKeys/tenant-${id}`;
     const crypto = await keyring.forTenant(id);
     const v1 = await crypto.encrypt(Buffer.from('one'), 'record');
     expect(headerOf(v1).k).toEqual([expect.objectContaining({ p: 'gcp-kms', i: `${key}/cryptoKeyVersions/1` })]);
@@ -107,10 +107,10 @@ describe('gcp-kms backend specifics (against the Cloud KMS stand-in)', () => {
     const keyring = new EnvelopeKeyring(backend());
     await keyring.createTenantKey(id);
     const crypto = await keyring.forTenant(id);
-    standin.deny(`${keyRingName}/cryptoKeys/claw-${id}`);
+    standin.deny(`${keyRingName}/cryptoKeys/tenant-${id}`);
     const denied = await failureOf(crypto.encrypt(Buffer.from('z'), 'payload'));
     expect(denied.code).toBe('KMS_ACCESS_DENIED');
-    expect(denied.text).toContain(`cryptoKeys/claw-${id}`);
+    expect(denied.text).toContain(`cryptoKeys/tenant-${id}`);
     expect(denied.text).not.toContain(standin.token);
 
     const byok = new EnvelopeKeyring(backend({ keys: { [id]: 'projects/customer/locations/global/keyRings/theirs/cryptoKeys/gone' } }));
@@ -118,6 +118,10 @@ describe('gcp-kms backend specifics (against the Cloud KMS stand-in)', () => {
     // A BYOK key is the customer's: createTenantKey checks it, never creates it.
     expect(await codeOf(byok.createTenantKey(id))).toBe('TENANT_KEY_MISSING');
     expect(standin.versions('projects/customer/locations/global/keyRings/theirs/cryptoKeys/gone')).toEqual([]);
+    // Where the stacks own key creation, a missing managed key is reported, not created.
+    const other = tenant();
+    expect(await codeOf(new EnvelopeKeyring(backend({ createKeys: false })).createTenantKey(other))).toBe('TENANT_KEY_MISSING');
+    expect(standin.versions(`${keyRingName}/cryptoKeys/tenant-${other}`)).toEqual([]);
   });
 
   it('a wrong token is KMS_ACCESS_DENIED, and the token never appears in the error', async () => {

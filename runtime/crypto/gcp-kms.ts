@@ -1,6 +1,7 @@
 /**
  * The gcp target's root keys: one Cloud KMS CryptoKey per tenant, managed by us
- * (`<keyRing>/cryptoKeys/claw-<tenant>`) or the customer's own (BYOK: a CryptoKey name).
+ * (`<keyRing>/cryptoKeys/tenant-<tenant>`, the name the gcp stack gives it) or the
+ * customer's own (BYOK: a CryptoKey name).
  *
  * There is no Cloud KMS keyring for the ESDK, so this is one of ours: `CloudKmsKeyringNode`
  * generates the data key locally and wraps / unwraps it with Cloud KMS `:encrypt` /
@@ -28,12 +29,13 @@ import {
 import { ClawError, isClawError } from '../../core/errors.js';
 import type { RootKeyBackend, WrappedKeyRef } from './envelope.js';
 import { corrupt, keyDestroyed, keyMissing, kmsThrottled, kmsUnavailable, tenantMismatch } from './errors.js';
+import { tenantKeyName, tenantLabels } from '../../components/gcp/names.js';
 import { DEFAULT_KMS_RETRY, KeyStateWatch, kmsAccessDenied, keyDisabled, withKmsRetry, type FailureKind, type RetryPolicy } from './aws-kms.js';
 
 const SERVICE = 'Cloud KMS';
 export const GCP_KMS_PROVIDER_ID = 'gcp-kms';
 export const CLOUD_KMS_BASE_URL = 'https://cloudkms.googleapis.com';
-const TENANT_ID = /^[A-Za-z0-9_-]{1,58}$/; // CryptoKey ids are at most 63 characters, 'claw-' included
+const TENANT_ID = /^[A-Za-z0-9_-]{1,56}$/; // CryptoKey ids are at most 63 characters, 'tenant-' included
 
 // ------------------------------------------------------------------ CRC32C (Castagnoli)
 
@@ -305,8 +307,11 @@ export interface GcpKmsKeyringOptions {
   keyRing: string;
   /** BYOK: tenant id → the customer's CryptoKey name (`projects/.../cryptoKeys/...`). */
   keys?: Record<string, string>;
-  /** CryptoKey id prefix of managed keys. Default `claw-`. */
-  keyIdPrefix?: string;
+  /**
+   * Whether createTenantKey may create a missing managed key. Default true. False where the
+   * stacks create the tenant keys (DESIGN invariant 6): it then only checks the key exists.
+   */
+  createKeys?: boolean;
   baseUrl?: string;
   /** Bearer tokens for Cloud KMS. Default: the workload's service account from the metadata server. */
   token?: () => Promise<string>;
@@ -322,7 +327,7 @@ export class GcpKmsBackend implements RootKeyBackend {
   readonly kind = 'gcp-kms' as const;
   readonly api: CloudKmsApi;
   private readonly keyRingName: string;
-  private readonly prefix: string;
+  private readonly createKeys: boolean;
   private readonly byok: Record<string, string>;
   private readonly keyrings = new Map<string, CloudKmsKeyringNode>();
   private readonly watch: KeyStateWatch;
@@ -330,7 +335,7 @@ export class GcpKmsBackend implements RootKeyBackend {
   constructor(options: GcpKmsKeyringOptions) {
     this.api = new CloudKmsApi({ token: options.token ?? gceMetadataToken(), ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), ...(options.retry ? { retry: options.retry } : {}) });
     this.keyRingName = `projects/${options.project}/locations/${options.location}/keyRings/${options.keyRing}`;
-    this.prefix = options.keyIdPrefix ?? 'claw-';
+    this.createKeys = options.createKeys ?? true;
     this.byok = { ...options.keys };
     for (const [tenantId, name] of Object.entries(this.byok)) {
       if (!CRYPTO_KEY_NAME.test(name)) {
@@ -349,7 +354,7 @@ export class GcpKmsBackend implements RootKeyBackend {
     if (!TENANT_ID.test(tenantId)) {
       throw new ClawError('TENANT_ID_INVALID', `tenant id '${tenantId}' cannot name a Cloud KMS key`, { hint: 'use letters, digits, - and _ (at most 58)' });
     }
-    return `${this.keyRingName}/cryptoKeys/${this.prefix}${tenantId}`;
+    return `${this.keyRingName}/cryptoKeys/${tenantKeyName(tenantId)}`;
   }
 
   /** Run one Cloud KMS call for a tenant; failures come out as ClawErrors. */
@@ -363,7 +368,7 @@ export class GcpKmsBackend implements RootKeyBackend {
 
   private explainGcp(tenantId: string, err: unknown): ClawError {
     if (isClawError(err)) return err;
-    const ref = this.byok[tenantId] ?? `${this.keyRingName}/cryptoKeys/${this.prefix}${tenantId}`;
+    const ref = this.byok[tenantId] ?? `${this.keyRingName}/cryptoKeys/${tenantKeyName(tenantId)}`;
     if (!(err instanceof CloudKmsError)) return kmsUnavailable(SERVICE, `request failed for tenant '${tenantId}' (${ref})`, err);
     if (err.httpStatus === 404 || err.rpcStatus === 'NOT_FOUND') return keyMissing(tenantId, `no Cloud KMS key ${ref}`);
     if (err.httpStatus === 403 || err.httpStatus === 401 || err.rpcStatus === 'PERMISSION_DENIED' || err.rpcStatus === 'UNAUTHENTICATED') {
@@ -420,10 +425,10 @@ export class GcpKmsBackend implements RootKeyBackend {
       await this.probe(tenantId);
       return;
     } catch (err) {
-      if (!isClawError(err) || err.code !== 'TENANT_KEY_MISSING' || this.byok[tenantId]) throw err;
+      if (!isClawError(err) || err.code !== 'TENANT_KEY_MISSING' || this.byok[tenantId] || !this.createKeys) throw err;
     }
     try {
-      await this.kms(tenantId, () => this.api.createCryptoKey(this.keyRingName, `${this.prefix}${tenantId}`, { 'claw-tenant': tenantId.toLowerCase() }));
+      await this.kms(tenantId, () => this.api.createCryptoKey(this.keyRingName, tenantKeyName(tenantId), tenantLabels(tenantId)));
     } catch (err) {
       // Another process created it first: fine, the key exists.
       if (!(isClawError(err) && err.cause instanceof CloudKmsError && err.cause.httpStatus === 409)) throw err;
@@ -455,14 +460,14 @@ export class GcpKmsBackend implements RootKeyBackend {
     const own = this.keyName(tenantId);
     const named = edks.filter((k) => k.providerId === GCP_KMS_PROVIDER_ID).map((k) => keyOfVersion(k.providerInfo));
     if (named.length > 0 && !named.includes(own)) {
-      const owner = Object.entries(this.byok).find(([, key]) => named.includes(key))?.[0] ?? ownerOfManaged(named[0]!, this.keyRingName, this.prefix);
+      const owner = Object.entries(this.byok).find(([, key]) => named.includes(key))?.[0] ?? ownerOfManaged(named[0]!, this.keyRingName);
       return tenantMismatch(tenantId, owner ?? `the owner of ${named[0]}`);
     }
     return corrupt(`no key of tenant '${tenantId}' unwraps its data key`);
   }
 }
 
-function ownerOfManaged(keyName: string, keyRingName: string, prefix: string): string | undefined {
-  const head = `${keyRingName}/cryptoKeys/${prefix}`;
+function ownerOfManaged(keyName: string, keyRingName: string): string | undefined {
+  const head = `${keyRingName}/cryptoKeys/${tenantKeyName('')}`;
   return keyName.startsWith(head) ? keyName.slice(head.length) : undefined;
 }
