@@ -119,6 +119,7 @@ describe('gcp stack, 1 tenant', () => {
     const cluster = synth.named(resources, 'gcp:container/cluster:Cluster', 'claw-prod').inputs;
     const secretsKey = synth.named(resources, T.key, 'keys-gke-secrets').state.id;
     expect(cluster.masterAuthorizedNetworksConfig).toEqual({ cidrBlocks: [] });
+    expect(cluster.resourceLabels).toEqual({ 'claw-install': 'prod' });
     expect(cluster).toMatchObject({ databaseEncryption: { state: 'ENCRYPTED', keyName: secretsKey }, workloadIdentityConfig: { workloadPool: `${TEST_PROJECT}.svc.id.goog` }, privateClusterConfig: { enablePrivateNodes: true } });
     expect(synth.named(resources, T.keyMember, 'gke-agent-secrets-key').inputs).toMatchObject({ cryptoKeyId: secretsKey, member: expect.stringMatching(/@container-engine-robot\.iam\.gserviceaccount\.com$/) });
     const db = synth.named(resources, 'gcp:sql/databaseInstance:DatabaseInstance', 'claw-prod-db').inputs;

@@ -209,6 +209,7 @@ export function gcpStack(config: ClawConfig): GcpStackOutputs {
     provider,
     project,
     region,
+    install,
     networkId: network.networkId,
     subnetworkId: network.subnetworkId,
     secretsKeyId: keys.keys['gke-secrets'].id,

@@ -20,6 +20,8 @@ export interface GkeClusterArgs {
   provider: gcp.Provider;
   project: string;
   region: string;
+  /** The install's name (claw.yaml `name`) for the `claw-install` label; default: the component name. */
+  install?: string;
   networkId: pulumi.Input<string>;
   subnetworkId: pulumi.Input<string>;
   /** CryptoKey that encrypts Kubernetes Secrets in etcd. */
@@ -106,7 +108,7 @@ export class GkeCluster extends pulumi.ComponentResource {
       enableLegacyAbac: false,
       binaryAuthorization: { evaluationMode: 'PROJECT_SINGLETON_POLICY_ENFORCE' },
       deletionProtection: true,
-      resourceLabels: { 'claw-install': name },
+      resourceLabels: { 'claw-install': args.install ?? name },
     }, child);
 
     const pool = (which: 'system' | 'sandbox', size: PoolSize) =>
