@@ -16,11 +16,12 @@ export function localTenantKeyring(stateDir: string, limits: CacheLimits = DEFAU
 }
 
 export { AwsKmsBackend, DEFAULT_KMS_RETRY, type AwsKmsKeyringOptions, type RetryPolicy } from './aws-kms.js';
-export { GcpKmsBackend, CloudKmsKeyringNode, CloudKmsApi, GCP_KMS_PROVIDER_ID, type GcpKmsKeyringOptions } from './gcp-kms.js';
+export { GcpKmsBackend, CloudKmsKeyringNode, CloudKmsApi, GCP_KMS_PROVIDER_ID, gceMetadataToken, type GcpKmsKeyringOptions } from './gcp-kms.js';
 
 /**
- * The aws target's keyring: a KMS key per tenant (managed `alias/claw/<tenant>`, or the
- * BYOK key ARN in `keys`). `endpoint` points it at another KMS (moto in tests).
+ * The aws target's keyring: a KMS key per tenant (managed `alias/claw/<install>/<tenant>`
+ * with `install`, else `alias/claw/<tenant>`; or the BYOK key ARN in `keys`). `endpoint`
+ * points it at another KMS (moto in tests).
  */
 export function awsKmsTenantKeyring(options: AwsKmsKeyringOptions & { limits?: CacheLimits }): EnvelopeKeyring {
   return new EnvelopeKeyring(new AwsKmsBackend(options), options.limits ?? DEFAULT_CACHE);
@@ -28,8 +29,8 @@ export function awsKmsTenantKeyring(options: AwsKmsKeyringOptions & { limits?: C
 
 /**
  * The gcp target's keyring: a Cloud KMS CryptoKey per tenant (managed
- * `<keyRing>/cryptoKeys/claw-<tenant>`, or the BYOK key in `keys`), called over REST
- * with a bearer token from `token()`.
+ * `<keyRing>/cryptoKeys/tenant-<tenant>`, or the BYOK key in `keys`), called over REST
+ * with a bearer token from `token()` (default: the metadata server).
  */
 export function gcpKmsTenantKeyring(options: GcpKmsKeyringOptions & { limits?: CacheLimits }): EnvelopeKeyring {
   return new EnvelopeKeyring(new GcpKmsBackend(options), options.limits ?? DEFAULT_CACHE);
