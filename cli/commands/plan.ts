@@ -46,9 +46,9 @@ export function planCommand(): Command {
 async function planOffline(command: Command, opts: PlanOptions): Promise<void> {
   const global = globalOptions(command);
   if (opts.out) throw new ClawError('PLAN_OFFLINE_NO_OUT', 'an offline synthesis cannot be saved as an applicable plan', { hint: 'drop --out, or run a live plan' });
-  const config = withTarget(loadConfig(global.config), opts.target);
+  const { config, placeholders } = withTarget(loadConfig(global.config), opts.target);
   const planOfflineFn = await loadPlanOffline();
-  const out = offlineOutput(config, await planOfflineFn(config));
+  const out = offlineOutput(config, await planOfflineFn(config), placeholders);
   output(global, out, () => renderOffline(out, { details: opts.details }));
   if (!out.guardrails.passed) {
     throw new ClawError('GUARDRAILS_FAILED', `${out.guardrails.mandatory} mandatory guardrail violation(s) in the synthesized ${out.target} stack`, {

@@ -13,13 +13,19 @@ import { ClawError } from '../../core/errors.js';
 import { table } from './command-kit.js';
 import type { OfflinePlan, RecordedResource } from './programs.js';
 
-const VerdictSchema = z.object({
-  rule: z.string(),
-  resource: z.string(),
-  type: z.string(),
-  message: z.string(),
-  enforcement: z.enum(['mandatory', 'advisory']),
-});
+const VerdictSchema = z
+  .object({
+    rule: z.string(),
+    /** The resource's URN. */
+    resource: z.string(),
+    type: z.string(),
+    /** The resource's name, and its tenant when it belongs to one. */
+    name: z.string(),
+    tenant: z.string().optional(),
+    message: z.string(),
+    enforcement: z.enum(['mandatory', 'advisory']),
+  })
+  .strict();
 
 const ResourceRefSchema = z.object({ type: z.string(), name: z.string() });
 
@@ -51,6 +57,8 @@ export const OfflinePlanOutputSchema = z
       advisory: z.number().int().nonnegative(),
       verdicts: z.array(VerdictSchema),
     }),
+    /** Values claw.yaml left to the install that the synthesis filled in (`aws.domain=...`); [] when none. */
+    placeholders: z.array(z.string()),
   })
   .strict();
 
@@ -123,7 +131,7 @@ export function securityInputs(inputs: Record<string, unknown>): Record<string, 
   return out;
 }
 
-export function offlineOutput(config: ClawConfig, plan: OfflinePlan): OfflinePlanOutput {
+export function offlineOutput(config: ClawConfig, plan: OfflinePlan, placeholders: string[] = []): OfflinePlanOutput {
   const counts = new Map<string, number>();
   for (const r of plan.resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
   const mandatory = plan.verdicts.filter((v) => v.enforcement === 'mandatory').length;
@@ -147,6 +155,7 @@ export function offlineOutput(config: ClawConfig, plan: OfflinePlan): OfflinePla
       security: securityInputs(r.inputs ?? {}),
     })),
     guardrails: { passed: mandatory === 0, mandatory, advisory: plan.verdicts.length - mandatory, verdicts: plan.verdicts },
+    placeholders,
   };
 }
 
@@ -154,6 +163,9 @@ export function renderOffline(out: OfflinePlanOutput, options: { details?: boole
   const lines: string[] = [];
   lines.push(`SYNTHESIS — not a cloud preview. ${out.note}.`);
   lines.push(`install ${out.install} · target ${out.target} · ${out.resourceCount} resources declared`, '');
+  if (out.placeholders.length > 0) {
+    lines.push(`Placeholders (not in claw.yaml; a real install sets them): ${out.placeholders.join(', ')}`, '');
+  }
   lines.push('Resources by type');
   lines.push(table(['TYPE', 'COUNT'], out.byType.map((t) => [t.type, String(t.count)])).replace(/^/gm, '  '), '');
   lines.push('Per tenant');
@@ -179,17 +191,49 @@ export function renderOffline(out: OfflinePlanOutput, options: { details?: boole
 }
 
 /** With --target on a config whose target differs, plan that target using its section. */
-export function withTarget(config: ClawConfig, target: 'aws' | 'gcp' | undefined): ClawConfig & { target: 'aws' | 'gcp' } {
+/** An install's config for an offline synthesis, and the values that had to be filled in. */
+export interface OfflineConfig {
+  config: ClawConfig & { target: 'aws' | 'gcp' };
+  placeholders: string[];
+}
+
+const PLACEHOLDER_DIGEST = `sha256:${'0'.repeat(64)}`;
+
+/**
+ * The config to synthesize: claw.yaml with `target` set to the one asked for. A config
+ * planned for a target it is not set to (the starter, `target: local`, with `--target aws`)
+ * may lack what only a real install has (a region, a domain, image digests): the synthesis
+ * fills those with placeholders and names each one, so `claw plan --offline --target aws`
+ * works on the starter and never passes a placeholder off as the install's own value. A
+ * config already set to that target gets no placeholders: it must be complete, as the live
+ * plan would require.
+ */
+export function withTarget(config: ClawConfig, target: 'aws' | 'gcp' | undefined): OfflineConfig {
   const chosen = target ?? config.target;
   if (chosen !== 'aws' && chosen !== 'gcp') {
     throw new ClawError('OFFLINE_TARGET_REQUIRED', `claw.yaml has target '${config.target}'; an offline plan is for aws or gcp`, {
-      hint: "pass --target aws or --target gcp (claw.yaml needs that target's section, e.g. 'aws: { region: us-east-1 }')",
+      hint: "pass --target aws or --target gcp (placeholders stand in for a missing 'aws:' or 'gcp:' section)",
     });
   }
-  if (!config[chosen]) {
-    throw new ClawError('OFFLINE_TARGET_SECTION_MISSING', `--target ${chosen} needs a '${chosen}:' section in claw.yaml`, {
-      hint: chosen === 'aws' ? "add 'aws: { region: us-east-1 }'" : "add 'gcp: { project: <project-id>, region: us-central1 }'",
-    });
+  const next: ClawConfig & { target: 'aws' | 'gcp' } = { ...config, target: chosen };
+  if (config.target === chosen) return { config: next, placeholders: [] };
+  const placeholders: string[] = [];
+  const fill = <T>(path: string, value: T): T => {
+    placeholders.push(`${path}=${String(value)}`);
+    return value;
+  };
+  if (chosen === 'aws') {
+    const aws = config.aws ?? { region: fill('aws.region', 'us-east-1' as const), availabilityZones: 3, vpcCidr: '10.40.0.0/16' };
+    next.aws = aws.domain || aws.certificateArn ? aws : { ...aws, domain: fill('aws.domain', 'claw.example.invalid') };
+  } else {
+    const gcp = config.gcp ?? { project: fill('gcp.project', 'claw-offline-plan'), region: fill('gcp.region', 'us-central1' as const) };
+    next.gcp = gcp.domain ? gcp : { ...gcp, domain: fill('gcp.domain', 'claw.example.invalid') };
   }
-  return { ...config, target: chosen };
+  const registry = 'registry.invalid/claw';
+  const images = { ...config.images };
+  for (const [component, name] of [['worker', 'worker'], ['gateway', 'gateway'], ['codecServer', 'codec-server']] as const) {
+    images[component] ??= fill(`images.${component}`, `${registry}/${name}@${PLACEHOLDER_DIGEST}`);
+  }
+  next.images = images;
+  return { config: next, placeholders };
 }

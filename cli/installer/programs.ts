@@ -26,6 +26,8 @@ export interface Verdict {
   rule: string;
   resource: string;
   type: string;
+  name: string;
+  tenant?: string;
   message: string;
   enforcement: 'mandatory' | 'advisory';
 }
