@@ -6,12 +6,11 @@
  * decisions go through the same functions `claw approve|deny|cancel` use (with the tenant's
  * payload codec), and the `claw` process itself is checked for its argument errors.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runClaw, type ClawResult } from '../../test/fixtures/claw-cli.js';
 import { cancelRun, decide, pendingApprovals, runningRun } from '../../cli/commands/approve.js';
 import type { Agent } from '../../core/config/schema.js';
 import { eventually, startHarness, traceOf, type Harness } from './testing/harness.js';
@@ -163,25 +162,13 @@ describe('budgets', () => {
 
 // ------------------------------------------------------------------ the `claw` process
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-function claw(cwd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [join(repo, 'bin', 'claw.js'), ...args], { cwd, env: { ...process.env, CLAW_DEBUG: '', CLAW_STATE_DIR: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
-
 describe('claw approve|deny|cancel|runs pending (the CLI process)', () => {
   const work = mkdtempSync(join(tmpdir(), 'claw-approve-cli-'));
   const state = join(work, 'state');
+  const claw = (args: string[]) => runClaw(args, { stateDir: state, cwd: work });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  function expectOneLine(result: { code: number | null; stdout: string; stderr: string }, code: string, mention: string) {
+  function expectOneLine(result: ClawResult, code: string, mention: string) {
     const lines = result.stderr.trimEnd().split('\n');
     expect(lines, result.stderr).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^error ${code}: `));
@@ -191,22 +178,22 @@ describe('claw approve|deny|cancel|runs pending (the CLI process)', () => {
   }
 
   it('turns argument errors into one line with a stable code', async () => {
-    expectOneLine(await claw(work, ['--state-dir', state, 'approve']), 'USAGE', "missing required argument 'run'");
-    expectOneLine(await claw(work, ['--state-dir', state, 'approve', 'r-1']), 'USAGE', "missing required argument 'call'");
-    expectOneLine(await claw(work, ['--state-dir', state, 'deny', 'r-1', 'c-1', '--bogus']), 'USAGE', "unknown option '--bogus'");
-    expectOneLine(await claw(work, ['--state-dir', state, 'cancel']), 'USAGE', "'claw cancel --help'");
-    expectOneLine(await claw(work, ['--state-dir', state, 'runs', 'pending']), 'USAGE', "'claw runs pending --help'");
-    expectOneLine(await claw(work, ['--state-dir', state, 'approve', 'r 1', 'c-1']), 'USAGE', "run id 'r 1'");
-    expectOneLine(await claw(work, ['--state-dir', state, 'approve', 'r-1', 'c-1', '--tenant', 'Not_A_Tenant']), 'USAGE', 'tenant id');
+    expectOneLine(await claw(['approve']), 'USAGE', "missing required argument 'run'");
+    expectOneLine(await claw(['approve', 'r-1']), 'USAGE', "missing required argument 'call'");
+    expectOneLine(await claw(['deny', 'r-1', 'c-1', '--bogus']), 'USAGE', "unknown option '--bogus'");
+    expectOneLine(await claw(['cancel']), 'USAGE', "'claw cancel --help'");
+    expectOneLine(await claw(['runs', 'pending']), 'USAGE', "'claw runs pending --help'");
+    expectOneLine(await claw(['approve', 'r 1', 'c-1']), 'USAGE', "run id 'r 1'");
+    expectOneLine(await claw(['approve', 'r-1', 'c-1', '--tenant', 'Not_A_Tenant']), 'USAGE', 'tenant id');
   });
 
-  it('says the platform is not up (honouring --state-dir and --json)', async () => {
+  it('says the platform is not up (under the given --state-dir; --json honoured anywhere)', async () => {
     writeFileSync(join(work, 'claw.yaml'), 'apiVersion: claw.dev/v1\nname: claw\ntarget: local\ntenants: [{ id: acme, name: Acme }]\n');
-    expectOneLine(await claw(work, ['--state-dir', state, 'approve', 'r-1', 'c-1']), 'PLATFORM_NOT_RUNNING', state);
-    const json = await claw(work, ['--json', 'cancel', 'r-1', '--state-dir', state]);
+    expectOneLine(await claw(['approve', 'r-1', 'c-1']), 'PLATFORM_NOT_RUNNING', state);
+    const json = await claw(['cancel', 'r-1', '--json']);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ type: 'error', code: 'PLATFORM_NOT_RUNNING', hint: expect.stringContaining('claw up') });
-    const usage = await claw(work, ['--json', '--state-dir', state, 'approve', 'r-1']);
+    const usage = await claw(['--json', 'approve', 'r-1']);
     expect(JSON.parse(usage.stdout)).toMatchObject({ type: 'error', code: 'USAGE' });
   });
 });

@@ -4,40 +4,22 @@
  * starter agent granted `echo` only with a human's approval — the worker's real Cedar tool
  * runtime parks the call. `claw send` blocks on the run while another `claw` decides.
  */
-import { spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runClaw, type ClawResult } from '../../test/fixtures/claw-cli.js';
 import { freePort } from '../../test/fixtures/ports.js';
 import { eventually } from './testing/harness.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const work = mkdtempSync(join(tmpdir(), 'claw-approve-e2e-'));
 const stateDir = join(work, 'state');
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+function claw(args: string[]): Promise<ClawResult> {
+  return runClaw(args, { stateDir, cwd: work, env: { CLAW_USER: 'tester' } });
 }
 
-function claw(args: string[]): Promise<Result> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [join(repo, 'bin', 'claw.js'), '--state-dir', stateDir, ...args], {
-      cwd: work,
-      env: { ...process.env, CLAW_DEBUG: '', CLAW_STATE_DIR: '', CLAW_USER: 'tester' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
-
-function expectError(result: Result, code: string, mention: string): void {
+function expectError(result: ClawResult, code: string, mention: string): void {
   const lines = result.stderr.trimEnd().split('\n');
   expect(lines, result.stderr).toHaveLength(1);
   expect(lines[0]).toMatch(new RegExp(`^error ${code}: `));

@@ -9,15 +9,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { REPO as repo } from '../../test/fixtures/claw-cli.js';
 import { channelLoopback, type ChannelLoopback } from '../channels/loopback.test-helper.js';
 import { workflowBundle } from '../temporal/bundle.js';
 import { eventually, startHarness, type Harness } from './testing/harness.js';
 import type { AgentRunResult } from './types.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TOKEN = 'tg-kill-test-token';
 
 let h: Harness;
