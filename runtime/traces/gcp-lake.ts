@@ -254,7 +254,7 @@ export class GcpLake implements LakeWriter {
       const jobId = loadJobId(tenantId, segmentId, attempt);
       let job: Job;
       try {
-        job = await this.insertLoadJob(t, jobId, location, data);
+        job = await this.insertLoadJob(tenantId, t, jobId, location, data);
       } catch (err) {
         if (!(err instanceof HttpError && err.status === 409)) throw err;
         // The job exists: this segment was submitted before (a replay). Its outcome decides.
@@ -270,7 +270,7 @@ export class GcpLake implements LakeWriter {
     });
   }
 
-  private insertLoadJob(t: GcpTenantLake, jobId: string, location: string | undefined, data: string): Promise<Job> {
+  private insertLoadJob(tenantId: string, t: GcpTenantLake, jobId: string, location: string | undefined, data: string): Promise<Job> {
     const job = {
       jobReference: { projectId: t.projectId, jobId, ...(location ? { location } : {}) },
       configuration: {
@@ -284,7 +284,8 @@ export class GcpLake implements LakeWriter {
           ignoreUnknownValues: false,
           maxBadRecords: 0,
         },
-        labels: { 'claw-tenant': t.datasetId.toLowerCase().replace(/[^a-z0-9_-]/g, '-').slice(0, 63) },
+        // Tenant ids are valid label values (lowercase letters, digits, '-'): jobs can be billed per tenant.
+        labels: { 'claw-tenant': tenantId },
       },
     };
     const boundary = `claw-${randomBytes(12).toString('hex')}`;

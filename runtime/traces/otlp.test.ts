@@ -155,13 +155,15 @@ describe('OTLP exporter against a loopback collector on 127.0.0.1 (decodes the O
       traceEvents.toolResult(ctx, 2, { tool: 'github.issues', callId: 'c1', result: { ok: true, output: { echoed: `token was ${SECRETS.known}`, nested: [{ password: 'p@ss-SECRET' }] }, sandbox: 'none', durationMs: 5 } }),
       traceEvents.reply(ctx, 3, { text: `here you go ${SECRETS.known}` }),
     ];
-    const otlp = exporter({ contentFor: () => true, secretValues: () => [SECRETS.known], headers: { authorization: SECRETS.collectorKey } });
+    const otlp = exporter({ contentFor: () => true, secrets: () => [{ name: 'GITHUB_TOKEN', value: SECRETS.known }], headers: { authorization: SECRETS.collectorKey } });
     otlp.export(events);
     await otlp.shutdown();
     expect(spans()).toHaveLength(3);
     const text = raw();
     for (const secret of [SECRETS.header, SECRETS.apiKey, SECRETS.known, 'p@ss-SECRET', SECRETS.collectorKey]) expect(text).not.toContain(secret);
     expect(text).toContain('[redacted]');
+    const reply = spans().find((s) => attrs(s)['claw.event.kind'] === 'reply')!;
+    expect(attrs(reply)['gen_ai.output.messages']).toContain('here you go [REDACTED:GITHUB_TOKEN]');
     const call = spans().find((s) => attrs(s)['claw.event.kind'] === 'tool.call')!;
     expect(JSON.parse(attrs(call)['gen_ai.tool.call.arguments'] as string)).toEqual({ repo: 'acme/app', headers: { Authorization: '[redacted]' }, apiKey: '[redacted]' });
   });

@@ -17,9 +17,9 @@
  * OUT unless `contentFor(tenantId)` says the tenant opted in; then it goes into the
  * conventions' content attributes (`gen_ai.input.messages`, `gen_ai.output.messages`,
  * `gen_ai.tool.call.arguments`, `gen_ai.tool.call.result`) as JSON. Even then, values
- * under secret-looking keys (token, password, authorization, api key, secret, ...) and
- * every value `secretValues(tenantId)` lists are replaced by "[redacted]" before they
- * leave the process — the credential broker scrubs results already; this is the second
+ * under secret-looking keys (token, password, authorization, api key, secret, ...) are
+ * replaced by "[redacted]" and every form of the secrets `secrets(tenantId)` lists is
+ * scrubbed by the broker's Scrubber before they leave the process — the credential broker scrubs results already; this is the second
  * line (DESIGN.md invariant 3).
  */
 import { createHash } from 'node:crypto';
@@ -27,6 +27,7 @@ import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, typ
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { Scrubber, type ScrubSecret } from '../broker/scrub.js';
 import type { TraceEvent } from '../ports.js';
 import { CLAW, GEN_AI, GEN_AI_OPERATION } from './model.js';
 
@@ -39,8 +40,8 @@ export interface OtlpTraceExporterOptions {
   tenants?: (tenantId: string) => boolean;
   /** Whether a tenant opted in to exporting content (default: nobody). */
   contentFor?: (tenantId: string) => boolean;
-  /** Secret values of a tenant that must never be exported (redacted wherever they appear in content). */
-  secretValues?: (tenantId: string) => Iterable<string>;
+  /** A tenant's secrets (names and values): every form of a value is scrubbed from content (runtime/broker/scrub.ts). */
+  secrets?: (tenantId: string) => ScrubSecret[];
   /** `service.name` of the resource (default `claw-worker`). */
   serviceName?: string;
   /** Extra resource attributes (e.g. `deployment.environment`). */
@@ -119,19 +120,17 @@ function contentAttributes(event: TraceEvent, redact: (value: unknown) => unknow
   }
 }
 
-/** Replaces secret-keyed values and known secret values, recursively. */
-export function redactor(secrets: Iterable<string>): (value: unknown) => unknown {
-  const known = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
-  const scrubString = (s: string) => known.reduce((acc, secret) => acc.split(secret).join(REDACTED), s);
+/** Replaces values under secret-looking keys, then every form of the known secrets (the broker's Scrubber). */
+export function redactor(secrets: ScrubSecret[]): (value: unknown) => unknown {
+  const scrubber = new Scrubber(secrets);
   const walk = (value: unknown, depth: number): unknown => {
-    if (typeof value === 'string') return scrubString(value);
     if (depth > 32 || value === null || typeof value !== 'object') return value;
     if (Array.isArray(value)) return value.map((v) => walk(v, depth + 1));
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? REDACTED : walk(v, depth + 1);
     return out;
   };
-  return (value) => walk(value, 0);
+  return (value) => scrubber.scrub(walk(value, 0));
 }
 
 /** OTLP attribute values: strings, numbers, booleans and homogeneous arrays; nulls dropped. */
@@ -175,7 +174,7 @@ export class OtlpTraceExporter {
         if (this.options.contentFor?.(event.tenantId) === true) {
           redact = redactors.get(event.tenantId);
           if (!redact) {
-            redact = redactor(this.options.secretValues?.(event.tenantId) ?? []);
+            redact = redactor(this.options.secrets?.(event.tenantId) ?? []);
             redactors.set(event.tenantId, redact);
           }
         }
