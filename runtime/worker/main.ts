@@ -90,12 +90,23 @@ async function ensureWorkers(): Promise<string[]> {
   return started;
 }
 
-/** claw.yaml again: the tool runtime (tools, Cedar policies) is rebuilt, new tenants get Workers. */
+/**
+ * claw.yaml again: the tool runtime (tools, Cedar policies) is rebuilt, new tenants get
+ * Workers. Policies that do not validate leave the running ones (and the old claw.yaml's
+ * tools) in force; new tenants still get their Workers, and the error is the answer.
+ */
 async function reload(): Promise<string[]> {
   const next = loadConfig(configFile);
-  await tools.rebuild(next);
-  config = next;
-  return ensureWorkers();
+  let invalid: unknown;
+  try {
+    await tools.rebuild(next);
+    config = next;
+  } catch (err) {
+    invalid = err;
+  }
+  const started = await ensureWorkers();
+  if (invalid) throw invalid;
+  return started;
 }
 
 await ensureWorkers();
