@@ -63,15 +63,20 @@ export function sendCommand(): Command {
             taskQueue: tenant.taskQueue,
             workflowId: runWorkflowId(opts.tenant, runId),
             args: [input],
-            workflowExecutionTimeout: agent.spec.budget.maxWallTime,
+            // No execution timeout: the workflow enforces maxWallTime itself, ending cleanly with
+            // BUDGET_WALL_TIME_EXCEEDED, and time parked on a human approval does not count.
           });
         } catch (err) {
           if (err instanceof WorkflowFailedError) throw failureOf(err, runId);
           throw err;
         }
         const ms = performance.now() - began;
+        const stats = `run ${runId} · ${result.model ?? 'no model call'} · ${result.steps} step(s), ${result.toolCalls} tool call(s) · ${ms.toFixed(0)} ms`;
         output(global, { type: 'reply', tenant: opts.tenant, agent: opts.agent, ...result, ms }, () =>
-          `${result.reply}\n(run ${runId} · ${result.model} · ${result.steps} step(s), ${result.toolCalls} tool call(s) · ${ms.toFixed(0)} ms)`,
+          result.status === 'completed'
+            ? `${result.reply}\n(${stats})`
+            // A run that ended early (budget, cancel) has no reply: say how it ended.
+            : `no reply: the run ended ${result.status} (${result.reason})\n(${stats}; 'claw runs show ${runId}' has the timeline)`,
         );
       } finally {
         await connection?.close();
