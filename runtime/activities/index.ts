@@ -61,7 +61,7 @@ export interface ActivityDeps {
   channels?: ChannelSender;
   /** Injected for tests of the HTTP adapters; defaults to global fetch. */
   fetch?: typeof fetch;
-  /** How often a model call heartbeats while in flight (ms). */
+  /** How often a model or tool call heartbeats while in flight (ms). */
   heartbeatMs?: number;
 }
 
@@ -288,9 +288,14 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Authorize (Cedar), then execute; a denial is an answer the model sees, not a failure. */
+    /**
+     * Authorize (Cedar), then execute; a denial is an answer the model sees, not a failure.
+     * It heartbeats while the tool runs, so a worker that dies mid-call is noticed within the
+     * heartbeat timeout and the call is retried elsewhere (with the same idempotency key).
+     */
     async callTool(input: ToolCallInput): Promise<ToolCallOutcome> {
-      const attempt = Context.current().info.attempt;
+      const ctx = Context.current();
+      const attempt = ctx.info.attempt;
       const started = Date.now();
       const run: RunContext = { tenantId: input.tenantId, agentId: input.agentId, runId: input.runId };
       const request = {
@@ -308,6 +313,7 @@ export function createActivities(deps: ActivityDeps) {
       const named = { tool: input.call.tool, callId: input.call.id, attempt };
       const resultSeq = traceSeq(input.step, TRACE_PHASE.result);
       let outcome: Awaited<ReturnType<ToolCallFn>>;
+      const beat = setInterval(() => ctx.heartbeat({ step: input.step }), deps.heartbeatMs ?? 1_000);
       try {
         outcome = await deps.toolCall(request, { approved: input.approved });
       } catch (err) {
@@ -319,6 +325,8 @@ export function createActivities(deps: ActivityDeps) {
           }),
         );
         asFailure(err);
+      } finally {
+        clearInterval(beat);
       }
       const events = [
         traceEvents.toolCall(run, traceSeq(input.step, input.approved ? TRACE_PHASE.approvedCall : TRACE_PHASE.call), {

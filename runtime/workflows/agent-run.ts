@@ -38,6 +38,9 @@ const model = proxyActivities<Activities>({
 
 const tools = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
+  // As for the model: the activity heartbeats while the tool runs, so a worker that dies
+  // mid-call is noticed in 10 s and the call retried (same idempotency key) elsewhere.
+  heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3 },
 });
 

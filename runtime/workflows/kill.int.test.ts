@@ -3,8 +3,9 @@
  * like runtime/worker/main.ts) is killed with SIGKILL mid-run; a new worker process
  * finishes the run. The Telegram loopback receives the reply exactly once (the outbox and
  * the (run, step) idempotency key), and no tool side effect happens twice: a tool that
- * completed before the crash is not run again, and one cut off mid-call is retried with the
- * same idempotency key, so the effect service applies it once.
+ * completed before the crash is not run again, and one cut off mid-call is retried (within
+ * the tool call's heartbeat timeout) with the same idempotency key, so the effect service
+ * applies it once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -150,17 +151,23 @@ describe('a worker process killed mid-run', () => {
     }
   });
 
-  it('retries a tool cut off mid-call with the same idempotency key, so its effect applies once', async () => {
+  it('retries a tool cut off mid-call within the heartbeat timeout, with the same idempotency key, so its effect applies once', async () => {
     const first = await startWorker({ SLOW_TOOL_MS: '120000' });
     const before = telegram.received.length;
     const { runId, handle } = await h.start({ agentId: 'mover', message: 'move it', replyTo: { channel: 'telegram', chatId: '42' } });
     // The effect went out, then the worker died before the tool call returned.
     await eventually(() => effectRequests.some((k) => k.includes(runId)), 'the effect to be requested', 60_000);
-    await kill(first);
-
-    // The tool activity has no heartbeat: its retry waits for the 1 m start-to-close timeout.
+    // The replacement is already polling, so what is timed below is Temporal noticing, not a worker starting.
     const second = await startWorker({ SLOW_TOOL_MS: '0' });
     try {
+      await first.line(new RegExp(`^tool ${runId} 2 1$`));
+      await kill(first);
+      const killedAt = Date.now();
+
+      // The tool call heartbeats (heartbeatTimeout 10 s): its retry starts about 10 s after the
+      // kill, not after the 1 m start-to-close timeout (about 65 s before it heartbeated).
+      await second.line(new RegExp(`^tool ${runId} 2 2$`), 60_000);
+      expect(Date.now() - killedAt).toBeLessThan(30_000);
       const result = (await handle.result()) as AgentRunResult;
       expect(result).toMatchObject({ status: 'completed', reply: '[scripted] moved', toolCalls: 1 });
       const keys = effectRequests.filter((k) => k.includes(runId));
@@ -170,5 +177,5 @@ describe('a worker process killed mid-run', () => {
     } finally {
       await stop(second);
     }
-  }, 240_000);
+  }, 180_000);
 });
