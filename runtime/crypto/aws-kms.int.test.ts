@@ -7,7 +7,8 @@
 import { describe, expect, inject, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { CreateKeyCommand, DescribeKeyCommand, GetKeyRotationStatusCommand, KMSClient, ListAliasesCommand, ListResourceTagsCommand } from '@aws-sdk/client-kms';
-import { AwsKmsBackend, EnvelopeKeyring, awsKmsTenantKeyring, type AwsKmsKeyringOptions } from './index.js';
+import { EnvelopeKeyring } from './index.js';
+import { AwsKmsBackend, awsKmsTenantKeyring, type AwsKmsKeyringOptions } from './aws-kms.js';
 import { codeOf, describeKeyringContract, headerOf } from './testing/keyring-contract.js';
 
 // Fake credentials for moto; real ones must never reach a test.

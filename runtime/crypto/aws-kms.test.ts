@@ -4,7 +4,8 @@
  * Its behaviour on moto's real KMS API is in aws-kms.int.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AwsKmsBackend, EnvelopeKeyring, type AwsKmsKeyringOptions } from './index.js';
+import { EnvelopeKeyring } from './index.js';
+import { AwsKmsBackend, type AwsKmsKeyringOptions } from './aws-kms.js';
 import { failureOf } from './testing/keyring-contract.js';
 import { FAKE_KEY_ARN, startKmsFaultServer, type KmsFaultServer } from './testing/kms-fault-server.js';
 

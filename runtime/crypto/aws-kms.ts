@@ -12,7 +12,6 @@
  * Every KMS call goes through one bounded retry (throttling and transient faults, with
  * jittered exponential backoff); what still fails becomes one ClawError with a stable code.
  *
- * The retry helper and the access-denied / disabled errors are shared with gcp-kms.ts.
  */
 import {
   CreateAliasCommand,
@@ -28,105 +27,14 @@ import {
   type KMSClientConfig,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
-import { KmsKeyringNode, type KeyringNode } from '@aws-crypto/client-node';
+import type { KeyringNode } from '@aws-crypto/material-management-node';
+import { KmsKeyringNode } from '@aws-crypto/kms-keyring-node';
 import { ClawError, isClawError } from '../../core/errors.js';
 import { INSTALL_TAG, TENANT_TAG } from '../../components/aws/naming.js';
 import type { RootKeyBackend, WrappedKeyRef } from './envelope.js';
-import { corrupt, keyDestroyed, keyMissing, kmsThrottled, kmsUnavailable, tenantMismatch } from './errors.js';
-
-// ------------------------------------------------------------------ shared by the KMS backends
-
-export interface RetryPolicy {
-  /** Attempts in all (the first call included). */
-  attempts: number;
-  /** Backoff before retry n is in [d/2, d] with d = min(maxDelayMs, baseDelayMs * 2^(n-1)). */
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_KMS_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 100, maxDelayMs: 2_000 };
-
-/** How a failed call should be treated: retried as throttling, retried as a transient fault, or not retried. */
-export type FailureKind = 'throttled' | 'transient' | undefined;
-
-/**
- * Run `call` with a bounded, jittered exponential backoff. Throttling that outlasts the
- * attempts becomes KMS_THROTTLED; a transient fault that does is rethrown for the caller to
- * explain; anything else is rethrown at once.
- */
-export async function withKmsRetry<T>(
-  service: string,
-  policy: RetryPolicy,
-  classify: (err: unknown) => FailureKind,
-  call: () => Promise<T>,
-  causeOf: (err: unknown) => unknown = (err) => err,
-): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
-      const kind = classify(err);
-      if (!kind) throw err;
-      if (attempt >= policy.attempts) throw kind === 'throttled' ? kmsThrottled(service, attempt, causeOf(err)) : err;
-      const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-      await new Promise((resolve) => setTimeout(resolve, ceiling / 2 + (Math.random() * ceiling) / 2));
-    }
-  }
-}
-
-export function kmsAccessDenied(service: string, tenantId: string, keyRef: string, cause?: unknown): ClawError {
-  return new ClawError('KMS_ACCESS_DENIED', `${service} refused access to the root key of tenant '${tenantId}' (${keyRef})`, {
-    hint: 'grant the worker identity encrypt/decrypt (and describe) on that key; for a BYOK key the customer grants it in their key policy',
-    details: { service, tenantId, keyRef },
-    cause,
-  });
-}
-
-export function keyDisabled(service: string, tenantId: string, keyRef: string, cause?: unknown): ClawError {
-  return new ClawError('TENANT_KEY_DISABLED', `the root key of tenant '${tenantId}' is disabled in ${service} (${keyRef})`, {
-    hint: 'enable the key again; its data is intact but unreadable while it is disabled',
-    details: { service, tenantId, keyRef },
-    cause,
-  });
-}
-
-/**
- * A background liveness check for `RootKeyBackend.revalidate`, which must be synchronous:
- * it throws what the last check found and starts a new check when the last is older
- * than `intervalMs`. So a shred made by another process takes effect within about
- * `intervalMs` plus a second, at the cost of one describe call per interval per tenant.
- */
-export class KeyStateWatch {
-  private readonly states = new Map<string, { checkedAt: number; failure?: ClawError; pending?: Promise<void> }>();
-
-  constructor(
-    private readonly intervalMs: number,
-    private readonly probe: (tenantId: string) => Promise<void>,
-  ) {}
-
-  /** Record a result obtained elsewhere (a lifecycle call or a key lookup). */
-  record(tenantId: string, failure?: ClawError): void {
-    this.states.set(tenantId, { checkedAt: Date.now(), failure });
-  }
-
-  check(tenantId: string): void {
-    const state = this.states.get(tenantId);
-    if (!state) return;
-    // A destroyed key never comes back; a missing or disabled one may, so it is re-checked too.
-    const due = !state.pending && Date.now() - state.checkedAt >= this.intervalMs;
-    if (due && state.failure?.code !== 'TENANT_KEY_DESTROYED') {
-      state.pending = this.probe(tenantId).then(
-        () => this.record(tenantId),
-        (err: unknown) => {
-          // Only answers about the key itself count; a network blip does not shut a tenant out.
-          if (isClawError(err) && ['TENANT_KEY_DESTROYED', 'TENANT_KEY_MISSING', 'TENANT_KEY_DISABLED'].includes(err.code)) this.record(tenantId, err);
-          else state.pending = undefined;
-        },
-      );
-    }
-    if (state.failure) throw state.failure;
-  }
-}
+import { corrupt, keyDestroyed, keyDisabled, keyMissing, kmsAccessDenied, kmsUnavailable, tenantMismatch } from './errors.js';
+import { DEFAULT_KMS_RETRY, KeyStateWatch, withKmsRetry, type FailureKind, type RetryPolicy } from './kms-common.js';
+import { EnvelopeKeyring, DEFAULT_CACHE, type CacheLimits } from './envelope.js';
 
 // ------------------------------------------------------------------ AWS KMS
 
@@ -447,4 +355,13 @@ export class AwsKmsBackend implements RootKeyBackend {
     }
     return corrupt(`no key of tenant '${tenantId}' unwraps its data key`, err);
   }
+}
+
+/**
+ * The aws target's keyring: a KMS key per tenant (managed `alias/claw/<install>/<tenant>`
+ * with `install`, else `alias/claw/<tenant>`; or the BYOK key ARN in `keys`). `endpoint`
+ * points it at another KMS (moto in tests).
+ */
+export function awsKmsTenantKeyring(options: AwsKmsKeyringOptions & { limits?: CacheLimits }): EnvelopeKeyring {
+  return new EnvelopeKeyring(new AwsKmsBackend(options), options.limits ?? DEFAULT_CACHE);
 }

@@ -29,7 +29,7 @@ import {
   NodeDecryptionMaterial,
   NodeEncryptionMaterial,
   type KeyringNode,
-} from '@aws-crypto/client-node';
+} from '@aws-crypto/material-management-node';
 import { ClawError } from '../../core/errors.js';
 import type { Purpose, TenantCrypto, TenantKeyring } from '../ports.js';
 import { corrupt, purposeMismatch, tenantMismatch, truncated } from './errors.js';

@@ -13,6 +13,8 @@ export const CRYPTO_CODES = [
   'CIPHERTEXT_TRUNCATED',
   'KMS_THROTTLED',
   'KMS_UNAVAILABLE',
+  'KMS_ACCESS_DENIED',
+  'TENANT_KEY_DISABLED',
   'KEYRING_FILE_INVALID',
 ] as const;
 export type CryptoCode = (typeof CRYPTO_CODES)[number];
@@ -71,6 +73,22 @@ export function kmsUnavailable(service: string, message: string, cause?: unknown
   return new ClawError('KMS_UNAVAILABLE', `${service}: ${message}`, {
     hint: 'check the KMS endpoint, network path and the worker identity permissions on the tenant key',
     details: { service },
+    cause,
+  });
+}
+
+export function kmsAccessDenied(service: string, tenantId: string, keyRef: string, cause?: unknown): ClawError {
+  return new ClawError('KMS_ACCESS_DENIED', `${service} refused access to the root key of tenant '${tenantId}' (${keyRef})`, {
+    hint: 'grant the worker identity encrypt/decrypt (and describe) on that key; for a BYOK key the customer grants it in their key policy',
+    details: { service, tenantId, keyRef },
+    cause,
+  });
+}
+
+export function keyDisabled(service: string, tenantId: string, keyRef: string, cause?: unknown): ClawError {
+  return new ClawError('TENANT_KEY_DISABLED', `the root key of tenant '${tenantId}' is disabled in ${service} (${keyRef})`, {
+    hint: 'enable the key again; its data is intact but unreadable while it is disabled',
+    details: { service, tenantId, keyRef },
     cause,
   });
 }

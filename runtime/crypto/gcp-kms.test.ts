@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { EnvelopeKeyring, GcpKmsBackend, gcpKmsTenantKeyring } from './index.js';
+import { EnvelopeKeyring } from './index.js';
+import { GcpKmsBackend, gcpKmsTenantKeyring } from './gcp-kms.js';
 import { crc32c, gceMetadataToken } from './gcp-kms.js';
 import { startCloudKmsStandIn, type CloudKmsStandIn } from './testing/cloudkms-standin.js';
 import { codeOf, describeKeyringContract, failureOf, headerOf } from './testing/keyring-contract.js';

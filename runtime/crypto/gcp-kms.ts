@@ -25,12 +25,13 @@ import {
   unwrapDataKey,
   type NodeDecryptionMaterial,
   type NodeEncryptionMaterial,
-} from '@aws-crypto/client-node';
+} from '@aws-crypto/material-management-node';
 import { ClawError, isClawError } from '../../core/errors.js';
 import type { RootKeyBackend, WrappedKeyRef } from './envelope.js';
-import { corrupt, keyDestroyed, keyMissing, kmsThrottled, kmsUnavailable, tenantMismatch } from './errors.js';
+import { corrupt, keyDestroyed, keyDisabled, keyMissing, kmsAccessDenied, kmsThrottled, kmsUnavailable, tenantMismatch } from './errors.js';
 import { tenantKeyName, tenantLabels } from '../../components/gcp/names.js';
-import { DEFAULT_KMS_RETRY, KeyStateWatch, kmsAccessDenied, keyDisabled, withKmsRetry, type FailureKind, type RetryPolicy } from './aws-kms.js';
+import { DEFAULT_KMS_RETRY, KeyStateWatch, withKmsRetry, type FailureKind, type RetryPolicy } from './kms-common.js';
+import { EnvelopeKeyring, DEFAULT_CACHE, type CacheLimits } from './envelope.js';
 
 const SERVICE = 'Cloud KMS';
 export const GCP_KMS_PROVIDER_ID = 'gcp-kms';
@@ -470,4 +471,13 @@ export class GcpKmsBackend implements RootKeyBackend {
 function ownerOfManaged(keyName: string, keyRingName: string): string | undefined {
   const head = `${keyRingName}/cryptoKeys/${tenantKeyName('')}`;
   return keyName.startsWith(head) ? keyName.slice(head.length) : undefined;
+}
+
+/**
+ * The gcp target's keyring: a Cloud KMS CryptoKey per tenant (managed
+ * `<keyRing>/cryptoKeys/tenant-<tenant>`, or the BYOK key in `keys`), called over REST
+ * with a bearer token from `token()` (default: the metadata server).
+ */
+export function gcpKmsTenantKeyring(options: GcpKmsKeyringOptions & { limits?: CacheLimits }): EnvelopeKeyring {
+  return new EnvelopeKeyring(new GcpKmsBackend(options), options.limits ?? DEFAULT_CACHE);
 }

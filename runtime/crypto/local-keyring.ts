@@ -15,7 +15,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, s
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { MultiKeyringNode, RawAesKeyringNode, RawAesWrappingSuiteIdentifier, type KeyringNode } from '@aws-crypto/client-node';
+import { MultiKeyringNode, type KeyringNode } from '@aws-crypto/material-management-node';
+import { RawAesKeyringNode, RawAesWrappingSuiteIdentifier } from '@aws-crypto/raw-aes-keyring-node';
 import { ClawError, isClawError } from '../../core/errors.js';
 import { corrupt, keyDestroyed, keyMissing, tenantMismatch } from './errors.js';
 import type { RootKeyBackend, WrappedKeyRef } from './envelope.js';

@@ -3,7 +3,7 @@
  * :encrypt / raw-AES wrap; one unwrap = one Decrypt / :decrypt), for tests and benchmarks
  * that check data-key caching. The backend itself is untouched; its keyrings are wrapped.
  */
-import { KeyringNode, type EncryptedDataKey, type NodeDecryptionMaterial, type NodeEncryptionMaterial } from '@aws-crypto/client-node';
+import { KeyringNode, type EncryptedDataKey, type NodeDecryptionMaterial, type NodeEncryptionMaterial } from '@aws-crypto/material-management-node';
 import type { RootKeyBackend } from '../envelope.js';
 
 export interface RootKeyCalls {
