@@ -19,15 +19,15 @@
  * steps: the model activity, authorization, trace emit, the reply) and not node/tsx
  * startup or connection set-up, which the CLI figures show separately.
  */
-import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { loadConfig } from '../core/config/load.js';
 import { freePort } from '../test/fixtures/ports.js';
+import { REPO as repo, runClaw, type ClawResult } from '../test/fixtures/claw-cli.js';
 import { findTemporalCli } from '../stacks/local/temporal-cli.js';
 import { localPlatformEnv, openPlatform, openTenantClient } from '../stacks/local/platform.js';
 import { newRunId } from '../cli/commands/send.js';
@@ -42,7 +42,6 @@ const CLI = Number(process.env.BENCH_CLI ?? 5);
 const TENANT = 'acme';
 const AGENT = 'helper';
 const REPLY = '[scripted] Hello from helper! I am running on the local target.';
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const temporalCli = findTemporalCli();
 if (!temporalCli) throw new Error("no Temporal CLI: set TEMPORAL_CLI_PATH or put 'temporal' on PATH");
 
@@ -50,19 +49,10 @@ const work = mkdtempSync(join(tmpdir(), 'claw-bench-send-'));
 const stateDir = join(work, 'state');
 const configFile = join(work, 'claw.yaml');
 
-function claw(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
-  return new Promise((resolveRun) => {
-    const start = performance.now();
-    const child = spawn(process.execPath, [join(repo, 'bin', 'claw.js'), '--state-dir', stateDir, ...args], {
-      cwd: work,
-      env: { ...process.env, CLAW_DEBUG: '', CLAW_STATE_DIR: '', TEMPORAL_CLI_PATH: temporalCli },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolveRun({ code, stdout, stderr, ms: performance.now() - start }));
-  });
+async function claw(args: string[]): Promise<ClawResult & { ms: number }> {
+  const start = performance.now();
+  const result = await runClaw(args, { stateDir, cwd: work, env: { TEMPORAL_CLI_PATH: temporalCli! } });
+  return { ...result, ms: performance.now() - start };
 }
 
 async function must(args: string[]) {
@@ -143,7 +133,7 @@ try {
       taskQueue: client.taskQueue,
       workflowId: runWorkflowId(TENANT, runId),
       args: [input],
-      workflowExecutionTimeout: agent.spec.budget.maxWallTime,
+      // As send.ts: no execution timeout (the workflow enforces maxWallTime itself).
     });
     if (result.reply !== REPLY) throw new Error(`unexpected reply: ${result.reply}`);
     lastWorkflowId = runWorkflowId(TENANT, runId);
