@@ -15,17 +15,17 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { freePort } from '../test/fixtures/ports.js';
+import { REPO as repo, runClaw } from '../test/fixtures/claw-cli.js';
 import { findTemporalCli } from '../stacks/local/temporal-cli.js';
 import { report, type Figure } from './lib.js';
 
 const SHARED_NOTE = 'run once to prove the bench works, on a 2-core machine shared by several engineers running builds, tests and benches at the same time: absolute figures are inflated and noisy (see the calibration/baseline figures); rerun on a quiet machine before judging targets';
 
-const WARM_ROUNDS = Number(process.env.BENCH_WARM_ROUNDS ?? 2);
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const WARM_ROUNDS = Number(process.env.BENCH_WARM_ROUNDS ?? 3);
 const temporalCli = findTemporalCli();
 if (!temporalCli) throw new Error("no Temporal CLI: set TEMPORAL_CLI_PATH or put 'temporal' on PATH (this bench does not download it)");
 
@@ -39,19 +39,10 @@ interface Result {
   ms: number;
 }
 
-function claw(args: string[]): Promise<Result> {
-  return new Promise((resolveRun) => {
-    const start = performance.now();
-    const child = spawn(process.execPath, [join(repo, 'bin', 'claw.js'), '--state-dir', stateDir, ...args], {
-      cwd: work,
-      env: { ...process.env, CLAW_DEBUG: '', CLAW_STATE_DIR: '', TEMPORAL_CLI_PATH: temporalCli },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolveRun({ code, stdout, stderr, ms: performance.now() - start }));
-  });
+async function claw(args: string[]): Promise<Result> {
+  const start = performance.now();
+  const result = await runClaw(args, { stateDir, cwd: work, env: { TEMPORAL_CLI_PATH: temporalCli! } });
+  return { ...result, ms: performance.now() - start };
 }
 
 async function must(args: string[]): Promise<Result> {
