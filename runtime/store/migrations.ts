@@ -61,6 +61,7 @@ export const MIGRATIONS: Migration[] = [
     // RUNTIME (runtime/activities/run-steps.ts): what each step of a run did, attempt by
     // attempt (retries, decisions, approvals, budget outcomes) — metadata only, no content —
     // and the outbox of effects already delivered, keyed by their idempotency key.
+    // (run_steps was superseded by the run's trace and is dropped by migration 3.)
     version: 2,
     name: 'run steps, sent effects',
     statements: [
@@ -90,6 +91,13 @@ export const MIGRATIONS: Migration[] = [
          sent_at         timestamptz not null default now()
        )`,
     ],
+  },
+  {
+    // What each step of a run did is in the run's trace (runtime/traces), encrypted per
+    // tenant; nothing writes or reads run_steps any more. sent_effects (the outbox) stays.
+    version: 3,
+    name: 'drop run steps',
+    statements: ['drop table if exists run_steps'],
   },
 ];
 
