@@ -112,23 +112,6 @@ function failureDetail(err: unknown): { code: string; status?: number; retryAfte
   return { code: (err as Error)?.name || 'ERROR', retryable: true };
 }
 
-/** How a run ended, as the trace says it, from what the workflow hands finishRun. */
-function runOutcome(finish: RunFinishInput): { status: 'completed' | 'failed' | 'cancelled' | 'budget_exceeded'; budget: 'within' | 'steps' | 'tokens' | 'wall_time' } {
-  if (finish.status === 'completed') return { status: 'completed', budget: 'within' };
-  switch (finish.errorCode) {
-    case 'BUDGET_STEPS_EXCEEDED':
-      return { status: 'budget_exceeded', budget: 'steps' };
-    case 'BUDGET_TOKENS_EXCEEDED':
-      return { status: 'budget_exceeded', budget: 'tokens' };
-    case 'BUDGET_WALL_TIME_EXCEEDED':
-      return { status: 'budget_exceeded', budget: 'wall_time' };
-    case 'RUN_CANCELLED':
-      return { status: 'cancelled', budget: 'within' };
-    default:
-      return { status: 'failed', budget: 'within' };
-  }
-}
-
 export function createActivities(deps: ActivityDeps) {
   const onTraceError =
     deps.onTraceError ??
@@ -145,20 +128,6 @@ export function createActivities(deps: ActivityDeps) {
     } catch (err) {
       onTraceError(err, events.map(({ tenantId, runId, seq, kind }) => ({ tenantId, runId, seq, kind })));
     }
-  }
-
-  // recordStep does not carry the agent; a run's agent never changes, so it is looked up once.
-  const agentOfRun = new Map<string, string>();
-  async function runAgent(tenantId: string, runId: string): Promise<string> {
-    const key = `${tenantId}/${runId}`;
-    let agentId = agentOfRun.get(key);
-    if (!agentId) {
-      const run = await deps.store.getRun(runId);
-      agentId = run && run.tenantId === tenantId ? run.agentId : 'unknown';
-      if (agentOfRun.size >= 1_000) agentOfRun.delete(agentOfRun.keys().next().value!);
-      agentOfRun.set(key, agentId);
-    }
-    return agentId;
   }
 
   async function agentSpec(tenantId: string, agentId: string): Promise<Agent> {
@@ -186,29 +155,28 @@ export function createActivities(deps: ActivityDeps) {
       };
     },
 
-    async startRun({ runId, ...run }: RunStartInput): Promise<void> {
+    async startRun({ runId, channel, ...run }: RunStartInput): Promise<void> {
       await deps.store.startRun({ id: runId, ...run });
-      agentOfRun.set(`${run.tenantId}/${runId}`, run.agentId);
       const ctx: RunContext = { tenantId: run.tenantId, agentId: run.agentId, runId };
       await emit(
-        traceEvents.runStart(ctx, traceSeq(0, TRACE_PHASE.start)),
-        traceEvents.ask(ctx, traceSeq(0, TRACE_PHASE.ask), { text: run.message }),
+        traceEvents.runStart(ctx, traceSeq(0, TRACE_PHASE.start), { channel }),
+        traceEvents.ask(ctx, traceSeq(0, TRACE_PHASE.ask), { text: run.message, channel }),
       );
     },
 
-    /** The run's end: its record, then the reply and the end (with the budget outcome) in the trace, landed at once. */
+    /**
+     * The run's end: its record, then the reply and the end in the trace, at the step and
+     * with the outcome the workflow says, landed at once.
+     */
     async finishRun(finish: RunFinishInput): Promise<void> {
-      const { tenantId, runId, ...rest } = finish;
-      await deps.store.finishRun(tenantId, runId, rest);
-      const ctx: RunContext = { tenantId, agentId: await runAgent(tenantId, runId), runId };
-      // Every model call and tool call took one step; a reply sent through a channel took the next.
-      const step = finish.steps + finish.toolCalls + 1;
-      const { status, budget } = runOutcome(finish);
+      const { tenantId, agentId, runId, seq, outcome, budget, ...record } = finish;
+      await deps.store.finishRun(tenantId, runId, record);
+      const ctx: RunContext = { tenantId, agentId, runId };
       const events: TraceEvent[] = [];
-      if (finish.status === 'completed' && finish.reply !== undefined) events.push(traceEvents.reply(ctx, traceSeq(step, TRACE_PHASE.reply), { text: finish.reply }));
+      if (finish.status === 'completed' && finish.reply !== undefined) events.push(traceEvents.reply(ctx, traceSeq(seq, TRACE_PHASE.reply), { text: finish.reply }));
       events.push(
-        traceEvents.runEnd(ctx, traceSeq(step, TRACE_PHASE.end), {
-          status,
+        traceEvents.runEnd(ctx, traceSeq(seq, TRACE_PHASE.end), {
+          status: outcome,
           budgetOutcome: budget,
           stepsUsed: finish.steps,
           tokensUsed: finish.inputTokens + finish.outputTokens,
@@ -218,13 +186,12 @@ export function createActivities(deps: ActivityDeps) {
       await emit(...events);
       // `claw runs show` right after the run: its events are in the lake, not only in the WAL.
       await deps.traces?.flush?.().catch((err: unknown) => onTraceError(err, []));
-      agentOfRun.delete(`${tenantId}/${runId}`);
     },
 
     /** Workflow-side steps: approval waits and decisions (the end is recorded by finishRun). */
     async recordStep(step: StepRecordInput): Promise<void> {
       if (step.kind !== 'approval' || !step.callId) return;
-      const ctx: RunContext = { tenantId: step.tenantId, agentId: await runAgent(step.tenantId, step.runId), runId: step.runId };
+      const ctx: RunContext = { tenantId: step.tenantId, agentId: step.agentId, runId: step.runId };
       const outcome = step.status === 'waiting' || step.status === 'approved' || step.status === 'rejected' || step.status === 'timeout' ? step.status : undefined;
       if (!outcome) return;
       const approver = step.detail?.startsWith('by ') ? step.detail.slice(3) : undefined;

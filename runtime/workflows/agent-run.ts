@@ -51,14 +51,14 @@ const channel = proxyActivities<Activities>({
 
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 60 * 60 * 1000;
 
-/** The failure type of an activity error (its ClawError code), if it has one. */
-function failureCode(err: unknown): string {
+/** The failure type of an activity error (its ClawError code), if it has one; else `otherwise`. */
+function failureCode(err: unknown, otherwise = 'RUN_FAILED'): string {
   let cause: unknown = err;
   while (cause && typeof cause === 'object') {
     if (cause instanceof ApplicationFailure && cause.type) return cause.type;
     cause = (cause as { cause?: unknown }).cause;
   }
-  return 'RUN_FAILED';
+  return otherwise;
 }
 
 function failureMessage(err: unknown): string {
@@ -99,7 +99,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
     // The workflow fails with the activity's code (UNKNOWN_AGENT, ...) as its own type.
     throw ApplicationFailure.nonRetryable(failureMessage(err), failureCode(err));
   });
-  await store.startRun({ tenantId, agentId, runId, workflowId: workflowInfo().workflowId, message: input.message });
+  await store.startRun({ tenantId, agentId, runId, workflowId: workflowInfo().workflowId, message: input.message, channel: input.channel });
 
   const messages: ChatMessage[] = [...(input.history ?? []), { role: 'user', content: input.message }];
   const tally = { steps: 0, seq: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, model: undefined as string | undefined };
@@ -124,14 +124,14 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
 
   async function waitForApproval(call: ToolCall, seq: number): Promise<ApprovalDecision | undefined> {
     pending.set(call.id, { callId: call.id, tool: call.tool, step: seq, since: new Date().toISOString() });
-    await store.recordStep({ tenantId, runId, seq, kind: 'approval', name: call.tool, callId: call.id, status: 'waiting' });
+    await store.recordStep({ tenantId, agentId, runId, seq, kind: 'approval', name: call.tool, callId: call.id, status: 'waiting' });
     const parkedAt = Date.now();
     parked++;
     try {
       const decided = await condition(() => decisions.has(call.id), input.approvalTimeoutMs ?? approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS);
       const decision = decided ? decisions.get(call.id) : undefined;
       await store.recordStep({
-        tenantId, runId, seq, kind: 'approval', name: call.tool, callId: call.id,
+        tenantId, agentId, runId, seq, kind: 'approval', name: call.tool, callId: call.id,
         status: decision ? (decision.approved ? 'approved' : 'rejected') : 'timeout',
         detail: decision?.by ? `by ${decision.by}` : undefined,
       });
@@ -172,13 +172,16 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
     }
   }
 
-  // Activities that record the end must run even when the work scope was cancelled.
-  const finish = (rest: Pick<RunFinishInput, 'status' | 'reply' | 'errorCode'>) =>
+  // Activities that record the end must run even when the work scope was cancelled. The end
+  // takes the step after the last model or tool call (the reply's step, if there is one).
+  const finish = (end: Pick<RunFinishInput, 'status' | 'outcome' | 'budget' | 'reply' | 'errorCode'>) =>
     CancellationScope.nonCancellable(() =>
-      store.finishRun({ tenantId, runId, steps: tally.steps, toolCalls: tally.toolCalls, inputTokens: tally.inputTokens, outputTokens: tally.outputTokens, model: tally.model, ...rest }),
+      store.finishRun({
+        tenantId, agentId, runId, seq: tally.seq + 1,
+        steps: tally.steps, toolCalls: tally.toolCalls, inputTokens: tally.inputTokens, outputTokens: tally.outputTokens, model: tally.model,
+        ...end,
+      }),
     );
-  const recordEnd = (status: string, code?: string) =>
-    CancellationScope.nonCancellable(() => store.recordStep({ tenantId, runId, seq: tally.seq + 1, kind: 'end', status, code }));
 
   let reply: string;
   try {
@@ -190,24 +193,29 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
     else if (isCancellation(err) && cancelled !== undefined) early = new EarlyEnd('cancelled', 'RUN_CANCELLED', 'within');
     if (early) {
       // The run ends cleanly: recorded (as failed with the reason as its code) and returned, not thrown.
-      await finish({ status: 'failed', errorCode: early.reason });
-      await recordEnd(early.status, early.reason);
+      await finish({ status: 'failed', outcome: early.status, budget: early.budget, errorCode: early.reason });
       return { runId, status: early.status, reason: early.reason, budget: early.budget, model: tally.model, steps: tally.steps, toolCalls: tally.toolCalls, usage: usage() };
     }
     const code = failureCode(err);
-    await finish({ status: 'failed', errorCode: code });
-    await recordEnd('failed', code);
+    await finish({ status: 'failed', outcome: 'failed', budget: 'within', errorCode: code });
     throw ApplicationFailure.nonRetryable(failureMessage(err), code);
   }
 
   let delivered = false;
   if (input.replyTo && input.replyTo.channel !== 'none') {
     const replyTo = input.replyTo;
-    // The reply is its own step: its idempotency key is (run, step), stable across retries.
-    const sent = await CancellationScope.nonCancellable(() => channel.sendReply({ tenantId, agentId, runId, step: ++tally.seq, replyTo, text: reply }));
-    delivered = sent.delivered;
+    try {
+      // The reply is its own step: its idempotency key is (run, step), stable across retries.
+      const sent = await CancellationScope.nonCancellable(() => channel.sendReply({ tenantId, agentId, runId, step: tally.seq + 1, replyTo, text: reply }));
+      delivered = sent.delivered;
+    } catch (err) {
+      // The answer could not go out (all retries spent, or the channel refused it): the run
+      // fails with the channel's code, recorded and traced like any other failure.
+      const code = failureCode(err, 'CHANNEL_SEND_FAILED');
+      await finish({ status: 'failed', outcome: 'failed', budget: 'within', errorCode: code });
+      throw ApplicationFailure.nonRetryable(failureMessage(err), code);
+    }
   }
-  await finish({ status: 'completed', reply });
-  await recordEnd('completed');
+  await finish({ status: 'completed', outcome: 'completed', budget: 'within', reply });
   return { runId, status: 'completed', reply, budget: 'within', model: tally.model, steps: tally.steps, toolCalls: tally.toolCalls, usage: usage(), delivered };
 }

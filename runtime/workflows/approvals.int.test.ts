@@ -2,21 +2,26 @@
  * Approvals, cancel and budgets of agentRun on the real Temporal dev server and PostgreSQL:
  * a call that needs a human parks the run (the pendingApprovals query shows it), approve
  * runs it, deny and the timeout tell the model why, time parked is not wall time, cancel
- * and the token and wall-time budgets end the run cleanly with the reason recorded. The
+ * and the token and wall-time budgets end the run cleanly with the reason recorded; a reply
+ * the channel refuses fails the run with the channel's code, recorded and traced. The
  * decisions go through the same functions `claw approve|deny|cancel` use (with the tenant's
  * payload codec), and the `claw` process itself is checked for its argument errors.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runClaw, type ClawResult } from '../../test/fixtures/claw-cli.js';
 import { cancelRun, decide, pendingApprovals, runningRun } from '../../cli/commands/approve.js';
 import type { Agent } from '../../core/config/schema.js';
+import { ChannelError, type OutboundMessage } from '../channels/outbound.js';
 import { eventually, startHarness, traceOf, type Harness } from './testing/harness.js';
 import type { ChatMessage, PendingApproval } from './types.js';
 
 let h: Harness;
+/** Every send the channel was asked for: it refuses them all, as Telegram does a revoked bot token. */
+const sends: OutboundMessage[] = [];
 
 const gated = (overrides: Partial<Agent> = {}): Agent =>
   h.agent({
@@ -43,7 +48,17 @@ async function parked(runId: string): Promise<PendingApproval> {
 }
 
 beforeAll(async () => {
-  h = await startHarness({ temporalAddress: inject('temporalAddress'), postgresUrl: inject('postgresUrl'), tenantPrefix: 'appr' });
+  h = await startHarness({
+    temporalAddress: inject('temporalAddress'), postgresUrl: inject('postgresUrl'), tenantPrefix: 'appr',
+    deps: {
+      channels: {
+        async send(message) {
+          sends.push(message);
+          throw new ChannelError('CHANNEL_AUTH_FAILED', 'the telegram API refused the bot token', { retryable: false, status: 401 });
+        },
+      },
+    },
+  });
   await h.store.applyAgent(gated());
   await h.store.applyAgent(gated({ id: 'gated-wall', budget: { maxSteps: 8, maxTokens: 20_000, maxWallTime: '4s' } }));
   await h.store.applyAgent(h.agent({
@@ -53,6 +68,10 @@ beforeAll(async () => {
   await h.store.applyAgent(h.agent({ id: 'dawdler', tools: [], budget: { maxSteps: 8, maxTokens: 20_000, maxWallTime: '2s' }, model: { provider: 'scripted', script: [{ reply: 'late' }] } }));
   h.modelDelay = (input) => (input.agentId === 'dawdler' ? 6_000 : input.agentId === 'slowpoke' ? 8_000 : 0);
   await h.store.applyAgent(h.agent({ id: 'slowpoke', tools: [], model: { provider: 'scripted', script: [{ reply: 'eventually' }] } }));
+  await h.store.applyAgent(h.agent({
+    id: 'announcer', tools: [], channels: [{ type: 'telegram', apiBaseUrl: 'http://127.0.0.1:9' }],
+    model: { provider: 'scripted', script: [{ reply: 'hear ye' }] },
+  }));
 });
 
 afterAll(async () => {
@@ -80,6 +99,11 @@ describe('approvals', () => {
     expect(traceOf(h.traces, runId, 'approval')).toEqual([
       expect.arrayContaining(['echo', call.callId, 'waiting']),
       expect.arrayContaining(['echo', call.callId, 'approved', 'alice']),
+    ]);
+    // Both name the run's agent (the workflow hands it over; no lookup).
+    expect(h.traces.filter((e) => e.runId === runId && e.kind === 'approval').map((e) => [e.agentId, e.attributes['gen_ai.agent.id']])).toEqual([
+      ['gated', 'gated'],
+      ['gated', 'gated'],
     ]);
 
     // Once the run has ended, a decision is refused as such.
@@ -157,6 +181,23 @@ describe('budgets', () => {
     expect(result).toMatchObject({ status: 'budget_exceeded', reason: 'BUDGET_WALL_TIME_EXCEEDED', budget: 'wall_time' });
     expect(await h.store.getRun(runId)).toMatchObject({ status: 'failed', errorCode: 'BUDGET_WALL_TIME_EXCEEDED' });
     expect(traceOf(h.traces, runId, 'run.end')).toEqual([expect.arrayContaining(['budget_exceeded', 'wall_time', 'BUDGET_WALL_TIME_EXCEEDED'])]);
+  });
+});
+
+describe('replies', () => {
+  it('a reply the channel refuses fails the run with the channel\'s code: recorded as failed, run.end in the trace', async () => {
+    const { runId, handle } = await h.start({ agentId: 'announcer', message: 'announce it', replyTo: { channel: 'telegram', chatId: '42' } });
+    const failure = await handle.result().catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'CHANNEL_AUTH_FAILED' });
+    // Non-retryable: one attempt, at the reply's step (model call 1, reply 2).
+    expect(sends.filter((m) => m.idempotencyKey.includes(runId)).map((m) => m.idempotencyKey)).toEqual([`${h.tenantId}/${runId}/2/reply`]);
+    expect(await h.store.getRun(runId)).toMatchObject({ status: 'failed', errorCode: 'CHANNEL_AUTH_FAILED', steps: 1, toolCalls: 0 });
+    expect(await h.outbox.sentEffect(`${h.tenantId}/${runId}/2/reply`)).toBeUndefined();
+    // The run's end is in the trace, at the reply's step; no reply event (nothing went out).
+    const events = h.traces.filter((e) => e.runId === runId);
+    expect(events.map((e) => `${e.seq}:${e.kind}`)).toEqual(['0:run.start', '1:ask', '10:model.call', '25:run.end']);
+    expect(traceOf(h.traces, runId, 'run.end')).toEqual([expect.arrayContaining(['failed', 'within', 'CHANNEL_AUTH_FAILED'])]);
   });
 });
 

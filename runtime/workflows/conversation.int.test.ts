@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ConversationKey, InboundMessage } from '../channels/types.js';
 import { temporalStarter } from '../gateway/starter.js';
+import { CLAW } from '../traces/model.js';
 import { conversationWorkflowId, runIdFor } from './names.js';
 import { eventually, startHarness, type Harness } from './testing/harness.js';
 import type { ConversationInput } from './types.js';
@@ -71,6 +72,9 @@ describe('conversation workflow', () => {
     const d1 = await h.store.getRun(runOf('d1'));
     const d2 = await h.store.getRun(runOf('d2'));
     expect(d1).toMatchObject({ status: 'completed', workflowId: `${h.tenantId}/run/${runOf('d1')}` });
+    // The run's start and ask in the trace say which channel the message came in on.
+    const opening = h.traces.filter((e) => e.runId === runOf('d1') && (e.kind === 'run.start' || e.kind === 'ask'));
+    expect(opening.map((e) => [e.kind, e.attributes[CLAW.channel]])).toEqual([['run.start', 'webhook'], ['ask', 'webhook']]);
     expect(d2!.startedAt.getTime()).toBeGreaterThanOrEqual(d1!.finishedAt!.getTime());
   });
 

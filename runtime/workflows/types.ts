@@ -21,6 +21,8 @@ export interface AgentRunInput {
 /** How a run ended: 'completed' answered; the others ended cleanly before an answer. */
 export type RunOutcome = 'completed' | 'budget_exceeded' | 'cancelled';
 export type BudgetOutcome = 'within' | 'steps' | 'tokens' | 'wall_time';
+/** How a run ended as its trace's run.end tells it: a clean end, or 'failed' (a failure the run could not get past). */
+export type RunEndStatus = RunOutcome | 'failed';
 
 export interface AgentRunResult {
   runId: string;
@@ -82,15 +84,16 @@ export interface ReplyInput {
   text: string;
 }
 
+/** A step only the workflow sees (an approval wait and its decision), for the run's trace. */
 export interface StepRecordInput {
   tenantId: string;
+  agentId: string;
   runId: string;
   seq: number;
-  kind: 'approval' | 'end';
+  kind: 'approval';
   name?: string;
   callId?: string;
   status: string;
-  code?: string;
   detail?: string;
 }
 
@@ -143,12 +146,21 @@ export interface RunStartInput {
   runId: string;
   workflowId: string;
   message: string;
+  /** The channel the message came in on (run.start and ask carry it); absent for a direct run. */
+  channel?: string;
 }
 
 export interface RunFinishInput {
   tenantId: string;
+  agentId: string;
   runId: string;
+  /** The end's step (the one after the last model or tool call; a reply's too): reply and run.end are traced at it. */
+  seq: number;
+  /** The run record's status: anything but an answer is recorded as failed, with its reason as errorCode. */
   status: 'completed' | 'failed';
+  /** How the run ended, as run.end tells it. */
+  outcome: RunEndStatus;
+  budget: BudgetOutcome;
   reply?: string;
   model?: string;
   steps: number;
