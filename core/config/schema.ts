@@ -368,6 +368,26 @@ export const StateSchema = z
   })
   .strict();
 
+/**
+ * Where run traces go besides each tenant's lake. Additive and optional: without it
+ * traces land only in the lake. Content (prompts, completions, tool arguments and
+ * results) is exported only for tenants with `otlpContent: true`; everything else gets
+ * metadata only (runtime/traces/otlp.ts).
+ */
+export const ObservabilitySchema = z
+  .object({
+    otlp: z
+      .object({
+        /** The OTLP/HTTP traces endpoint, e.g. `https://otel.example.com/v1/traces`. */
+        endpoint: z.url({ message: 'observability.otlp.endpoint is the OTLP/HTTP traces URL, e.g. https://otel.example.com/v1/traces' }),
+        /** Sent with every export (e.g. the collector's API key header); never logged (only the names are). */
+        headers: z.record(z.string().min(1), z.string()).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const ClawConfigSchema = z
   .object({
     apiVersion: z.literal('claw.dev/v1').default('claw.dev/v1'),
@@ -394,6 +414,8 @@ export const ClawConfigSchema = z
       })
       .strict()
       .default({ temporalPort: 7233, temporalUiPort: 8233, gatewayPort: 8787, codecServerPort: 8788, storePort: 8789, workerPort: 8790 }),
+    /** Trace export beside the lake (see ObservabilitySchema). */
+    observability: ObservabilitySchema.optional(),
     tenants: z.array(TenantSchema).default([]),
     tools: z.array(ToolSchema).default([]),
     agents: z.array(z.union([AgentRefSchema, AgentSchema])).default([]),
