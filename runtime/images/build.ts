@@ -23,15 +23,27 @@ const SUITE = 'trixie';
 const MIRROR = process.env.CLAW_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 const BASES = {
   run: ['nodejs', 'ca-certificates'],
-  build: ['nodejs', 'npm', 'ca-certificates', 'python3', 'make', 'g++', 'libnode-dev'],
+  // Debian's Node links its dependencies as shared libraries, so a native addon (isolated-vm)
+  // links against them too: their -dev packages provide the libfoo.so the linker asks for.
+  build: [
+    'nodejs', 'npm', 'ca-certificates', 'python3', 'make', 'g++', 'libnode-dev',
+    'zlib1g-dev', 'libsimdjson-dev', 'libbrotli-dev', 'libc-ares-dev', 'libnghttp2-dev', 'libnghttp3-dev', 'libngtcp2-dev', 'libicu-dev', 'libuv1-dev',
+  ],
 } as const;
 
 function run(cmd: string, args: string[], options: SpawnSyncOptions = {}): string {
   const started = Date.now();
   const result = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...storageEnv() }, maxBuffer: 64 * 2 ** 20, ...options });
   if (result.status !== 0) {
-    const tail = `${result.stderr ?? ''}${result.stdout ?? ''}`.trim().split('\n').slice(-15).join('\n');
-    throw new Error(`${cmd} ${args.slice(0, 3).join(' ')} failed (exit ${result.status}):\n${tail}`);
+    const all = `${result.stderr ?? ''}${result.stdout ?? ''}`.trim();
+    // The whole output goes to a file (a compiler error sits far above npm's closing lines).
+    mkdirSync(imagesDir, { recursive: true });
+    const log = join(imagesDir, `failed-${cmd}-${args[0]}.log`);
+    writeFileSync(log, `${cmd} ${args.join(' ')}\n\n${all}\n`);
+    const lines = all.split('\n');
+    const firstError = lines.findIndex((l) => /\berror\b/i.test(l));
+    const excerpt = [...(firstError >= 0 ? lines.slice(firstError, firstError + 10) : []), '...', ...lines.slice(-10)].join('\n');
+    throw new Error(`${cmd} ${args.slice(0, 3).join(' ')} failed (exit ${result.status}); full output in ${log}:\n${excerpt}`);
   }
   if (process.env.CLAW_IMAGES_VERBOSE) console.log(`  ${cmd} ${args[0]} ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return (result.stdout ?? '').toString().trim();
