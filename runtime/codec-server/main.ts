@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../../core/config/load.js';
 import { ClawError, isClawError } from '../../core/errors.js';
-import { localTenantKeyring } from '../crypto/index.js';
+import { openTenantKeyring } from '../adapters.js';
 import { buildCodecServer } from './server.js';
 import { TokenStore, tokensPath } from './tokens.js';
 
@@ -22,14 +22,16 @@ async function main(): Promise<void> {
   const port = Number(env('CLAW_PORT'));
   const host = process.env.CLAW_HOST ?? '127.0.0.1';
   const configFile = process.env.CLAW_CONFIG;
-  const uiPort = configFile && existsSync(configFile) ? loadConfig(configFile).local.temporalUiPort : 8233;
+  const config = configFile && existsSync(configFile) ? loadConfig(configFile) : undefined;
+  const uiPort = config?.local.temporalUiPort ?? 8233;
   const corsOrigins = (process.env.CLAW_CODEC_CORS_ORIGINS ?? `http://127.0.0.1:${uiPort},http://localhost:${uiPort}`)
     .split(',')
     .map((o) => o.trim())
     .filter(Boolean);
 
   const app = await buildCodecServer({
-    keyring: localTenantKeyring(stateDir),
+    // The tenant keys by target (local keyring file; AWS KMS / Cloud KMS from CLAW_TARGET + CLAW_TENANTS_FILE).
+    keyring: await openTenantKeyring({ component: 'codecServer', stateDir, ...(config ? { config } : {}) }),
     tokens: new TokenStore(tokensPath(stateDir)),
     corsOrigins,
     logger: true,

@@ -10,7 +10,7 @@ import { watchFile } from 'node:fs';
 import { loadConfig } from '../../core/config/load.js';
 import type { ClawConfig } from '../../core/config/schema.js';
 import { ClawError, isClawError } from '../../core/errors.js';
-import { localTenantKeyring } from '../crypto/index.js';
+import { openTenantKeyring } from '../adapters.js';
 import { tenantPayloadCodec } from '../crypto/codec.js';
 import { openSecretStore } from '../secrets/index.js';
 import { connectTemporal, tenantClient } from '../temporal/connection.js';
@@ -40,7 +40,8 @@ async function main(): Promise<void> {
     }
   });
 
-  const keyring = localTenantKeyring(stateDir);
+  // The tenant keys by target (local keyring file; AWS KMS / Cloud KMS from CLAW_TARGET + CLAW_TENANTS_FILE).
+  const keyring = await openTenantKeyring({ component: 'gateway', stateDir, config });
   const connection = await connectTemporal(env('TEMPORAL_ADDRESS'));
   const secrets = await openSecretStore({ databaseUrl: env('DATABASE_URL'), keyring });
 

@@ -4,18 +4,21 @@
  *   GET  /healthz  200 once every tenant's Worker polls (503 before)
  *   POST /reload   re-reads claw.yaml and the store's tenants, starts Workers for new ones,
  *                  rebuilds the tool runtime (tools, Cedar policies)
- * Contract (stacks/local): env CLAW_STATE_DIR, CLAW_CONFIG, TEMPORAL_ADDRESS, CLAW_PORT, DATABASE_URL.
+ * Contract (stacks/local): env CLAW_STATE_DIR, CLAW_CONFIG, TEMPORAL_ADDRESS, CLAW_PORT, DATABASE_URL;
+ * on a cloud target also CLAW_TARGET and CLAW_TENANTS_FILE (components/k8s/runtime.ts), from
+ * which runtime/adapters.ts picks the keyring, blob store, lake and OTLP exporter.
  */
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../../core/config/load.js';
 import type { ClawConfig } from '../../core/config/schema.js';
+import { isClawError } from '../../core/errors.js';
 import { createActivities } from '../activities/index.js';
 import { modelToolCatalog } from '../activities/builtin-tools.js';
 import { ReplyOutbox } from '../activities/outbox.js';
 import { channelSender } from '../channels/outbound.js';
-import { localTenantKeyring } from '../crypto/index.js';
+import { openAdapters } from '../adapters.js';
 import { tenantPayloadCodec } from '../crypto/codec.js';
 import { openSecretStore } from '../secrets/index.js';
 import { MetadataStore } from '../store/metadata.js';
@@ -41,16 +44,27 @@ const port = Number(env('CLAW_PORT'));
 
 let config: ClawConfig = loadConfig(configFile);
 
-const keyring = localTenantKeyring(stateDir);
+// Keys, blobs, lake and OTLP export by target (local: keyring file, directory, Parquet lake).
+const adapters = await openAdapters({ component: 'worker', stateDir, config, currentConfig: () => config }).catch((err: unknown) => {
+  console.error(`worker: ${isClawError(err) ? err.toLine() : (err as Error).message}`);
+  process.exit(2);
+});
+const keyring = adapters.tenantKeyring;
+{
+  const d = adapters.describe();
+  console.log(`worker: target ${d.target}: keys ${d.tenantKeyring.kind}, blobs ${d.blobStore?.kind}, lake ${d.lakeWriter?.kind}${d.otlp ? `, OTLP to ${new URL(d.otlp.endpoint).host}` : ''}`);
+}
 const store = await MetadataStore.connect(databaseUrl, { keyring });
 const secrets = await openSecretStore({ databaseUrl, keyring });
 const outbox = await ReplyOutbox.connect(databaseUrl);
 // Every tool call: Cedar (claw.yaml grants + the tenants' policy files) → approval → broker → sandbox → scrub.
 const tools = await WorkerToolRuntime.create({ config, configFile, store, secrets });
-// The run traces: sealed under the tenant key, durable in the WAL on emit, landed in the Parquet lake.
+// The run traces: sealed under the tenant key, durable in the WAL on emit, landed in the target's lake.
 const traces = await openTraceWriter({
   stateDir,
   keyring,
+  lake: adapters.lakeWriter,
+  exporters: adapters.traceExporters,
   onFlushError: (err) => console.error(`worker: trace segments not landed yet (kept in the WAL, retried): ${(err as Error).message.split('\n')[0]}`),
 });
 const activities = createActivities({
