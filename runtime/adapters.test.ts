@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../core/config/load.js';
 import { isClawError, type ClawError } from '../core/errors.js';
-import { awsLakeNames, impersonatedToken, openAdapters, RoutedBlobStore, RoutedLakeWriter, RoutedTenantKeyring, resolveWiring, type AdapterInputs } from './adapters.js';
+import { impersonatedToken, openAdapters, RoutedBlobStore, RoutedLakeWriter, RoutedTenantKeyring, resolveWiring, type AdapterInputs } from './adapters.js';
 import { directoryBlobRoot, DirectoryBlobStore } from './blobs/index.js';
 import { GcsBlobStore } from './blobs/gcs.js';
 import { S3BlobStore } from './blobs/s3.js';
@@ -122,8 +122,8 @@ describe('local target', () => {
 
 describe('aws target (CLAW_TARGET=aws + tenants.json from components/k8s/runtime.ts)', () => {
   const workerTenants = [
-    { id: 'acme', keyRef: ACME_KEY, roleArn: ACME_ROLE, bucket: 'claw-prod-acme' },
-    { id: 'globex', keyRef: GLOBEX_KEY, roleArn: GLOBEX_ROLE, bucket: 'globex-own-bucket', prefix: 'claw/' },
+    { id: 'acme', keyRef: ACME_KEY, roleArn: ACME_ROLE, bucket: 'claw-prod-acme', database: 'claw_prod_acme', workgroup: 'claw-prod-acme' },
+    { id: 'globex', keyRef: GLOBEX_KEY, roleArn: GLOBEX_ROLE, bucket: 'globex-own-bucket', prefix: 'claw/', database: 'claw_prod_globex', workgroup: 'claw-prod-globex' },
   ];
 
   it("the worker: AWS KMS with each tenant's key ARN and createKeys false, S3 with its bucket/prefix and SSE-KMS key, the AWS lake, each under the tenant role", async () => {
@@ -167,7 +167,6 @@ describe('aws target (CLAW_TARGET=aws + tenants.json from components/k8s/runtime
         },
       },
     });
-    expect(awsLakeNames('prod', 'acme')).toEqual({ database: 'claw_prod_acme', workgroup: 'claw-prod-acme' });
     expect(adapters.traceExporters).toEqual([]);
   });
 
@@ -350,7 +349,7 @@ tenants:
 });
 
 describe('malformed wiring: one ClawError naming what to fix', () => {
-  const good = { id: 'acme', keyRef: ACME_KEY, roleArn: ACME_ROLE, bucket: 'claw-prod-acme' };
+  const good = { id: 'acme', keyRef: ACME_KEY, roleArn: ACME_ROLE, bucket: 'claw-prod-acme', database: 'claw_prod_acme', workgroup: 'claw-prod-acme' };
 
   it('a tenant without a key ref', async () => {
     const err = await clawError(() => openAdapters(cloudInputs(AWS_YAML, 'aws', [good, { id: 'globex', bucket: 'globex-own-bucket' }])));
@@ -372,7 +371,7 @@ describe('malformed wiring: one ClawError naming what to fix', () => {
     expect((await clawError(() => openAdapters({ ...cloudInputs(AWS_YAML, 'aws', [good]), env: { CLAW_TARGET: 'aws', CLAW_TENANTS_FILE: '/etc/claw/other.json' } }))).message).toContain('/etc/claw/other.json does not exist');
   });
 
-  it('every problem of the file in the one error: a GCP key on aws, a worker tenant without bucket, a duplicate', () => {
+  it('every problem of the file in the one error: a GCP key on aws, a worker tenant without bucket or lake names, a duplicate', () => {
     let err: ClawError | undefined;
     try {
       resolveWiring(cloudInputs(AWS_YAML, 'aws', [good, good, { id: 'globex', keyRef: GCP_GLOBEX_KEY }]));
@@ -384,7 +383,14 @@ describe('malformed wiring: one ClawError naming what to fix', () => {
       "tenant 'acme' is listed twice",
       "tenant 'globex': keyRef is not a KMS key or alias ARN",
       "tenant 'globex' has no bucket (the worker's blobs and lake)",
+      "tenant 'globex' has no database (its Glue database)",
+      "tenant 'globex' has no workgroup (its Athena workgroup)",
     ]);
+  });
+
+  it('a field of the wrong type is named by the schema (runtime/wiring.ts)', async () => {
+    const err = await clawError(() => openAdapters(cloudInputs(AWS_YAML, 'aws', [{ ...good, bucket: 42 }])));
+    expect(err.message).toMatch(/tenant 'acme': bucket: /);
   });
 
   it('gcp: a worker tenant without its dataset', async () => {

@@ -5,9 +5,10 @@
  *
  * Inputs:
  *  - claw.yaml (`target`, `name`, `aws.region`, `observability.otlp`, each tenant's `otlpContent`);
- *  - the wiring the cloud Deployments give (components/k8s/runtime.ts): env `CLAW_TARGET`
- *    and `CLAW_TENANTS_FILE`, a JSON array of `{ id, keyRef, roleArn?, serviceAccount?,
- *    bucket?, prefix?, dataset? }` (buckets and datasets only in the worker's file).
+ *  - the wiring the cloud Deployments give (components/k8s/runtime.ts; the contract is
+ *    runtime/wiring.ts): env `CLAW_TARGET` and `CLAW_TENANTS_FILE`, a JSON array of
+ *    `{ id, keyRef, roleArn?, serviceAccount?, bucket?, prefix?, dataset?, database?, workgroup? }`
+ *    (buckets, datasets, lake names and tenant roles only in the worker's file).
  *
  *   port            local                      aws                                   gcp
  *   tenantKeyring   <state>/keys/keyring.json  AWS KMS, the tenant's keyRef          Cloud KMS, the tenant's keyRef
@@ -27,7 +28,6 @@
 import { readFileSync } from 'node:fs';
 import { AWS_KMS_KEY_ARN, GCP_CRYPTO_KEY, ID_PATTERN, TARGETS, type ClawConfig, type Target } from '../core/config/schema.js';
 import { ClawError } from '../core/errors.js';
-import { physicalName } from '../components/aws/naming.js';
 import { EnvelopeKeyring, DEFAULT_CACHE } from './crypto/envelope.js';
 import { LocalKeyringBackend, keyringPath } from './crypto/local-keyring.js';
 import { directoryBlobRoot, openBlobStore, openDirectoryBlobStore } from './blobs/index.js';
@@ -35,26 +35,12 @@ import type { BlobStore, TenantKeyring } from './ports.js';
 import type { LakeWriter } from './traces/lake.js';
 import type { TraceRow } from './traces/model.js';
 import type { OtlpTraceExporter, OtlpTraceExporterOptions } from './traces/otlp.js';
+import { TenantWiringEntrySchema, WIRING_ENV, type TenantWiringEntry } from './wiring.js';
 
 export type RuntimeComponent = 'worker' | 'gateway' | 'codecServer' | 'cli';
 
-/** One entry of tenants.json (components/k8s/runtime.ts `tenantsFor`). */
-export interface TenantWiringEntry {
-  id: string;
-  keyRef: string;
-  /** AWS, worker: the tenant role it assumes for this tenant. */
-  roleArn?: string;
-  /** GCP: the tenant service account this component impersonates. */
-  serviceAccount?: string;
-  /** Worker only. */
-  bucket?: string;
-  prefix?: string;
-  /** GCP, worker: `project:dataset`. */
-  dataset?: string;
-  /** AWS, worker: the tenant's Glue database and Athena workgroup (default: the names components/aws/lakehouse.ts gives). */
-  database?: string;
-  workgroup?: string;
-}
+/** One entry of tenants.json: the schema is runtime/wiring.ts's, which components/k8s/runtime.ts writes. */
+export type { TenantWiringEntry };
 
 export interface AdapterInputs {
   component: RuntimeComponent;
@@ -127,21 +113,13 @@ function wiringInvalid(problems: string[], hint = WIRING_HINT): ClawError {
 
 const GCP_DATASET = /^([a-z][a-z0-9-]{4,28}[a-z0-9]):([A-Za-z0-9_]{1,1024})$/;
 
-/** The names components/aws/lakehouse.ts gives a tenant's Glue database and Athena workgroup. */
-export function awsLakeNames(install: string, tenantId: string): { database: string; workgroup: string } {
-  return {
-    database: physicalName(['claw', install, tenantId], 255, '_').replace(/-/g, '_'),
-    workgroup: physicalName(['claw', install, tenantId], 128),
-  };
-}
-
 const ARN_REGION = (arn: string) => arn.split(':')[3];
 
 /** Check the process's configuration and wiring; every problem in one ClawError. */
 export function resolveWiring(inputs: AdapterInputs): RuntimeWiring {
   const env = inputs.env ?? process.env;
   const { config, component } = inputs;
-  const declared = env.CLAW_TARGET?.trim();
+  const declared = env[WIRING_ENV.target]?.trim();
   if (declared && !(TARGETS as readonly string[]).includes(declared)) {
     throw wiringInvalid([`CLAW_TARGET is '${declared}', not one of ${TARGETS.join(', ')}`], "set CLAW_TARGET to 'local', 'aws' or 'gcp' (or leave it unset to use claw.yaml's target)");
   }
@@ -153,7 +131,7 @@ export function resolveWiring(inputs: AdapterInputs): RuntimeWiring {
   const base = { target, component, stateDir: inputs.stateDir, ...(config ? { install: config.name } : {}), ...(otlp ? { otlp } : {}) };
   if (target === 'local') return { ...base, tenants: [] };
 
-  const file = env.CLAW_TENANTS_FILE?.trim();
+  const file = env[WIRING_ENV.tenantsFile]?.trim();
   if (!file) throw wiringInvalid([`target '${target}' needs CLAW_TENANTS_FILE (the tenants.json of the Deployment's ConfigMap)`]);
   let raw: unknown;
   try {
@@ -176,6 +154,11 @@ export function resolveWiring(inputs: AdapterInputs): RuntimeWiring {
     if (!id || !ID_PATTERN.test(id)) {
       problems.push(`tenants[${i}].id is missing or not a tenant id`);
       return;
+    }
+    // The shape is runtime/wiring.ts's schema (what the stack writes); id and keyRef get their own messages below.
+    const shape = TenantWiringEntrySchema.safeParse(entry);
+    if (!shape.success) {
+      for (const issue of shape.error.issues.filter((x) => x.path[0] !== 'id' && x.path[0] !== 'keyRef')) problems.push(`${where}: ${issue.path.join('.')}: ${issue.message}`);
     }
     if (seen.has(id)) problems.push(`tenant '${id}' is listed twice`);
     seen.add(id);
@@ -208,8 +191,10 @@ export function resolveWiring(inputs: AdapterInputs): RuntimeWiring {
     region = config?.aws?.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? tenants.map((t) => ARN_REGION(t.keyRef)).find(Boolean);
     if (!region) problems.push("no AWS region: set aws.region in claw.yaml (or AWS_REGION)");
     if (worker) {
+      // The stack names them (components/aws/lakehouse.ts) and writes them here; the runtime never re-derives them.
       for (const t of tenants) {
-        if ((!t.database || !t.workgroup) && !config) problems.push(`tenant '${t.id}' has no database/workgroup and there is no claw.yaml to derive them from (CLAW_CONFIG)`);
+        if (!t.database) problems.push(`tenant '${t.id}' has no database (its Glue database)`);
+        if (!t.workgroup) problems.push(`tenant '${t.id}' has no workgroup (its Athena workgroup)`);
       }
     }
   }
@@ -478,8 +463,7 @@ async function awsAdapters(w: RuntimeWiring): Promise<Built> {
   const lakeOf = (tenantId: string) => {
     const t = byId.get(tenantId);
     if (!t) throw notWired(tenantId, 'aws');
-    const names = w.install ? awsLakeNames(w.install, t.id) : undefined;
-    return { bucket: t.bucket!, prefix: t.prefix ?? '', kmsKeyArn: t.keyRef, database: t.database ?? names!.database, workgroup: t.workgroup ?? names!.workgroup };
+    return { bucket: t.bucket!, prefix: t.prefix ?? '', kmsKeyArn: t.keyRef, database: t.database!, workgroup: t.workgroup! };
   };
   const stores = await routeByIdentity(w.tenants, roleOf, (roleArn) => {
     const credentials = credentialsFor(roleArn);

@@ -210,12 +210,21 @@ export function awsStack(config: ClawConfig): AwsStackOutputs {
   });
   const runtime = new Runtime('runtime', {
     provider: k8sProvider,
-    target: 'aws',
-    images: cfg.images,
+    // The pods read this config (rendered into their ConfigMap), target and images included.
+    config: cfg,
     temporal: { address: temporal.address, namespace: temporal.namespace, apiKeySecret: temporal.apiKeySecret },
     openbao: { address: openbao.address, authMount: openbao.authMount, authRole: openbao.authRole },
     database: { host: db.address, port: 5432, name: db.databaseName, user: db.username, password: dbPassword },
-    tenants: tenants.map((t) => ({ id: t.runtime.id, keyRef: t.runtime.keyRef, bucket: t.runtime.bucket, prefix: t.runtime.prefix || undefined, roleArn: t.runtime.roleArn })),
+    // TenantRuntimeRef as the tenant's components named it, lake names included (the runtime never re-derives them).
+    tenants: tenants.map((t) => ({
+      id: t.runtime.id,
+      keyRef: t.runtime.keyRef,
+      bucket: t.runtime.bucket,
+      prefix: t.runtime.prefix || undefined,
+      roleArn: t.runtime.roleArn,
+      database: t.runtime.database,
+      workgroup: t.runtime.workgroup,
+    })),
     sandboxNamespace: sandbox.namespace,
   });
 

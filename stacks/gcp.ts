@@ -280,8 +280,8 @@ export function gcpStack(config: ClawConfig): GcpStackOutputs {
   }, { dependsOn: unsealGrants });
   const runtime = new Runtime('runtime', {
     provider: k8sProvider,
-    target: 'gcp',
-    images: cfg.images,
+    // The pods read this config (rendered into their ConfigMap), target and images included.
+    config: cfg,
     temporal: { address: temporal.address, namespace: temporal.namespace, apiKeySecret: temporal.apiKeySecret },
     openbao: { address: openbao.address, authMount: openbao.authMount, authRole: openbao.authRole },
     database: { host: db.host, port: 5432, name: DATABASES.runtime, user: DB_USERS.runtime, password: db.passwords.runtime },

@@ -3,6 +3,7 @@
  * and with the runtime's sandbox executor. One place, so a node pool's taint and the
  * RuntimeClass's toleration cannot drift apart.
  */
+import { PORTS as RUNTIME_PORTS } from '../../runtime/wiring.js';
 
 /** Taint on sandbox nodes: only pods that tolerate it (sandbox pods) land there. */
 export const SANDBOX_TAINT = { key: 'claw.dev/sandbox', value: 'gvisor', effect: 'NoSchedule' } as const;
@@ -33,8 +34,8 @@ export const K8S_NAMES: Record<RuntimeComponentName, string> = {
   codecServer: 'codec-server',
 };
 
-/** The port each component listens on (`CLAW_PORT`), serving `GET /healthz`. */
-export const PORTS: Record<RuntimeComponentName, number> = { worker: 9090, gateway: 8080, codecServer: 8081 };
+/** The port each component listens on (`CLAW_PORT`), serving `GET /healthz`: the runtime's wiring contract. */
+export const PORTS: Record<RuntimeComponentName, number> = RUNTIME_PORTS;
 
 /** Non-root uid/gid the runtime images run as (runtime/images). */
 export const RUNTIME_UID = 10001;

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import * as pulumi from '@pulumi/pulumi';
+import { parseConfig } from '../../core/config/load.js';
 import { installRecorder, resolve, settle } from '../testing/mocks.js';
 
 const recorder = await installRecorder();
@@ -8,6 +9,18 @@ const { Runtime } = await import('./runtime.js');
 
 const digest = (n: string) => `europe-docker.pkg.dev/acme/claw/${n}@sha256:${'a'.repeat(64)}`;
 const images = { worker: digest('worker'), gateway: digest('gateway'), codecServer: digest('codec-server') };
+// The install's claw.yaml as the stack passes it (parsed); the pods get it rendered.
+const config = parseConfig([
+  'name: prod',
+  'target: gcp',
+  'gcp: { project: acme-claw-prod, region: europe-west1, domain: claw.acme.example }',
+  'images:',
+  ...Object.entries(images).map(([k, v]) => `  ${k}: ${v}`),
+  'tenants:',
+  '  - { id: acme, name: Acme }',
+  '  - { id: globex, name: Globex }',
+  '',
+].join('\n'), '/tmp/claw.yaml');
 const tenants = [
   { id: 'acme', keyRef: 'projects/p/locations/l/keyRings/r/cryptoKeys/acme', bucket: 'claw-acme', dataset: 'p:claw_acme',
     serviceAccounts: { worker: 'acme-data@p.iam.gserviceaccount.com', gateway: 'acme-ingest@p.iam.gserviceaccount.com', codecServer: 'acme-decode@p.iam.gserviceaccount.com' } },
@@ -17,8 +30,7 @@ const tenants = [
 function baseArgs() {
   return {
     provider: new k8s.Provider('k8s', { kubeconfig: 'mock' }),
-    target: 'gcp' as const,
-    images,
+    config,
     temporal: { address: 'temporal-frontend.temporal.svc.cluster.local:7233', namespace: 'default' },
     openbao: { address: 'http://openbao.openbao.svc.cluster.local:8200', authMount: 'kubernetes', authRole: 'claw-runtime' },
     database: { host: '10.60.0.3', name: 'claw', user: 'claw', password: 'db-pw-secret' },
@@ -67,6 +79,12 @@ describe('Runtime', () => {
     expect(env.TEMPORAL_NAMESPACE).toBe('default');
     expect(env.OPENBAO_ADDR).toBe('http://openbao.openbao.svc.cluster.local:8200');
     expect(env.CLAW_TENANTS_FILE).toBe('/etc/claw/tenants.json');
+    expect(env.CLAW_CONFIG).toBe('/etc/claw/claw.yaml');
+    expect(env.CLAW_STATE_DIR).toBe('/var/lib/claw');
+    expect(env.CLAW_HOST).toBe('0.0.0.0');
+    expect(env.CLAW_PORT).toBe('9090');
+    expect(env).toMatchObject({ CLAW_DB_HOST: '10.60.0.3', CLAW_DB_PORT: '5432', CLAW_DB_NAME: 'claw', CLAW_DB_USER: 'claw' });
+    expect(env.DATABASE_URL).toBeUndefined();
     expect(env.CLAW_DB_PASSWORD).toEqual({ secretKeyRef: { name: 'claw-db', key: 'password' } });
     // The DB password is in the Secret only, not in any env value or ConfigMap.
     expect(JSON.stringify(recorder.ofType('kubernetes:apps/v1:Deployment').map((d) => d.inputs))).not.toContain('db-pw-secret');
@@ -75,6 +93,22 @@ describe('Runtime', () => {
       { id: 'acme', keyRef: tenants[0]!.keyRef, bucket: 'claw-acme', dataset: 'p:claw_acme', serviceAccount: 'acme-data@p.iam.gserviceaccount.com' },
       { id: 'globex', keyRef: tenants[1]!.keyRef, bucket: 'globex-own-bucket', prefix: 'claw/' },
     ]);
+  });
+
+  it("mounts the install's claw.yaml (as the stack got it) and tenants.json read-only, and a writable state dir", async () => {
+    new Runtime('rt', baseArgs());
+    await settle(recorder);
+    for (const name of ['worker', 'gateway', 'codec-server']) {
+      const data = recorder.get('kubernetes:core/v1:ConfigMap', `rt-${name}-config`).inputs.data;
+      expect(Object.keys(data).sort()).toEqual(['claw.yaml', 'tenants.json']);
+      expect(parseConfig(data['claw.yaml'], '/etc/claw/claw.yaml')).toEqual(config);
+      const pod = recorder.get('kubernetes:apps/v1:Deployment', `rt-${name}`).inputs.spec.template.spec;
+      const mounts = Object.fromEntries(pod.containers[0].volumeMounts.map((m: any) => [m.mountPath, m]));
+      expect(mounts['/etc/claw']).toMatchObject({ name: 'config', readOnly: true });
+      expect(mounts['/var/lib/claw']).toMatchObject({ name: 'state' });
+      expect(mounts['/var/lib/claw'].readOnly).toBeUndefined();
+      expect(pod.volumes.find((v: any) => v.name === 'state').emptyDir).toBeDefined();
+    }
   });
 
   it('gives the gateway and codec-server keys and their own identities but no buckets or datasets', async () => {
@@ -87,6 +121,9 @@ describe('Runtime', () => {
     expect(configOf('codec-server')[0]).toEqual({ id: 'acme', keyRef: tenants[0]!.keyRef, serviceAccount: 'acme-decode@p.iam.gserviceaccount.com' });
     const codecEnv = envOf(recorder.get('kubernetes:apps/v1:Deployment', 'rt-codec-server'));
     expect(codecEnv.OPENBAO_ADDR).toBeUndefined();
+    // The codec-server only decodes: no database credentials, no Temporal.
+    expect(codecEnv.CLAW_DB_PASSWORD).toBeUndefined();
+    expect(codecEnv.TEMPORAL_ADDRESS).toBeUndefined();
     expect(recorder.get('kubernetes:apps/v1:Deployment', 'rt-codec-server').inputs.spec.template.spec.automountServiceAccountToken).toBe(false);
   });
 
@@ -129,8 +166,9 @@ describe('Runtime', () => {
   });
 
   it('fails before declaring anything on a missing image, duplicate tenant or ambiguous password', async () => {
-    expect(() => new Runtime('a', { ...baseArgs(), images: { worker: images.worker, gateway: images.gateway } })).toThrow(pulumi.InputPropertyError);
-    expect(() => new Runtime('b', { ...baseArgs(), images: { ...images, codecServer: undefined } })).toThrow(/images.codecServer|codecServer/);
+    expect(() => new Runtime('a', { ...baseArgs(), config: { ...config, images: { worker: images.worker, gateway: images.gateway } } })).toThrow(pulumi.InputPropertyError);
+    expect(() => new Runtime('b', { ...baseArgs(), config: { ...config, images: { ...images, codecServer: undefined } } })).toThrow(/images.codecServer|codecServer/);
+    expect(() => new Runtime('e', { ...baseArgs(), config: { ...config, target: 'local' } })).toThrow(/'aws' or 'gcp'/);
     expect(() => new Runtime('c', { ...baseArgs(), tenants: [tenants[0]!, tenants[0]!] })).toThrow(/duplicate tenant/);
     expect(() => new Runtime('d', { ...baseArgs(), database: { host: 'h', name: 'claw', user: 'u' } })).toThrow(/exactly one/);
     await settle(recorder);

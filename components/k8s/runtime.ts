@@ -7,19 +7,31 @@
  * Least privilege shows in the config too: only the worker's config names tenants'
  * buckets and datasets; the gateway and codec-server learn each tenant's key and the
  * identity they may use for it, nothing else.
+ *
+ * What the pods get is runtime/wiring.ts's contract, which the processes read
+ * (runtime/process-config.ts, runtime/adapters.ts): a ConfigMap per component mounted
+ * read-only at /etc/claw with the install's claw.yaml (rendered from the config the stack
+ * was given: the stack stays a pure function of it) and that component's tenants.json; a
+ * writable emptyDir state dir; the DB as parts with the password from a Secret
+ * (secretKeyRef); Temporal address and namespace; host and port. stacks/wiring.test.ts
+ * materializes the synthesized pods and runs the processes' start-up code on them.
  */
 import { createHash } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
 import * as k8s from '@pulumi/kubernetes';
+import { stringify as toYaml } from 'yaml';
 import type { ClawConfig } from '../../core/config/schema.js';
+import {
+  CONFIG_DIR, CONFIG_FILE, CONFIG_FILE_NAME, DB_PASSWORD_KEY, DEFAULT_DB_PORT, POD_HOST, STATE_DIR, TENANTS_FILE, TENANTS_FILE_NAME,
+  WIRING_ENV as E, type TenantWiringEntry,
+} from '../../runtime/wiring.js';
 import {
   K8S_NAMES, POOL_LABEL, POOLS, PORTS, RUNTIME_COMPONENTS, RUNTIME_NAMESPACE, RUNTIME_UID, SERVICE_ACCOUNTS,
   type RuntimeComponentName,
 } from './constants.js';
 import { podSecurityNamespace } from './namespace.js';
 
-export const CONFIG_DIR = '/etc/claw';
-export const TENANTS_FILE = `${CONFIG_DIR}/tenants.json`;
+export { CONFIG_DIR, CONFIG_FILE, STATE_DIR, TENANTS_FILE };
 export const DB_SECRET = 'claw-db';
 
 export interface TenantWiring {
@@ -32,6 +44,9 @@ export interface TenantWiring {
   dataset?: pulumi.Input<string>;
   /** AWS: the tenant role the worker assumes for this tenant. */
   roleArn?: pulumi.Input<string>;
+  /** AWS: the tenant's Glue database and Athena workgroup (components/aws/lakehouse.ts names them). */
+  database?: pulumi.Input<string>;
+  workgroup?: pulumi.Input<string>;
   /** GCP: per-component tenant service accounts the component impersonates for this tenant. */
   serviceAccounts?: Partial<Record<RuntimeComponentName, pulumi.Input<string>>>;
 }
@@ -45,8 +60,8 @@ export interface ComponentScaling {
 
 export interface RuntimeArgs {
   provider: k8s.Provider;
-  target: 'aws' | 'gcp';
-  images: ClawConfig['images'];
+  /** The install's claw.yaml as the stack got it (parsed): its target and images, and the file the pods read. */
+  config: ClawConfig;
   namespace?: string;
   temporal: { address: pulumi.Input<string>; namespace: pulumi.Input<string>; apiKeySecret?: string };
   openbao?: { address: pulumi.Input<string>; authMount: string; authRole: string };
@@ -73,9 +88,10 @@ export function validateRuntimeArgs(args: RuntimeArgs): void {
     throw new pulumi.InputPropertyError({ propertyPath, reason });
   };
   if (!args?.provider) fail('provider', 'a Kubernetes provider is required');
-  if (args.target !== 'aws' && args.target !== 'gcp') fail('target', "target is 'aws' or 'gcp'");
+  if (!args.config) fail('config', "the runtime needs the install's claw.yaml");
+  if (args.config.target !== 'aws' && args.config.target !== 'gcp') fail('config.target', "the runtime on Kubernetes is for target 'aws' or 'gcp'");
   for (const component of RUNTIME_COMPONENTS) {
-    if (!args.images?.[component]) fail(`images.${component}`, `set claw.yaml images.${component} to an image by digest (registry/name@sha256:...) for a cloud install`);
+    if (!args.config.images?.[component]) fail(`images.${component}`, `set claw.yaml images.${component} to an image by digest (registry/name@sha256:...) for a cloud install`);
   }
   if (!args.temporal?.address) fail('temporal.address', 'the runtime needs the Temporal frontend address');
   if (!args.database?.host || !args.database.name) fail('database', 'the runtime needs the metadata DB host and name');
@@ -98,8 +114,11 @@ export function validateRuntimeArgs(args: RuntimeArgs): void {
   }
 }
 
-/** What one component's config says about each tenant; only the worker sees buckets and datasets. */
-export function tenantsFor(component: RuntimeComponentName, tenants: TenantWiring[]): pulumi.Output<Record<string, unknown>[]> {
+/**
+ * One component's tenants.json (runtime/wiring.ts TenantsFileSchema): only the worker sees
+ * buckets, datasets, lake names and tenant roles.
+ */
+export function tenantsFor(component: RuntimeComponentName, tenants: TenantWiring[]): pulumi.Output<TenantWiringEntry[]> {
   return pulumi.output(tenants.map((t) => {
     const identity = t.serviceAccounts?.[component];
     const base = {
@@ -109,26 +128,47 @@ export function tenantsFor(component: RuntimeComponentName, tenants: TenantWirin
       ...(identity !== undefined ? { serviceAccount: identity } : {}),
     };
     if (component !== 'worker') return base;
-    return { ...base, bucket: t.bucket, ...(t.prefix ? { prefix: t.prefix } : {}), ...(t.dataset !== undefined ? { dataset: t.dataset } : {}) };
-  })) as unknown as pulumi.Output<Record<string, unknown>[]>;
+    return {
+      ...base,
+      bucket: t.bucket,
+      ...(t.prefix ? { prefix: t.prefix } : {}),
+      ...(t.dataset !== undefined ? { dataset: t.dataset } : {}),
+      ...(t.database !== undefined ? { database: t.database } : {}),
+      ...(t.workgroup !== undefined ? { workgroup: t.workgroup } : {}),
+    };
+  })) as unknown as pulumi.Output<TenantWiringEntry[]>;
+}
+
+/** The claw.yaml the pods read (CLAW_CONFIG): the parsed config the stack got, agents inline. */
+export function renderConfig(config: ClawConfig): string {
+  return `# Rendered by the stack from this install's claw.yaml; edit the source and run 'claw upgrade'.\n${toYaml(config)}`;
 }
 
 /** Environment of one component's container (the contract with runtime/*'s main.ts). */
 export function componentEnv(component: RuntimeComponentName, args: RuntimeArgs): k8s.types.input.core.v1.EnvVar[] {
   const env: k8s.types.input.core.v1.EnvVar[] = [
-    { name: 'CLAW_TARGET', value: args.target },
-    { name: 'CLAW_COMPONENT', value: K8S_NAMES[component] },
-    { name: 'CLAW_PORT', value: String(PORTS[component]) },
-    { name: 'TEMPORAL_ADDRESS', value: args.temporal.address },
-    { name: 'TEMPORAL_NAMESPACE', value: args.temporal.namespace },
-    { name: 'CLAW_TENANTS_FILE', value: TENANTS_FILE },
-    { name: 'CLAW_DB_HOST', value: args.database.host },
-    { name: 'CLAW_DB_PORT', value: String(args.database.port ?? 5432) },
-    { name: 'CLAW_DB_NAME', value: args.database.name },
-    { name: 'CLAW_DB_USER', value: args.database.user },
-    { name: 'CLAW_DB_PASSWORD', valueFrom: { secretKeyRef: { name: args.database.passwordSecretName ?? DB_SECRET, key: 'password' } } },
+    { name: E.target, value: args.config.target },
+    { name: E.component, value: K8S_NAMES[component] },
+    { name: E.config, value: CONFIG_FILE },
+    { name: E.tenantsFile, value: TENANTS_FILE },
+    { name: E.stateDir, value: STATE_DIR },
+    { name: E.host, value: POD_HOST },
+    { name: E.port, value: String(PORTS[component]) },
   ];
-  if (args.temporal.apiKeySecret) env.push({ name: 'TEMPORAL_API_KEY_SECRET', value: args.temporal.apiKeySecret });
+  // The codec-server only decodes with tenant keys: no Temporal, no database.
+  if (component !== 'codecServer') {
+    env.push(
+      { name: E.temporalAddress, value: args.temporal.address },
+      { name: E.temporalNamespace, value: args.temporal.namespace },
+      { name: E.dbHost, value: args.database.host },
+      { name: E.dbPort, value: String(args.database.port ?? DEFAULT_DB_PORT) },
+      { name: E.dbName, value: args.database.name },
+      { name: E.dbUser, value: args.database.user },
+      // The password only ever comes from the Secret; the process builds DATABASE_URL (runtime/process-config.ts).
+      { name: E.dbPassword, valueFrom: { secretKeyRef: { name: args.database.passwordSecretName ?? DB_SECRET, key: DB_PASSWORD_KEY } } },
+    );
+    if (args.temporal.apiKeySecret) env.push({ name: 'TEMPORAL_API_KEY_SECRET', value: args.temporal.apiKeySecret });
+  }
   if (args.openbao && component !== 'codecServer') {
     env.push(
       { name: 'OPENBAO_ADDR', value: args.openbao.address },
@@ -151,6 +191,8 @@ export function podSpec(component: RuntimeComponentName, args: RuntimeArgs, conf
   const probe = { httpGet: { path: '/healthz', port }, periodSeconds: 10, timeoutSeconds: 3 };
   return {
     serviceAccountName: SERVICE_ACCOUNTS[component],
+    // The worker drains on SIGTERM: Workers finish their tasks and the trace WAL lands in the lake.
+    ...(component === 'worker' ? { terminationGracePeriodSeconds: 120 } : {}),
     // The worker and gateway log in to OpenBao with their ServiceAccount token; the codec-server needs none.
     automountServiceAccountToken: component !== 'codecServer',
     nodeSelector: { [POOL_LABEL]: POOLS.system },
@@ -169,7 +211,7 @@ export function podSpec(component: RuntimeComponentName, args: RuntimeArgs, conf
     }],
     containers: [{
       name: K8S_NAMES[component],
-      image: args.images[component]!,
+      image: args.config.images[component]!,
       ports: [{ name: 'http', containerPort: port }],
       env: componentEnv(component, args),
       resources: {
@@ -186,12 +228,17 @@ export function podSpec(component: RuntimeComponentName, args: RuntimeArgs, conf
       },
       volumeMounts: [
         { name: 'tmp', mountPath: '/tmp' },
+        { name: 'state', mountPath: STATE_DIR },
         { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
       ],
     }],
     volumes: [
       { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
-      { name: 'config', configMap: { name: configMapName } },
+      // CLAW_STATE_DIR: the worker's trace WAL and workflow bundle cache. An emptyDir lives as
+      // long as the pod (container restarts replay the WAL); a pod lost without SIGTERM loses
+      // the segments not yet landed in the lake (runtime/wiring.ts STATE_DIR says more).
+      { name: 'state', emptyDir: { sizeLimit: component === 'worker' ? '2Gi' : '256Mi' } },
+      { name: 'config', configMap: { name: configMapName, items: [{ key: CONFIG_FILE_NAME, path: CONFIG_FILE_NAME }, { key: TENANTS_FILE_NAME, path: TENANTS_FILE_NAME }] } },
     ],
   };
 }
@@ -231,9 +278,10 @@ export class Runtime extends pulumi.ComponentResource {
       }, child);
 
       const tenantsJson = tenantsFor(component, args.tenants).apply((t) => JSON.stringify(t));
+      const clawYaml = renderConfig(args.config);
       const config = new k8s.core.v1.ConfigMap(`${name}-${k8sName}-config`, {
         metadata: { name: `claw-${k8sName}-config`, namespace },
-        data: { 'tenants.json': tenantsJson },
+        data: { [CONFIG_FILE_NAME]: clawYaml, [TENANTS_FILE_NAME]: tenantsJson },
       }, child);
 
       deployments[component] = new k8s.apps.v1.Deployment(`${name}-${k8sName}`, {
@@ -243,8 +291,8 @@ export class Runtime extends pulumi.ComponentResource {
           selector: { matchLabels: labels },
           strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
-            // A new tenant list rolls the pods: the hash is part of the template.
-            metadata: { labels, annotations: { 'claw.dev/config-hash': tenantsJson.apply((j) => createHash('sha256').update(j).digest('hex').slice(0, 16)) } },
+            // A new claw.yaml or tenant list rolls the pods: the hash is part of the template.
+            metadata: { labels, annotations: { 'claw.dev/config-hash': tenantsJson.apply((j) => createHash('sha256').update(clawYaml).update('\0').update(j).digest('hex').slice(0, 16)) } },
             spec: podSpec(component, args, config.metadata.name),
           },
         },

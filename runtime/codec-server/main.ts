@@ -1,28 +1,18 @@
 /**
- * The codec-server process (PLAN.md service contract): env CLAW_STATE_DIR, CLAW_CONFIG,
+ * The codec-server process (runtime/wiring.ts): env CLAW_STATE_DIR, CLAW_CONFIG,
  * CLAW_PORT; optional CLAW_HOST (default 127.0.0.1), CLAW_CODEC_CORS_ORIGINS (comma
  * separated; default the local Temporal UI on local.temporalUiPort), CLAW_CODEC_TOKENS_FILE.
  * GET /healthz answers 200 once listening; SIGTERM closes it cleanly.
  */
-import { existsSync } from 'node:fs';
-import { loadConfig } from '../../core/config/load.js';
-import { ClawError, isClawError } from '../../core/errors.js';
+import { isClawError } from '../../core/errors.js';
 import { openTenantKeyring } from '../adapters.js';
+import { readProcessConfig } from '../process-config.js';
 import { buildCodecServer } from './server.js';
 import { TokenStore, tokensPath } from './tokens.js';
 
-function env(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new ClawError('CODEC_ENV_MISSING', `the codec server needs ${name}`, { hint: "start it with 'claw up', which sets the service environment" });
-  return value;
-}
-
 async function main(): Promise<void> {
-  const stateDir = env('CLAW_STATE_DIR');
-  const port = Number(env('CLAW_PORT'));
-  const host = process.env.CLAW_HOST ?? '127.0.0.1';
-  const configFile = process.env.CLAW_CONFIG;
-  const config = configFile && existsSync(configFile) ? loadConfig(configFile) : undefined;
+  // Env and files (runtime/wiring.ts); a missing one is CODEC_ENV_MISSING naming it.
+  const { stateDir, host, port, config } = readProcessConfig('codecServer');
   const uiPort = config?.local.temporalUiPort ?? 8233;
   const corsOrigins = (process.env.CLAW_CODEC_CORS_ORIGINS ?? `http://127.0.0.1:${uiPort},http://localhost:${uiPort}`)
     .split(',')

@@ -1,6 +1,6 @@
 /**
- * The gateway process (PLAN.md service contract): env CLAW_STATE_DIR, CLAW_CONFIG,
- * TEMPORAL_ADDRESS, CLAW_PORT, DATABASE_URL; listens on CLAW_HOST (default 127.0.0.1) and
+ * The gateway process (runtime/wiring.ts): env CLAW_STATE_DIR, CLAW_CONFIG,
+ * TEMPORAL_ADDRESS (+ TEMPORAL_NAMESPACE), CLAW_PORT, DATABASE_URL or CLAW_DB_*; listens on CLAW_HOST (default 127.0.0.1) and
  * answers GET /healthz once Temporal is connected; exits cleanly on SIGTERM.
  *
  * claw.yaml is re-read when it changes (a new tenant or channel needs no restart); a
@@ -9,8 +9,9 @@
 import { watchFile } from 'node:fs';
 import { loadConfig } from '../../core/config/load.js';
 import type { ClawConfig } from '../../core/config/schema.js';
-import { ClawError, isClawError } from '../../core/errors.js';
+import { isClawError } from '../../core/errors.js';
 import { openTenantKeyring } from '../adapters.js';
+import { readProcessConfig } from '../process-config.js';
 import { tenantPayloadCodec } from '../crypto/codec.js';
 import { openSecretStore } from '../secrets/index.js';
 import { connectTemporal, tenantClient } from '../temporal/connection.js';
@@ -18,19 +19,14 @@ import type { Client } from '@temporalio/client';
 import { buildGateway } from './server.js';
 import { temporalStarter } from './starter.js';
 
-function env(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new ClawError('GATEWAY_ENV_MISSING', `the gateway needs ${name}`, { hint: "start it with 'claw up', which sets the service environment" });
-  return value;
-}
-
 async function main(): Promise<void> {
-  const stateDir = env('CLAW_STATE_DIR');
-  const configFile = env('CLAW_CONFIG');
-  const port = Number(env('CLAW_PORT'));
-  const host = process.env.CLAW_HOST ?? '127.0.0.1';
+  // Env and files (runtime/wiring.ts); a missing one is GATEWAY_ENV_MISSING naming it.
+  const processConfig = readProcessConfig('gateway');
+  const { stateDir, host, port } = processConfig;
+  const configFile = processConfig.configFile!;
+  const temporal = processConfig.temporal!;
 
-  let config: ClawConfig = loadConfig(configFile);
+  let config: ClawConfig = processConfig.config!;
   watchFile(configFile, { interval: 1_000 }, () => {
     try {
       config = loadConfig(configFile);
@@ -42,8 +38,8 @@ async function main(): Promise<void> {
 
   // The tenant keys by target (local keyring file; AWS KMS / Cloud KMS from CLAW_TARGET + CLAW_TENANTS_FILE).
   const keyring = await openTenantKeyring({ component: 'gateway', stateDir, config });
-  const connection = await connectTemporal(env('TEMPORAL_ADDRESS'));
-  const secrets = await openSecretStore({ databaseUrl: env('DATABASE_URL'), keyring });
+  const connection = await connectTemporal(temporal.address);
+  const secrets = await openSecretStore({ databaseUrl: processConfig.databaseUrl!, keyring });
 
   // One client per tenant, each with that tenant's payload codec: the message text is
   // ciphertext before it leaves this process.
@@ -51,7 +47,7 @@ async function main(): Promise<void> {
   const clientFor = (tenantId: string): Promise<Client> => {
     let client = clients.get(tenantId);
     if (!client) {
-      client = keyring.forTenant(tenantId).then((crypto) => tenantClient(connection, tenantId, { payloadCodecs: [tenantPayloadCodec(crypto)] }).client);
+      client = keyring.forTenant(tenantId).then((crypto) => tenantClient(connection, tenantId, { namespace: temporal.namespace, payloadCodecs: [tenantPayloadCodec(crypto)] }).client);
       client.catch(() => clients.delete(tenantId));
       clients.set(tenantId, client);
     }

@@ -1,10 +1,12 @@
 /**
  * The worker process (local target; the same code runs in the cloud images). It runs one
- * Temporal Worker per tenant (tenant-workers.ts) and answers on 127.0.0.1:CLAW_PORT:
+ * Temporal Worker per tenant (tenant-workers.ts) and answers on CLAW_HOST (default
+ * 127.0.0.1):CLAW_PORT:
  *   GET  /healthz  200 once every tenant's Worker polls (503 before)
  *   POST /reload   re-reads claw.yaml and the store's tenants, starts Workers for new ones,
  *                  rebuilds the tool runtime (tools, Cedar policies)
- * Contract (stacks/local): env CLAW_STATE_DIR, CLAW_CONFIG, TEMPORAL_ADDRESS, CLAW_PORT, DATABASE_URL;
+ * Contract (runtime/wiring.ts, read by runtime/process-config.ts): env CLAW_STATE_DIR,
+ * CLAW_CONFIG, TEMPORAL_ADDRESS (+ TEMPORAL_NAMESPACE), CLAW_PORT, DATABASE_URL or CLAW_DB_*;
  * on a cloud target also CLAW_TARGET and CLAW_TENANTS_FILE (components/k8s/runtime.ts), from
  * which runtime/adapters.ts picks the keyring, blob store, lake and OTLP exporter.
  */
@@ -19,6 +21,7 @@ import { modelToolCatalog } from '../activities/builtin-tools.js';
 import { ReplyOutbox } from '../activities/outbox.js';
 import { channelSender } from '../channels/outbound.js';
 import { openAdapters } from '../adapters.js';
+import { readProcessConfig } from '../process-config.js';
 import { tenantPayloadCodec } from '../crypto/codec.js';
 import { openSecretStore } from '../secrets/index.js';
 import { MetadataStore } from '../store/metadata.js';
@@ -27,22 +30,21 @@ import { openTraceWriter } from '../traces/writer.js';
 import { TenantWorkers } from './tenant-workers.js';
 import { WorkerToolRuntime } from './tool-runtime.js';
 
-function env(name: string): string {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`worker: ${name} must be set`);
+// Env and files (runtime/wiring.ts): one line and exit 2 on a bad wiring.
+const processConfig = (() => {
+  try {
+    return readProcessConfig('worker');
+  } catch (err) {
+    console.error(`worker: ${isClawError(err) ? err.toLine() : (err as Error).message}`);
     process.exit(2);
   }
-  return value;
-}
+})();
+const { stateDir, host, port } = processConfig;
+const configFile = processConfig.configFile!;
+const temporal = processConfig.temporal!;
+const databaseUrl = processConfig.databaseUrl!;
 
-const stateDir = env('CLAW_STATE_DIR');
-const configFile = env('CLAW_CONFIG');
-const temporalAddress = env('TEMPORAL_ADDRESS');
-const databaseUrl = env('DATABASE_URL');
-const port = Number(env('CLAW_PORT'));
-
-let config: ClawConfig = loadConfig(configFile);
+let config: ClawConfig = processConfig.config!;
 
 // Keys, blobs, lake and OTLP export by target (local: keyring file, directory, Parquet lake).
 const adapters = await openAdapters({ component: 'worker', stateDir, config, currentConfig: () => config }).catch((err: unknown) => {
@@ -79,9 +81,10 @@ const activities = createActivities({
 
 const bundle = await workflowBundle(join(stateDir, 'cache'));
 console.log(`worker: workflow bundle ${bundle.built ? 'built' : 'from cache'} (${bundle.path ?? 'not cached'})`);
-const connection = await NativeConnection.connect({ address: temporalAddress });
+const connection = await NativeConnection.connect({ address: temporal.address });
 const workers = new TenantWorkers({
   connection,
+  namespace: temporal.namespace,
   workflowBundle: { code: bundle.code },
   activities,
   // Each tenant's Worker encodes and decodes payloads with that tenant's key only.
@@ -140,7 +143,7 @@ const server = createServer((req, res) => {
     );
   } else reply(404, { error: 'not found' });
 });
-server.listen(port, '127.0.0.1', () => console.log(`worker: healthz on 127.0.0.1:${port}`));
+server.listen(port, host, () => console.log(`worker: healthz on ${host}:${port}`));
 
 let stopping = false;
 async function shutdown(signal: string) {

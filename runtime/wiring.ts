@@ -1,0 +1,98 @@
+/**
+ * The wiring contract between the cloud Deployments (components/k8s/runtime.ts) and the
+ * three runtime processes (runtime/{worker,gateway,codec-server}/main.ts through
+ * runtime/process-config.ts, and runtime/adapters.ts). One place, imported by both sides,
+ * so a renamed variable or a missing file is a type error or a failing contract test
+ * (stacks/wiring.test.ts), not a pod that does not start.
+ *
+ * Pure data and zod only: no runtime or cloud dependency, so Pulumi components import it.
+ *
+ *   what            env                      cloud Deployment                          local (stacks/local)
+ *   target          CLAW_TARGET              'aws' | 'gcp'                             unset (claw.yaml's target)
+ *   claw.yaml       CLAW_CONFIG              /etc/claw/claw.yaml (ConfigMap, read-only) the user's file
+ *   tenants         CLAW_TENANTS_FILE        /etc/claw/tenants.json (same ConfigMap)   unset
+ *   state           CLAW_STATE_DIR           /var/lib/claw (emptyDir)                  the local state dir
+ *   listen          CLAW_HOST, CLAW_PORT     0.0.0.0, PORTS[component]                 127.0.0.1, the supervisor's port
+ *   Temporal        TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE (default 'default')
+ *   metadata DB     CLAW_DB_HOST, CLAW_DB_PORT, CLAW_DB_NAME, CLAW_DB_USER,     DATABASE_URL
+ *                   CLAW_DB_PASSWORD (secretKeyRef, never a literal)
+ *
+ * The database: the Deployments give the parts and the process builds the URL
+ * (`databaseUrlFrom`), so the password comes from a Secret and is URL-encoded by code, not
+ * spliced into a string by the kubelet. DATABASE_URL, when set, wins (the local target).
+ */
+import { z } from 'zod';
+
+export const WIRING_ENV = {
+  target: 'CLAW_TARGET',
+  component: 'CLAW_COMPONENT',
+  config: 'CLAW_CONFIG',
+  tenantsFile: 'CLAW_TENANTS_FILE',
+  stateDir: 'CLAW_STATE_DIR',
+  host: 'CLAW_HOST',
+  port: 'CLAW_PORT',
+  temporalAddress: 'TEMPORAL_ADDRESS',
+  temporalNamespace: 'TEMPORAL_NAMESPACE',
+  databaseUrl: 'DATABASE_URL',
+  dbHost: 'CLAW_DB_HOST',
+  dbPort: 'CLAW_DB_PORT',
+  dbName: 'CLAW_DB_NAME',
+  dbUser: 'CLAW_DB_USER',
+  dbPassword: 'CLAW_DB_PASSWORD',
+} as const;
+
+/** The ConfigMap mounted read-only at CONFIG_DIR: the install's claw.yaml and this component's tenants.json. */
+export const CONFIG_DIR = '/etc/claw';
+export const CONFIG_FILE_NAME = 'claw.yaml';
+export const TENANTS_FILE_NAME = 'tenants.json';
+export const CONFIG_FILE = `${CONFIG_DIR}/${CONFIG_FILE_NAME}`;
+export const TENANTS_FILE = `${CONFIG_DIR}/${TENANTS_FILE_NAME}`;
+
+/**
+ * The writable state dir (the root filesystem is read-only). The worker keeps its trace
+ * WAL (<state>/traces) and the workflow bundle cache (<state>/cache) there.
+ *
+ * On the cloud targets it is an emptyDir: it survives container restarts (a crash, an OOM
+ * kill: the WAL replays on the next start) but not the pod. A graceful stop (rollout,
+ * scale-down, node drain: SIGTERM) lands every WAL'd segment in the lake before exit;
+ * segments not yet landed when a pod is lost outright (node failure, eviction past the
+ * grace period) are lost with it. A PVC would not fix that for a scaled Deployment (one
+ * volume per replica means a StatefulSet); the lake itself is the durable copy.
+ */
+export const STATE_DIR = '/var/lib/claw';
+
+/** Listen on every interface in a pod (kubelet probes and Services come from outside the container). */
+export const POD_HOST = '0.0.0.0';
+export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
+export const DEFAULT_DB_PORT = 5432;
+/** The key of the password in the metadata DB Secret. */
+export const DB_PASSWORD_KEY = 'password';
+
+export type WiredComponent = 'worker' | 'gateway' | 'codecServer';
+
+/** The port each component listens on (`CLAW_PORT`), serving `GET /healthz`. */
+export const PORTS: Record<WiredComponent, number> = { worker: 9090, gateway: 8080, codecServer: 8081 };
+
+// ------------------------------------------------------------------ tenants.json
+
+/** One entry of tenants.json. Buckets, datasets, lake names and tenant roles only in the worker's file. */
+export const TenantWiringEntrySchema = z.object({
+  id: z.string().min(1),
+  /** The tenant's root key: KMS key ARN, or Cloud KMS CryptoKey resource name (managed or BYOK). */
+  keyRef: z.string().min(1),
+  /** AWS, worker: the tenant role it assumes for this tenant. */
+  roleArn: z.string().min(1).optional(),
+  /** GCP: the tenant service account this component impersonates. */
+  serviceAccount: z.string().min(1).optional(),
+  /** Worker only. */
+  bucket: z.string().min(1).optional(),
+  /** Ends with '/'. */
+  prefix: z.string().optional(),
+  /** GCP, worker: `project:dataset`. */
+  dataset: z.string().min(1).optional(),
+  /** AWS, worker: the tenant's Glue database and Athena workgroup, as components/aws/lakehouse.ts named them. */
+  database: z.string().min(1).optional(),
+  workgroup: z.string().min(1).optional(),
+});
+export type TenantWiringEntry = z.infer<typeof TenantWiringEntrySchema>;
+export const TenantsFileSchema = z.array(TenantWiringEntrySchema);
