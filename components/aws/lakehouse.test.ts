@@ -2,14 +2,18 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type * as LakeModule from './lakehouse.js';
 import type * as Synth from '../../policies/infra/synth.js';
 
+import type * as AwsLakeModule from '../../runtime/traces/aws-lake.js';
+
 let synth: typeof Synth;
 let mod: typeof LakeModule;
 let aws: typeof import('@pulumi/aws');
+let lake: typeof AwsLakeModule;
 beforeAll(async () => {
   synth = await import('../../policies/infra/synth.js');
   await synth.synthesize(() => {});
   mod = await import('./lakehouse.js');
   aws = await import('@pulumi/aws');
+  lake = await import('../../runtime/traces/aws-lake.js');
 });
 
 const keyArn = 'arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555';
@@ -26,22 +30,50 @@ describe('TenantLakehouse', () => {
     const { resources } = await run('');
     const db = synth.named(resources, 'aws:glue/catalogDatabase:CatalogDatabase', 'acme-db');
     expect(db.inputs.name).toBe('claw_prod_acme_eu');
-    expect(db.inputs.locationUri).toBe('s3://acme-bucket/lake/');
+    expect(db.inputs.locationUri).toBe('s3://acme-bucket/traces/');
     expect(db.inputs.tags['claw:tenant']).toBe('acme-eu');
   });
 
-  it('Iceberg trace table writes every file with SSE-KMS under the tenant key, partitioned by day', async () => {
+  it('Iceberg trace table writes every file with SSE-KMS under the tenant key', async () => {
     const { resources } = await run('claw/');
     const table = synth.named(resources, 'aws:glue/catalogTable:CatalogTable', 'acme-traces');
+    expect(table.inputs.name).toBe('traces');
     const iceberg = table.inputs.openTableFormatInput.icebergInput;
     expect(iceberg.metadataOperation).toBe('CREATE');
-    expect(iceberg.icebergTableInput.location).toBe('s3://acme-bucket/claw/lake/traces/');
-    expect(iceberg.icebergTableInput.properties).toMatchObject({ 's3.sse.type': 'kms', 's3.sse.key': keyArn, 'format-version': '2' });
-    const fields = iceberg.icebergTableInput.schema.fields as Array<{ id: number; name: string; type: string }>;
-    expect(fields.map((f) => f.name)).toEqual(mod.TRACE_COLUMNS.map((c) => c.name));
-    expect(fields.find((f) => f.name === 'content')!.type).toBe('binary');
-    const startTime = fields.find((f) => f.name === 'start_time')!;
-    expect(iceberg.icebergTableInput.partitionSpec.fields).toEqual([expect.objectContaining({ sourceId: startTime.id, transform: 'day' })]);
+    expect(iceberg.icebergTableInput.properties).toMatchObject({ 's3.sse.type': 'kms', 's3.sse.key': keyArn, 'format-version': '2', 'write.format.default': 'parquet' });
+    const content = (iceberg.icebergTableInput.schema.fields as Array<{ name: string; type: string }>).filter((f) => f.name.startsWith('content'));
+    expect(content.map((f) => [f.name, f.type])).toEqual([['content_key', 'string'], ['content', 'binary'], ['content_bytes', 'int']]);
+  });
+
+  // The table is the one runtime/traces/aws-lake.ts creates (tableDdl) and MERGEs into
+  // (mergeSql): the same columns in the same order with the same types, identity partitions
+  // on `day` (the MERGE matches `t.day = DATE '...'`), at the same location. A table declared
+  // from any other schema would make every MERGE fail in a real account.
+  it('declares the table aws-lake writes: columns, types, order, partitioning and location of tableDdl and mergeSql', async () => {
+    const { resources } = await run('claw/');
+    const input = synth.named(resources, 'aws:glue/catalogTable:CatalogTable', 'acme-traces').inputs.openTableFormatInput.icebergInput.icebergTableInput;
+    const fields = input.schema.fields as Array<{ id: number; name: string; type: string; required: boolean }>;
+    const t = { bucket: 'acme-bucket', prefix: 'claw/', kmsKeyArn: keyArn, database: 'claw_prod_acme_eu', workgroup: 'claw-prod-acme-eu' };
+
+    const ddl = lake.tableDdl(t).find((q) => q.startsWith(`CREATE TABLE IF NOT EXISTS \`${t.database}\`.\`traces\``))!;
+    const columns = /\((.*?)\)\nPARTITIONED BY/s.exec(ddl)![1]!.split(', ').map((c) => /^`(\w+)` (\w+)$/.exec(c)!.slice(1) as [string, string]);
+    // Athena's DDL type names as Iceberg records them.
+    const iceberg: Record<string, string> = { string: 'string', date: 'date', timestamp: 'timestamp', int: 'int', bigint: 'long', double: 'double', binary: 'binary' };
+    expect(fields.map((f) => [f.name, f.type])).toEqual(columns.map(([name, type]) => [name, iceberg[type]]));
+    expect(fields.map((f) => f.id)).toEqual(fields.map((_, i) => i + 1));
+    // Athena's CREATE TABLE makes every column optional; so does the stack.
+    expect(fields.every((f) => f.required === false)).toBe(true);
+
+    const merge = lake.mergeSql(t, '2026-11-25', 's3://acme-bucket/claw/traces/staging/day=2026-11-25/x.parquet');
+    const inserted = /INSERT \((.*?)\) VALUES/.exec(merge)![1]!.split(', ').map((c) => c.replace(/`/g, ''));
+    expect(fields.map((f) => f.name)).toEqual(inserted);
+    expect(merge).toContain("t.day = DATE '2026-11-25'");
+
+    expect(/PARTITIONED BY \(`(\w+)`\)/.exec(ddl)![1]).toBe('day');
+    const day = fields.find((f) => f.name === 'day')!;
+    expect(input.partitionSpec.fields).toEqual([expect.objectContaining({ name: 'day', sourceId: day.id, transform: 'identity' })]);
+    expect(input.location).toBe(/LOCATION '([^']+)'/.exec(ddl)![1]);
+    expect(input.location).toBe('s3://acme-bucket/claw/traces/iceberg/');
   });
 
   it('Athena workgroup enforces SSE_KMS with the tenant key and results in the tenant bucket', async () => {

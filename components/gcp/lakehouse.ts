@@ -3,10 +3,15 @@
  * the tenant's key (the BigQuery service agent is granted on that key first), the
  * `traces` table (partitioned by day, clustered by agent and run), and write access for
  * the tenant's data identity only.
+ *
+ * The table is the one runtime/traces/gcp-lake.ts loads into and checks (it refuses a
+ * table whose columns or partitioning differ): schema, partitioning, clustering and
+ * description come from runtime/traces/schema.ts, LAKE_COLUMNS mapped to BigQuery.
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as gcp from '@pulumi/gcp';
 import { tenantLabels } from './names.js';
+import { BIGQUERY_CLUSTERING, BIGQUERY_TIME_PARTITIONING, bigQuerySchema, TRACE_TABLE, TRACE_TABLE_DESCRIPTION } from '../../runtime/traces/schema.js';
 
 export interface TenantDatasetArgs {
   provider: gcp.Provider;
@@ -17,18 +22,6 @@ export interface TenantDatasetArgs {
   keyRef: pulumi.Input<string>;
   dataIdentity: pulumi.Input<string>;
 }
-
-/** Trace rows (runtime/ports.ts TraceEvent): metadata in clear, content as tenant-key ciphertext. */
-export const TRACE_TABLE_SCHEMA = [
-  { name: 'tenant_id', type: 'STRING', mode: 'REQUIRED' },
-  { name: 'agent_id', type: 'STRING', mode: 'REQUIRED' },
-  { name: 'run_id', type: 'STRING', mode: 'REQUIRED' },
-  { name: 'seq', type: 'INT64', mode: 'REQUIRED' },
-  { name: 'time', type: 'TIMESTAMP', mode: 'REQUIRED' },
-  { name: 'kind', type: 'STRING', mode: 'REQUIRED' },
-  { name: 'attributes', type: 'JSON', mode: 'NULLABLE' },
-  { name: 'content', type: 'BYTES', mode: 'NULLABLE', description: 'envelope-encrypted under the tenant key' },
-];
 
 export class TenantDataset extends pulumi.ComponentResource {
   readonly datasetId: pulumi.Output<string>;
@@ -65,10 +58,11 @@ export class TenantDataset extends pulumi.ComponentResource {
     new gcp.bigquery.Table(`${name}-traces`, {
       datasetId: dataset.datasetId,
       project: args.project,
-      tableId: 'traces',
-      schema: JSON.stringify(TRACE_TABLE_SCHEMA),
-      timePartitioning: { type: 'DAY', field: 'time' },
-      clusterings: ['agent_id', 'run_id'],
+      tableId: TRACE_TABLE,
+      description: TRACE_TABLE_DESCRIPTION,
+      schema: JSON.stringify(bigQuerySchema().fields),
+      timePartitioning: { ...BIGQUERY_TIME_PARTITIONING },
+      clusterings: [...BIGQUERY_CLUSTERING],
       encryptionConfiguration: { kmsKeyName: args.keyRef },
       labels: tenantLabels(args.tenantId),
       deletionProtection: true,

@@ -23,6 +23,9 @@ import { ClawError } from '../../core/errors.js';
 import { assertSegmentId, assertTenantId, byDay, type LakeWriter } from './lake.js';
 import { ParquetEncoder } from './local-lake.js';
 import { LAKE_COLUMNS, type TraceRow } from './model.js';
+import { athenaColumns, awsLakeKeys } from './schema.js';
+
+export { athenaColumns } from './schema.js';
 
 export interface AwsTenantLake {
   bucket: string;
@@ -45,15 +48,8 @@ export interface AwsLakeOptions {
   queryTimeoutMs?: number;
 }
 
-/** Lake column types in Athena (Hive DDL for the staging table, Iceberg types for the table). */
-const ATHENA_TYPES: Record<string, string> = { VARCHAR: 'string', DATE: 'date', TIMESTAMP: 'timestamp', INTEGER: 'int', BIGINT: 'bigint', DOUBLE: 'double', BLOB: 'binary' };
-
-export function athenaColumns(): string {
-  return LAKE_COLUMNS.map((c) => `\`${c.name}\` ${ATHENA_TYPES[c.duck]}`).join(', ');
-}
-
 export function stagingLocation(t: AwsTenantLake): string {
-  return `s3://${t.bucket}/${t.prefix}traces/staging/`;
+  return `s3://${t.bucket}/${awsLakeKeys(t.prefix).staging}`;
 }
 
 /**
@@ -71,7 +67,7 @@ LOCATION '${staging}'
 TBLPROPERTIES ('projection.enabled'='true', 'projection.dt.type'='date', 'projection.dt.format'='yyyy-MM-dd', 'projection.dt.range'='2024-01-01,NOW', 'storage.location.template'='${staging}day=\${dt}/')`,
     `CREATE TABLE IF NOT EXISTS \`${t.database}\`.\`traces\` (${athenaColumns()})
 PARTITIONED BY (\`day\`)
-LOCATION 's3://${t.bucket}/${t.prefix}traces/iceberg/'
+LOCATION 's3://${t.bucket}/${awsLakeKeys(t.prefix).iceberg}'
 TBLPROPERTIES ('table_type'='ICEBERG', 'format'='parquet', 'write_compression'='zstd')`,
   ];
 }
@@ -144,7 +140,7 @@ export class AwsLake implements LakeWriter {
       for (const [day, dayRows] of byDay(rows)) {
         const file = join(scratch, `${day}.parquet`);
         await this.encoder.encode(dayRows, file);
-        const key = `${t.prefix}traces/staging/day=${day}/${segmentId}.parquet`;
+        const key = `${awsLakeKeys(t.prefix).staging}day=${day}/${segmentId}.parquet`;
         await this.s3.send(
           new PutObjectCommand({
             Bucket: t.bucket,

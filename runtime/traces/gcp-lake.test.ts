@@ -129,7 +129,7 @@ describe('GCP lake against a loopback BigQuery stand-in (no BigQuery emulator ex
   it("refuses an existing table whose columns or partitioning do not fit the lake's rows (e.g. a table created by an older stack)", async () => {
     tenants.hooli = { projectId: PROJECT, datasetId: 'claw_hooli', kmsKeyName: keyOf('hooli') };
     const hooli = standin.addDataset({ projectId: PROJECT, datasetId: 'claw_hooli', kmsKeyName: keyOf('hooli') });
-    // The shape of components/gcp/lakehouse.ts TRACE_TABLE_SCHEMA today: no day, content_key or typed columns; partitioned by time.
+    // The table older stacks declared (components/gcp/lakehouse.ts before it used runtime/traces/schema.ts): no day, content_key or typed columns; partitioned by time.
     hooli.tables.set('traces', {
       resource: {
         tableReference: { projectId: PROJECT, datasetId: 'claw_hooli', tableId: 'traces' },

@@ -27,6 +27,9 @@ import { ClawError } from '../../core/errors.js';
 import { assertSegmentId, assertTenantId } from './lake.js';
 import type { LakeWriter } from './lake.js';
 import { LAKE_COLUMNS, type TraceRow } from './model.js';
+import { bigQuerySchema, tableResource, tableSchemaProblems, TRACE_TABLE } from './schema.js';
+
+export { bigQuerySchema, tableResource, tableSchemaProblems, type BigQueryField } from './schema.js';
 
 export interface GcpTenantLake {
   projectId: string;
@@ -54,41 +57,6 @@ export interface GcpLakeOptions {
   fetch?: typeof fetch;
 }
 
-/** Lake column types in BigQuery (GoogleSQL names). */
-const BIGQUERY_TYPES: Record<string, string> = { VARCHAR: 'STRING', DATE: 'DATE', TIMESTAMP: 'TIMESTAMP', INTEGER: 'INT64', BIGINT: 'INT64', DOUBLE: 'FLOAT64', BLOB: 'BYTES' };
-const REQUIRED = new Set(['tenant_id', 'day', 'time', 'agent_id', 'run_id', 'seq', 'kind', 'attributes']);
-
-export interface BigQueryField {
-  name: string;
-  type: string;
-  mode: 'REQUIRED' | 'NULLABLE';
-  description?: string;
-}
-
-export function bigQuerySchema(): { fields: BigQueryField[] } {
-  return {
-    fields: LAKE_COLUMNS.map((c) => ({
-      name: c.name,
-      type: BIGQUERY_TYPES[c.duck]!,
-      mode: REQUIRED.has(c.name) ? 'REQUIRED' : 'NULLABLE',
-      ...(c.name === 'content' ? { description: 'AES-256-GCM box of the event content (sealed under content_key)' } : {}),
-      ...(c.name === 'content_key' ? { description: "data key wrapped by the tenant's root key (base64)" } : {}),
-    })),
-  };
-}
-
-/** The table resource created when missing: day partitions and the tenant's key. */
-export function tableResource(t: GcpTenantLake, tableId: string): Record<string, unknown> {
-  return {
-    tableReference: { projectId: t.projectId, datasetId: t.datasetId, tableId },
-    description: 'Claw run traces (OpenTelemetry GenAI conventions); content is ciphertext',
-    schema: bigQuerySchema(),
-    timePartitioning: { type: 'DAY', field: 'day' },
-    clustering: { fields: ['agent_id', 'run_id'] },
-    encryptionConfiguration: { kmsKeyName: t.kmsKeyName },
-  };
-}
-
 /** One row as BigQuery JSON: BYTES base64, DATE `YYYY-MM-DD`, TIMESTAMP ISO 8601. */
 export function rowJson(row: TraceRow): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -99,27 +67,6 @@ export function rowJson(row: TraceRow): Record<string, unknown> {
     else out[column.name] = value;
   }
   return out;
-}
-
-/** Legacy SQL names BigQuery may report for the same types. */
-const TYPE_ALIASES: Record<string, string> = { INTEGER: 'INT64', FLOAT: 'FLOAT64', BOOLEAN: 'BOOL' };
-
-/**
- * What an existing table lacks for the lake's rows: columns missing or of another type,
- * extra REQUIRED columns (a load would fail on them), a partitioning other than `day`.
- */
-export function tableSchemaProblems(table: { schema?: { fields?: { name: string; type: string; mode?: string }[] }; timePartitioning?: { field?: string } }): string[] {
-  const fields = new Map((table.schema?.fields ?? []).map((f) => [f.name, f]));
-  const problems: string[] = [];
-  for (const want of bigQuerySchema().fields) {
-    const have = fields.get(want.name);
-    if (!have) problems.push(`no column ${want.name}`);
-    else if ((TYPE_ALIASES[have.type] ?? have.type) !== want.type) problems.push(`column ${want.name} is ${have.type}, not ${want.type}`);
-  }
-  const ours = new Set(LAKE_COLUMNS.map((c) => c.name as string));
-  for (const [name, f] of fields) if (!ours.has(name) && f.mode === 'REQUIRED') problems.push(`extra REQUIRED column ${name}`);
-  if (table.timePartitioning?.field !== 'day') problems.push(`partitioned by ${table.timePartitioning?.field ?? 'nothing'}, not day`);
-  return problems;
 }
 
 /** Job ids allow letters, digits, '_' and '-': tenant and segment ids are both within that. */
@@ -164,7 +111,7 @@ export class GcpLake implements LakeWriter {
 
   constructor(private readonly options: GcpLakeOptions) {
     this.baseUrl = (options.baseUrl ?? 'https://bigquery.googleapis.com').replace(/\/$/, '');
-    this.tableId = options.table ?? 'traces';
+    this.tableId = options.table ?? TRACE_TABLE;
     this.fetch = options.fetch ?? fetch;
   }
 
