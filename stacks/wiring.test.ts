@@ -1,0 +1,301 @@
+/**
+ * The contract test between the cloud Deployments and the processes (runtime/wiring.ts).
+ *
+ * Synthesize the aws and the gcp stack under mocks; for the worker, gateway and
+ * codec-server Deployments, do what the kubelet does: write each ConfigMap volume's files
+ * at its mount path (under a temp root), create each emptyDir, resolve env values and
+ * secretKeyRefs (from the synthesized Secret). Then run the processes' own start-up code
+ * on that: readProcessConfig (runtime/process-config.ts, what each main.ts calls first)
+ * and openAdapters (construction only: no cloud call), and check that each component gets
+ * the keys, buckets, lake names and identities the stack created for each tenant.
+ * A negative control drops one piece of the wiring and expects the process's own error.
+ */
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as Synth from '../policies/infra/synth.js';
+import type { RecordedResource } from '../policies/infra/synth.js';
+import { isClawError, type ClawError } from '../core/errors.js';
+import { openAdapters } from '../runtime/adapters.js';
+import { readProcessConfig } from '../runtime/process-config.js';
+import { PORTS, type WiredComponent } from '../runtime/wiring.js';
+import { awsConfig } from './aws.fixture.js';
+import { gcpConfig } from './gcp.fixture.js';
+
+let synth: typeof Synth;
+let awsStack: typeof import('./aws.js');
+let gcpStack: typeof import('./gcp.js');
+beforeAll(async () => {
+  synth = await import('../policies/infra/synth.js');
+  await synth.synthesize(() => {});
+  awsStack = await import('./aws.js');
+  gcpStack = await import('./gcp.js');
+});
+
+const roots: string[] = [];
+afterAll(() => {
+  for (const root of roots) {
+    chmodTree(root);
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+/** Read-only mounts are made read-only; give them back to the owner so they can be removed. */
+function chmodTree(path: string) {
+  const dir = statSync(path).isDirectory();
+  chmodSync(path, dir ? 0o755 : 0o644);
+  if (dir) for (const entry of readdirSync(path)) chmodTree(join(path, entry));
+}
+
+const DEPLOYMENT = 'kubernetes:apps/v1:Deployment';
+const CONFIG_MAP = 'kubernetes:core/v1:ConfigMap';
+const SECRET = 'kubernetes:core/v1:Secret';
+const COMPONENTS: Record<WiredComponent, string> = { worker: 'runtime-worker', gateway: 'runtime-gateway', codecServer: 'runtime-codec-server' };
+
+interface Pod {
+  env: Record<string, string>;
+  root: string;
+}
+
+/** The Kubernetes object `kind` named `name` in `namespace`, as declared. */
+function object(resources: RecordedResource[], type: string, namespace: string, name: string): RecordedResource {
+  const found = resources.filter((r) => r.type === type && r.inputs.metadata?.name === name && (r.inputs.metadata?.namespace ?? 'default') === namespace);
+  if (found.length !== 1) throw new Error(`kubelet: ${type} ${namespace}/${name} not found (${found.length})`);
+  return found[0]!;
+}
+
+/**
+ * What the kubelet makes of one Deployment's pod template: files at their mount paths
+ * (rooted at a temp dir; absolute paths in env values are re-rooted the same way) and the
+ * container's environment with secretKeyRefs resolved. It fails where a pod would not start
+ * (CreateContainerConfigError: a missing ConfigMap, Secret or key).
+ */
+function materialize(resources: RecordedResource[], deployment: RecordedResource, edit?: (spec: any) => void): Pod {
+  const template = structuredClone(deployment.inputs.spec.template);
+  edit?.(template.spec);
+  const namespace = deployment.inputs.metadata.namespace ?? 'default';
+  const container = template.spec.containers[0];
+  const root = mkdtempSync(join(tmpdir(), 'claw-pod-'));
+  roots.push(root);
+  const volumes = new Map<string, any>((template.spec.volumes ?? []).map((v: any) => [v.name, v]));
+  const mountPaths: string[] = [];
+  for (const mount of container.volumeMounts ?? []) {
+    const volume = volumes.get(mount.name);
+    if (!volume) throw new Error(`kubelet: volume ${mount.name} is mounted but not declared`);
+    const dir = join(root, mount.mountPath);
+    mkdirSync(dir, { recursive: true });
+    mountPaths.push(mount.mountPath);
+    if (volume.configMap) {
+      const data = object(resources, CONFIG_MAP, namespace, volume.configMap.name).inputs.data as Record<string, string>;
+      const items: { key: string; path: string }[] = volume.configMap.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+      for (const { key, path } of items) {
+        if (data[key] === undefined) throw new Error(`kubelet: ConfigMap ${volume.configMap.name} has no key ${key}`);
+        mkdirSync(dirname(join(dir, path)), { recursive: true });
+        writeFileSync(join(dir, path), data[key]!);
+        if (mount.readOnly) chmodSync(join(dir, path), 0o444);
+      }
+    } else if (!volume.emptyDir) {
+      throw new Error(`kubelet (test): volume ${mount.name} is neither a ConfigMap nor an emptyDir`);
+    }
+    if (mount.readOnly) chmodSync(dir, 0o555);
+  }
+  const reroot = (value: string) => {
+    const mount = mountPaths.find((m) => value === m || value.startsWith(`${m}/`));
+    return mount ? join(root, value) : value;
+  };
+  const env: Record<string, string> = {};
+  for (const e of container.env ?? []) {
+    if (e.value !== undefined) env[e.name] = reroot(String(e.value));
+    else if (e.valueFrom?.secretKeyRef) {
+      const { name, key } = e.valueFrom.secretKeyRef;
+      const secret = unsecret(object(resources, SECRET, namespace, name).inputs);
+      const value = secret.stringData?.[key] ?? (secret.data?.[key] !== undefined ? Buffer.from(secret.data[key], 'base64').toString('utf8') : undefined);
+      if (value === undefined) throw new Error(`kubelet: Secret ${name} has no key ${key}`);
+      env[e.name] = String(value);
+    } else throw new Error(`kubelet (test): env ${e.name} has a source this test does not resolve`);
+  }
+  return { env, root };
+}
+
+/** The mocks record secret inputs in Pulumi's wire form; the API server would hold the plain value. */
+const SECRET_SIG = { key: '4dabf18193072939515e22adb298388d', value: '1b47061264138c4ac30d75fd1eb44270' };
+function unsecret(value: any): any {
+  if (Array.isArray(value)) return value.map(unsecret);
+  if (value && typeof value === 'object') {
+    if (value[SECRET_SIG.key] === SECRET_SIG.value) return unsecret(value.value);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unsecret(v)]));
+  }
+  return value;
+}
+
+function clawError(run: () => unknown): ClawError {
+  try {
+    run();
+  } catch (err) {
+    expect(isClawError(err), String(err)).toBe(true);
+    return err as ClawError;
+  }
+  throw new Error('expected a ClawError');
+}
+
+const tenantIds = ['acme', 'globex'];
+
+describe('aws: the synthesized Deployments start the processes', () => {
+  let resources: RecordedResource[];
+  let outputs: Record<string, any>;
+  beforeAll(async () => {
+    ({ resources, outputs } = (await synth.synthesize(
+      () => awsStack.awsStack(awsConfig(2, { ids: tenantIds, byob: { globex: { name: 'globex-own-lake', prefix: 'claw/globex' } } })) as any,
+    )) as { resources: RecordedResource[]; outputs: Record<string, any> });
+  }, 120_000);
+  const deployment = (c: WiredComponent) => synth.named(resources, DEPLOYMENT, COMPONENTS[c]);
+
+  it.each(['worker', 'gateway', 'codecServer'] as const)('%s: readProcessConfig and openAdapters succeed on what the pod gets', async (component) => {
+    const dep = deployment(component);
+    const pod = materialize(resources, dep);
+    const config = readProcessConfig(component, pod.env);
+    const container = dep.inputs.spec.template.spec.containers[0];
+
+    // Listens where the Service and the probes look.
+    expect(config.port).toBe(PORTS[component]);
+    expect(container.ports[0].containerPort).toBe(config.port);
+    expect(container.readinessProbe.httpGet.port).toBe(config.port);
+    expect(config.host).toBe('0.0.0.0');
+    // claw.yaml is the install's, as the stack got it; the state dir is writable.
+    expect(config.config?.name).toBe('prod');
+    expect(config.config?.target).toBe('aws');
+    expect(config.config?.tenants.map((t) => t.id)).toEqual(tenantIds);
+    writeFileSync(join(config.stateDir, 'probe'), 'ok');
+    if (component === 'codecServer') {
+      expect(config.temporal).toBeUndefined();
+      expect(config.databaseUrl).toBeUndefined();
+    } else {
+      expect(config.temporal).toEqual({ address: outputs.temporalAddress, namespace: 'default' });
+      const db = synth.ofType(resources, 'aws:rds/instance:Instance')[0]!;
+      const url = new URL(config.databaseUrl!);
+      expect(url.protocol).toBe('postgres:');
+      expect(url.hostname).toBe(db.state.address);
+      expect(url.port).toBe('5432');
+      expect(url.pathname).toBe(`/${db.inputs.dbName}`);
+      expect(decodeURIComponent(url.username)).toBe(db.inputs.username);
+      expect(url.password.length).toBeGreaterThan(0);
+    }
+
+    const adapters = await openAdapters({ component, stateDir: config.stateDir, ...(config.config ? { config: config.config } : {}), env: pod.env });
+    const d = adapters.describe();
+    expect(d.target).toBe('aws');
+    expect(d.tenantKeyring).toMatchObject({ kind: 'aws-kms', region: 'eu-west-1', createKeys: false, keys: Object.fromEntries(tenantIds.map((id) => [id, outputs.tenants[id].key])) });
+    if (component === 'worker') {
+      expect((d.tenantKeyring as { identities: Record<string, string> }).identities).toEqual(Object.fromEntries(tenantIds.map((id) => [id, outputs.tenants[id].roleArn])));
+      expect(d.blobStore).toEqual({
+        kind: 's3',
+        region: 'eu-west-1',
+        tenants: Object.fromEntries(tenantIds.map((id) => [id, { bucket: outputs.tenants[id].bucket, prefix: outputs.tenants[id].prefix, kmsKeyId: outputs.tenants[id].key }])),
+      });
+      // The lake names the tenant's lakehouse created, carried by tenants.json (not re-derived).
+      const glue = (id: string) => synth.ofType(resources, 'aws:glue/catalogDatabase:CatalogDatabase', id)[0]!.inputs.name;
+      const workgroup = (id: string) => synth.ofType(resources, 'aws:athena/workgroup:Workgroup', id)[0]!.inputs.name;
+      for (const id of tenantIds) {
+        const lake = (d.lakeWriter as { tenants: Record<string, any> }).tenants[id];
+        expect(lake).toEqual({ bucket: outputs.tenants[id].bucket, prefix: outputs.tenants[id].prefix, kmsKeyArn: outputs.tenants[id].key, database: glue(id), workgroup: workgroup(id) });
+        expect(lake.database).toBe(outputs.tenants[id].database);
+        expect(lake.workgroup).toBe(outputs.tenants[id].workgroup);
+      }
+      expect(outputs.tenants.globex.prefix).toBe('claw/globex/');
+    } else {
+      expect(d.blobStore).toBeUndefined();
+      expect(d.lakeWriter).toBeUndefined();
+      expect(Object.values((d.tenantKeyring as { identities: Record<string, string | null> }).identities)).toEqual([null, null]);
+    }
+    await adapters.lakeWriter?.close?.();
+  });
+
+  it('the DB password reaches the process only through the Secret, URL-encoded', () => {
+    const dep = deployment('worker');
+    expect(JSON.stringify(dep.inputs)).not.toMatch(/postgres:\/\//);
+    const pod = materialize(resources, dep);
+    const password = pod.env.CLAW_DB_PASSWORD!;
+    expect(password.length).toBeGreaterThan(0);
+    expect(JSON.stringify(dep.inputs)).not.toContain(password);
+    expect(decodeURIComponent(new URL(readProcessConfig('worker', pod.env).databaseUrl!).password)).toBe(password);
+  });
+
+  describe('negative controls: a Deployment missing one piece fails with the process own error', () => {
+    const dropEnv = (name: string) => (spec: any) => {
+      spec.containers[0].env = spec.containers[0].env.filter((e: { name: string }) => e.name !== name);
+    };
+
+    it.each([
+      ['worker', 'CLAW_CONFIG', 'WORKER_ENV_MISSING'],
+      ['worker', 'CLAW_STATE_DIR', 'WORKER_ENV_MISSING'],
+      ['worker', 'TEMPORAL_ADDRESS', 'WORKER_ENV_MISSING'],
+      ['worker', 'CLAW_DB_PASSWORD', 'WORKER_ENV_MISSING'],
+      ['gateway', 'CLAW_DB_HOST', 'GATEWAY_ENV_MISSING'],
+      ['codecServer', 'CLAW_PORT', 'CODEC_ENV_MISSING'],
+    ] as const)('%s without %s: %s naming it', (component, name, code) => {
+      const pod = materialize(resources, deployment(component), dropEnv(name));
+      const err = clawError(() => readProcessConfig(component, pod.env));
+      expect(err.code).toBe(code);
+      expect(err.message).toContain(name);
+    });
+
+    it('the worker without the claw.yaml item in its config volume: the loader says the file is not there', () => {
+      const pod = materialize(resources, deployment('worker'), (spec) => {
+        const config = spec.volumes.find((v: any) => v.name === 'config');
+        config.configMap.items = config.configMap.items.filter((i: { key: string }) => i.key !== 'claw.yaml');
+      });
+      const err = clawError(() => readProcessConfig('worker', pod.env));
+      expect(err.message).toContain('claw.yaml');
+    });
+
+    it('the worker without CLAW_TENANTS_FILE: openAdapters fails with RUNTIME_WIRING_INVALID naming it', async () => {
+      const pod = materialize(resources, deployment('worker'), dropEnv('CLAW_TENANTS_FILE'));
+      const config = readProcessConfig('worker', pod.env);
+      await expect(openAdapters({ component: 'worker', stateDir: config.stateDir, config: config.config!, env: pod.env })).rejects.toMatchObject({
+        code: 'RUNTIME_WIRING_INVALID',
+        message: expect.stringContaining('CLAW_TENANTS_FILE'),
+      });
+    });
+  });
+});
+
+describe('gcp: the synthesized Deployments start the processes', () => {
+  let resources: RecordedResource[];
+  let outputs: Record<string, any>;
+  beforeAll(async () => {
+    ({ resources, outputs } = (await synth.synthesize(() => gcpStack.gcpStack(gcpConfig(2, { ids: tenantIds })) as any)) as {
+      resources: RecordedResource[];
+      outputs: Record<string, any>;
+    });
+  }, 120_000);
+
+  it.each(['worker', 'gateway', 'codecServer'] as const)('%s: readProcessConfig and openAdapters succeed on what the pod gets', async (component) => {
+    const dep = synth.named(resources, DEPLOYMENT, COMPONENTS[component]);
+    const pod = materialize(resources, dep);
+    const config = readProcessConfig(component, pod.env);
+    expect(config.port).toBe(PORTS[component]);
+    expect(dep.inputs.spec.template.spec.containers[0].readinessProbe.httpGet.port).toBe(config.port);
+    expect(config.config?.target).toBe('gcp');
+    writeFileSync(join(config.stateDir, 'probe'), 'ok');
+    if (component !== 'codecServer') {
+      expect(config.temporal?.address).toBe(outputs.temporalAddress);
+      expect(new URL(config.databaseUrl!).port).toBe('5432');
+    }
+
+    const adapters = await openAdapters({ component, stateDir: config.stateDir, ...(config.config ? { config: config.config } : {}), env: pod.env });
+    const d = adapters.describe();
+    expect(d.tenantKeyring).toMatchObject({ kind: 'gcp-kms', createKeys: false, keys: Object.fromEntries(tenantIds.map((id) => [id, outputs.tenants[id].key])) });
+    // Each component impersonates its own per-tenant identity.
+    expect((d.tenantKeyring as { identities: Record<string, string> }).identities).toEqual(Object.fromEntries(tenantIds.map((id) => [id, outputs.tenants[id].serviceAccounts[component]])));
+    if (component === 'worker') {
+      for (const id of tenantIds) {
+        const [projectId, datasetId] = (outputs.tenants[id].dataset as string).split(':');
+        expect((d.blobStore as { tenants: Record<string, any> }).tenants[id]).toEqual({ bucket: outputs.tenants[id].bucket, prefix: outputs.tenants[id].prefix, kmsKeyName: outputs.tenants[id].key });
+        expect((d.lakeWriter as { tenants: Record<string, any> }).tenants[id]).toEqual({ projectId, datasetId, kmsKeyName: outputs.tenants[id].key });
+      }
+    } else {
+      expect(d.blobStore).toBeUndefined();
+    }
+    await adapters.lakeWriter?.close?.();
+  });
+});
