@@ -8,10 +8,10 @@
  * ones), and so on up to exactly 1,000. Entities: agents, users, roles, hosts, channels
  * and the tool catalog, 10,000 in all.
  *
- * Measured: `authorizeToolCall` (argument projection, entity slice, context, the
- * (principal, action) policy slice from its cache, `statefulIsAuthorized` with request
- * validation, and the decision record), cycling over 60 granted agents. Baselines, same
- * requests, inputs built beforehand:
+ * Measured: `authorizeToolCall` (argument projection, the (principal, resource) entity
+ * slice and the (principal, action) policy slice from their LRU caches, context,
+ * `statefulIsAuthorized` with request validation, and the decision record), cycling over
+ * 60 granted agents. Baselines, same requests, inputs built beforehand:
  *  - bare pre-parsed: `statefulIsAuthorized` over the same slice of policies the
  *    authorizer evaluates (pre-parsed once per agent), the same entity slice and context,
  *    the same pre-parsed schema and validation: the ratio is the authorizer's own cost;
@@ -22,16 +22,17 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { parseConfig } from '../core/config/load.js';
 import { CedarAuthorizer } from '../runtime/authz/authorizer.js';
-import { policyMatchesAction } from '../runtime/authz/policies.js';
 import { basePolicies, buildSchema, tenantEntities, toolAction, uid, uidKey, type EntityJson } from '../policies/cedar/compile.js';
 import type { ToolCallRequest } from '../runtime/ports.js';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { percentile, report, type Figure } from './lib.js';
 
 const SHARED_NOTE = 'run once to prove the bench works, on a 2-core machine shared by several engineers running builds, tests and benches at the same time: absolute figures are inflated and noisy (see the calibration/baseline figures); rerun on a quiet machine before judging targets';
 
+const loadAtStart = loadavg();
 const TENANT = 'bench';
 const POLICIES = 1_000;
 const ENTITIES = 10_000;
@@ -158,8 +159,9 @@ if (denied.decision !== 'deny') throw new Error('the scoped forbid did not apply
 const preparsedSchema = 'bench-authz-schema';
 if (cedar.preparseSchema(preparsedSchema, schema).type !== 'success') throw new Error('schema did not pre-parse');
 const all = authorizer.policies(TENANT);
-function sliceOf(principalKey: string, action: string) {
-  return all.filter((p) => !p.shadow && (p.principal === '*' || p.principal === principalKey) && policyMatchesAction(p, action));
+/** The enforced policies the authorizer evaluates for this (principal, action): the same slice. */
+function sliceOf(principal: { type: string; id: string }, action: string) {
+  return authorizer.slicePolicies(TENANT, principal, action).filter((p) => !p.shadow);
 }
 const byKey = new Map(entities.map((e) => [uidKey(e.uid), e]));
 function entitySlice(...roots: { type: string; id: string }[]): EntityJson[] {
@@ -188,7 +190,7 @@ const action = { type: 'Action', id: toolAction('gmail.send') };
 const resource = uid.tool(TENANT, 'gmail.send');
 const bare = agents.map((i) => {
   const principal = agentUid(i);
-  const slice = sliceOf(uidKey(principal), action.id);
+  const slice = sliceOf(principal, action.id);
   const id = `bench-bare-${i}`;
   if (cedar.preparsePolicySet(id, { staticPolicies: Object.fromEntries(slice.map((p) => [p.id, p.text])) }).type !== 'success') throw new Error('slice did not pre-parse');
   return { id, principal, policies: slice.length, entities: entitySlice(principal, resource) };
@@ -270,7 +272,7 @@ const issuesResource = uid.tool(TENANT, 'github.issues');
 const issuesContext = { ...context, tool: 'github.issues', args: { repo: 'bench/app' } };
 const shadowBare = shadowAgents.map((i) => {
   const principal = agentUid(i);
-  const slice = sliceOf(uidKey(principal), issuesAction.id);
+  const slice = sliceOf(principal, issuesAction.id);
   const id = `bench-bare-issues-${i}`;
   if (cedar.preparsePolicySet(id, { staticPolicies: Object.fromEntries(slice.map((p) => [p.id, p.text])) }).type !== 'success') throw new Error('slice did not pre-parse');
   return { id, principal, entities: entitySlice(principal, issuesResource) };
@@ -304,7 +306,7 @@ const tiny = time(() => {
 }, 5_000);
 
 const sliceSizes = bare.map((b) => b.policies).sort((x, y) => x - y);
-const sliceNote = `slice: ${sliceSizes[0]}-${sliceSizes[sliceSizes.length - 1]} of ${POLICIES} policies (base + the agent's grant and forbid + open-principal policies on the action), entity slice ${bare[0]!.entities.length} of ${ENTITIES}`;
+const sliceNote = `slice: ${sliceSizes[0]}-${sliceSizes[sliceSizes.length - 1]} of ${POLICIES} policies (base + the agent's grant and forbid + open-principal policies on the action; \`principal in Role\` ones only in their members' slices), entity slice ${bare[0]!.entities.length} of ${ENTITIES}`;
 const shared = 'machine shared by several engineers (2 cores): figures are noisy';
 const figures: Figure[] = [
   {
@@ -386,5 +388,7 @@ markShared('authz');
 function markShared(bench: string): void {
   const file = join(dirname(fileURLToPath(import.meta.url)), 'results', `${bench}.json`);
   const { bench: name, date, ...rest } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  writeFileSync(file, `${JSON.stringify({ bench: name, date, note: SHARED_NOTE, ...rest }, null, 2)}\n`);
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
+  const machineLoad = `load average (1/5/15 min) at start ${load(loadAtStart)}, at end ${load(loadavg())} on 2 cores`;
+  writeFileSync(file, `${JSON.stringify({ bench: name, date, note: SHARED_NOTE, machineLoad, ...rest }, null, 2)}\n`);
 }

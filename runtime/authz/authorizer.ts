@@ -4,8 +4,12 @@
  * Per tenant, policies are parsed and validated once (policies.ts); per (principal,
  * action) the policies whose scope can match are pre-parsed into the wasm module's cache
  * once, on first use, so a call evaluates a handful of policies, not the tenant's
- * thousand. Entities are sliced the same way: the principal, the resource and their
- * ancestors. A reload that fails validation throws and leaves the policies in force.
+ * thousand. A policy scoped `principal == E` joins E's slices only, `principal in G` the
+ * slices of G and its members (by the principal's ancestors), `principal is T [in G]`
+ * those of T's principals (in G). Entities are sliced the same way: the principal, the
+ * resource and their ancestors, built once per (principal, resource). Both caches are
+ * LRU-bounded per tenant. A reload that fails validation throws and leaves the policies
+ * in force.
  *
  * Decisions: `forbid` wins (Cedar's semantics). A determining permit annotated
  * `@approval("required")` sets `requiresApproval`. Policies annotated `@shadow` are left
@@ -14,6 +18,7 @@
  */
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { ClawError } from '../../core/errors.js';
 import type { ClawConfig } from '../../core/config/schema.js';
 import type { AuthorizationDecision, Authorizer, DeterminingPolicy, ToolCallRequest } from '../ports.js';
@@ -30,7 +35,14 @@ import {
   type EntityJson,
   type Uid,
 } from '../../policies/cedar/compile.js';
-import { compilePolicies, policyMatchesAction, tenantPolicySources, type LoadedPolicy, type PolicySource } from './policies.js';
+import {
+  compilePolicies,
+  policyMatchesAction,
+  policyMatchesPrincipal,
+  tenantPolicySources,
+  type LoadedPolicy,
+  type PolicySource,
+} from './policies.js';
 
 export interface RawRequest {
   tenantId: string;
@@ -51,10 +63,25 @@ export interface TenantPolicyInput {
 }
 
 interface Slice {
+  /** The policies whose scope can match (principal and action), enforced and shadow, in load order. */
+  policies: LoadedPolicy[];
   /** Pre-parsed policy set id of the enforced policies; undefined when none can match. */
   enforced?: string;
   /** Pre-parsed id of enforced + shadow policies; undefined when the slice has no shadow policy. */
   shadow?: string;
+}
+
+/** Policies indexed by principal scope, so a slice is built from a few lists, not a scan of all. */
+interface PolicyIndex {
+  any: LoadedPolicy[];
+  /** `principal == E`, by E's uid key. */
+  eq: Map<string, LoadedPolicy[]>;
+  /** `principal in G`, by G's uid key. */
+  in: Map<string, LoadedPolicy[]>;
+  /** `principal is T` and `principal is T in G`, by T. */
+  is: Map<string, LoadedPolicy[]>;
+  /** Position of each policy in load order. */
+  order: Map<LoadedPolicy, number>;
 }
 
 interface TenantState {
@@ -62,11 +89,20 @@ interface TenantState {
   generation: number;
   schemaName: string;
   policies: LoadedPolicy[];
+  index: PolicyIndex;
   byId: Map<string, LoadedPolicy>;
   entities: Map<string, EntityJson>;
   budgets: TenantPolicyInput['budgets'];
-  slices: Map<string, Slice>;
+  /** (principal, action) → its slice; bounded, an evicted slice's pre-parsed ids are reused. */
+  slices: LRUCache<string, Slice>;
+  /** (principal, resource) → the entity slice (or why the request is denied); bounded. */
+  entitySlices: LRUCache<string, EntityJson[] | string>;
 }
+
+/** Default bound of the per-tenant slice cache ((principal, action) pairs). */
+export const DEFAULT_SLICE_CACHE_SIZE = 10_000;
+/** Default bound of the per-tenant entity-slice cache ((principal, resource) pairs). */
+export const DEFAULT_ENTITY_CACHE_SIZE = 10_000;
 
 const preparsedSchemas = new Set<string>();
 
@@ -83,16 +119,57 @@ function preparseSchema(schema: string): string {
 export interface CedarAuthorizerOptions {
   /** The request time (tests pin it). */
   now?: () => Date;
+  /** Per tenant, how many (principal, action) slices stay pre-parsed (LRU); default 10,000. */
+  sliceCacheSize?: number;
+  /** Per tenant, how many (principal, resource) entity slices are kept (LRU); default 10,000. */
+  entityCacheSize?: number;
 }
+
+let instances = 0;
 
 export class CedarAuthorizer implements Authorizer {
   private readonly tenants = new Map<string, TenantState>();
   private readonly tools = new Map<string, ArgType & { kind: 'Record' }>();
   private readonly now: () => Date;
   private generations = 0;
+  private readonly sliceCacheSize: number;
+  private readonly entityCacheSize: number;
+  /**
+   * Pre-parsed policy sets live in the wasm module's thread-local cache, which has no
+   * delete: an id can only be overwritten. Each authorizer therefore draws its ids from a
+   * pool of slots (`claw-authz-<instance>-<n>`); an evicted slice gives its slots back and
+   * the next slice pre-parses over them, so the wasm cache holds at most as many sets as
+   * the LRU caches hold slices (+1 per tenant while a new slice evicts an old one). The
+   * instance number keeps two authorizers in one process (tests, `claw policy test`) from
+   * overwriting each other's sets.
+   */
+  private readonly slotPrefix = `claw-authz-${++instances}-`;
+  private slotCount = 0;
+  private readonly freeSlots: string[] = [];
 
   constructor(options: CedarAuthorizerOptions = {}) {
     this.now = options.now ?? (() => new Date());
+    this.sliceCacheSize = Math.max(1, options.sliceCacheSize ?? DEFAULT_SLICE_CACHE_SIZE);
+    this.entityCacheSize = Math.max(1, options.entityCacheSize ?? DEFAULT_ENTITY_CACHE_SIZE);
+  }
+
+  /** Pre-parsed policy sets this authorizer holds in the wasm cache (tests: the cache stays bounded). */
+  get preparsedSets(): number {
+    return this.slotCount - this.freeSlots.length;
+  }
+
+  /** How many slices a tenant has cached. */
+  cachedSlices(tenantId: string): number {
+    return this.tenants.get(tenantId)?.slices.size ?? 0;
+  }
+
+  private takeSlot(): string {
+    return this.freeSlots.pop() ?? `${this.slotPrefix}${this.slotCount++}`;
+  }
+
+  private releaseSlice(slice: Slice): void {
+    if (slice.enforced) this.freeSlots.push(slice.enforced);
+    if (slice.shadow) this.freeSlots.push(slice.shadow);
   }
 
   /** An authorizer for every tenant of an install, from claw.yaml (throws on any invalid policy). */
@@ -121,13 +198,29 @@ export class CedarAuthorizer implements Authorizer {
       generation: ++this.generations,
       schemaName,
       policies: bundle.policies,
+      index: indexPolicies(bundle.policies),
       byId: new Map(bundle.policies.map((p) => [p.id, p])),
       entities: new Map(input.entities.map((e) => [uidKey(e.uid), e])),
       budgets: input.budgets,
-      slices: new Map(),
+      slices: new LRUCache<string, Slice>({ max: this.sliceCacheSize, dispose: (slice) => this.releaseSlice(slice) }),
+      entitySlices: new LRUCache<string, EntityJson[] | string>({ max: this.entityCacheSize }),
     };
+    const previous = this.tenants.get(input.tenantId);
     this.tenants.set(input.tenantId, state);
+    // The replaced policies' slices are never used again: give their slots back.
+    previous?.slices.clear();
     return { policies: bundle.policies.length, warnings: bundle.warnings };
+  }
+
+  /**
+   * The policies a request of `principal` for `action` is evaluated against (enforced and
+   * `@shadow`), as cached for it; empty for an unknown tenant or principal. For the bench
+   * baseline and tests.
+   */
+  slicePolicies(tenantId: string, principal: Uid, action: string): readonly LoadedPolicy[] {
+    const state = this.tenants.get(tenantId);
+    if (!state) return [];
+    return this.ancestors(state, principal) ? this.slice(state, principal, action).policies : [];
   }
 
   /** The policies in force for a tenant (for explain and tests). */
@@ -170,7 +263,7 @@ export class CedarAuthorizer implements Authorizer {
     const entities = this.entitySlice(state, request);
     if (typeof entities === 'string') return denied([entities]);
     const context = this.context(state, request, agentId);
-    const slice = this.slice(state, uidKey(request.principal), request.action);
+    const slice = this.slice(state, request.principal, request.action);
     const base = {
       principal: request.principal,
       action: { type: 'Action', id: request.action },
@@ -187,6 +280,13 @@ export class CedarAuthorizer implements Authorizer {
   }
 
   private evaluate(state: TenantState, policySetId: string, call: Omit<cedar.StatefulAuthorizationCall, 'preparsedPolicySetId'>): AuthorizationDecision {
+    // Request validation stays on. Strict validation of the policies at load proves the
+    // policies are well-typed for every request that conforms to the schema; it proves
+    // nothing about this request. authorizeRaw takes callers' contexts (a budget that is
+    // not a Long, a missing runId, a principal type the action does not apply to); without
+    // validation such a request is evaluated anyway, a forbid reading the bad attribute
+    // errors and is skipped, and a permit can win: a changed decision. It costs ~10% of a
+    // call here (bench: bare call with and without it), and the bare baseline pays it too.
     const answer = cedar.statefulIsAuthorized({
       ...call,
       preparsedPolicySetId: policySetId,
@@ -219,19 +319,56 @@ export class CedarAuthorizer implements Authorizer {
     return context;
   }
 
-  /** The principal, the resource and their ancestors; unknown entities deny the request. */
+  /**
+   * The principal, the resource and their ancestors; unknown entities deny the request.
+   * Entities change only when the tenant is (re)loaded, so the slice of a (principal,
+   * resource) pair is built once and the same objects are handed to cedar-wasm each call.
+   */
   private entitySlice(state: TenantState, request: RawRequest): EntityJson[] | string {
+    const cacheKey = `${uidKey(request.principal)}|${uidKey(request.resource)}`;
+    const cached = state.entitySlices.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const built = this.buildEntitySlice(state, request);
+    state.entitySlices.set(cacheKey, built);
+    return built;
+  }
+
+  /** A tenant's entity by uid; blobs are not enumerated, so one inside the tenant's namespace is made up. */
+  private entity(state: TenantState, u: Uid, key = uidKey(u)): EntityJson | undefined {
+    const entity = state.entities.get(key);
+    if (entity || u.type !== 'Blob' || !u.id.startsWith(`${state.tenantId}/`)) return entity;
+    const tenant = uid.tenant(state.tenantId);
+    return { uid: u, attrs: { tenant: { __entity: tenant }, key: u.id.slice(state.tenantId.length + 1) }, parents: [tenant] };
+  }
+
+  /**
+   * Uid keys of `u`'s ancestors, transitively (what Cedar's `in` sees with the entity slice
+   * this authorizer passes: the same entities, the same parents); undefined if `u` is unknown.
+   */
+  private ancestors(state: TenantState, u: Uid): Set<string> | undefined {
+    const root = this.entity(state, u);
+    if (!root) return undefined;
+    const out = new Set<string>();
+    const visit = (e: EntityJson) => {
+      for (const parent of e.parents) {
+        const key = uidKey(parent);
+        if (out.has(key)) continue;
+        out.add(key);
+        const entity = this.entity(state, parent, key);
+        if (entity) visit(entity);
+      }
+    };
+    visit(root);
+    return out;
+  }
+
+  private buildEntitySlice(state: TenantState, request: RawRequest): EntityJson[] | string {
     const out: EntityJson[] = [];
     const seen = new Set<string>();
     const visit = (u: Uid, what: string): string | undefined => {
       const key = uidKey(u);
       if (seen.has(key)) return undefined;
-      let entity = state.entities.get(key);
-      if (!entity && u.type === 'Blob' && u.id.startsWith(`${state.tenantId}/`)) {
-        // Blobs are not enumerated; a blob key inside the tenant's namespace is an entity of the tenant.
-        const tenant = uid.tenant(state.tenantId);
-        entity = { uid: u, attrs: { tenant: { __entity: tenant }, key: u.id.slice(state.tenantId.length + 1) }, parents: [tenant] };
-      }
+      const entity = this.entity(state, u, key);
       if (!entity) return `unknown ${what} ${key} in tenant '${state.tenantId}'`;
       seen.add(key);
       out.push(entity);
@@ -244,30 +381,69 @@ export class CedarAuthorizer implements Authorizer {
     return visit(request.principal, 'principal') ?? visit(request.resource, 'resource') ?? out;
   }
 
-  private slice(state: TenantState, principal: string, action: string): Slice {
-    const key = `${principal}|${action}`;
+  /**
+   * The policies whose scope can match `principal` (`==` it, `in` it or one of its
+   * ancestors, `is` its type, or any principal) and `action`, pre-parsed. A policy left
+   * out could not be satisfied by this principal whatever the resource and context, so
+   * the decision is the one over all the tenant's policies.
+   */
+  private slice(state: TenantState, principal: Uid, action: string): Slice {
+    const principalKey = uidKey(principal);
+    const key = `${principalKey}|${action}`;
     const cached = state.slices.get(key);
     if (cached) return cached;
-    const matching = state.policies.filter((p) => (p.principal === '*' || p.principal === principal) && policyMatchesAction(p, action));
+    // Callers resolved the principal first (an unknown one is denied before any slice).
+    const ancestors = this.ancestors(state, principal) ?? new Set<string>();
+    const { index } = state;
+    const candidates = new Set<LoadedPolicy>(index.any);
+    for (const p of index.eq.get(principalKey) ?? []) candidates.add(p);
+    for (const group of [principalKey, ...ancestors]) for (const p of index.in.get(group) ?? []) candidates.add(p);
+    for (const p of index.is.get(principal.type) ?? []) candidates.add(p);
+    const matching = [...candidates]
+      .filter((p) => policyMatchesPrincipal(p, principalKey, principal.type, ancestors) && policyMatchesAction(p, action))
+      .sort((a, b) => index.order.get(a)! - index.order.get(b)!);
     const enforced = matching.filter((p) => !p.shadow);
-    const slice: Slice = {};
-    // Ids are stable per (tenant, slice) so a reload overwrites the wasm cache entry instead of growing it.
-    const id = `${state.tenantId}\u0000${key}`;
-    if (enforced.length) slice.enforced = preparse(`${id}\u0000enforced`, enforced);
-    if (matching.length > enforced.length) slice.shadow = preparse(`${id}\u0000shadow`, matching);
+    const slice: Slice = { policies: matching };
+    try {
+      if (enforced.length) slice.enforced = this.preparse(enforced);
+      if (matching.length > enforced.length) slice.shadow = this.preparse(matching);
+    } catch (err) {
+      this.releaseSlice(slice);
+      throw err;
+    }
     state.slices.set(key, slice);
     return slice;
   }
+
+  private preparse(policies: LoadedPolicy[]): string {
+    const id = this.takeSlot();
+    const staticPolicies: Record<string, string> = {};
+    for (const p of policies) staticPolicies[p.id] = p.text;
+    const answer = cedar.preparsePolicySet(id, { staticPolicies });
+    if (answer.type === 'failure') {
+      this.freeSlots.push(id);
+      throw new ClawError('CEDAR_INTERNAL', `validated policies did not pre-parse: ${answer.errors[0]?.message}`, { hint: 'this is a bug in claw' });
+    }
+    return id;
+  }
 }
 
-function preparse(id: string, policies: LoadedPolicy[]): string {
-  const staticPolicies: Record<string, string> = {};
-  for (const p of policies) staticPolicies[p.id] = p.text;
-  const answer = cedar.preparsePolicySet(id, { staticPolicies });
-  if (answer.type === 'failure') {
-    throw new ClawError('CEDAR_INTERNAL', `validated policies did not pre-parse: ${answer.errors[0]?.message}`, { hint: 'this is a bug in claw' });
-  }
-  return id;
+function indexPolicies(policies: LoadedPolicy[]): PolicyIndex {
+  const index: PolicyIndex = { any: [], eq: new Map(), in: new Map(), is: new Map(), order: new Map() };
+  const add = (map: Map<string, LoadedPolicy[]>, key: string, p: LoadedPolicy) => {
+    const list = map.get(key);
+    if (list) list.push(p);
+    else map.set(key, [p]);
+  };
+  policies.forEach((p, n) => {
+    index.order.set(p, n);
+    const s = p.principalScope;
+    if (s.op === '==') add(index.eq, s.entity, p);
+    else if (s.op === 'in') add(index.in, s.entity, p);
+    else if (s.op === 'is') add(index.is, s.type, p);
+    else index.any.push(p);
+  });
+  return index;
 }
 
 /**

@@ -25,13 +25,24 @@ export interface LoadedPolicy {
   file: string;
   line: number;
   column: number;
-  /** Exact principal (`Agent::"acme/helper"`) the policy is scoped to, or '*' for any. */
+  /** Exact principal (`Agent::"acme/helper"`) the policy is scoped to, or '*' for any other scope. */
   principal: string;
+  /**
+   * The principal scope in full: `principal == E`, `principal in G`, `principal is T`,
+   * `principal is T in G`, or none. Keys are uid keys (`Role::"acme/ops"`).
+   */
+  principalScope: PrincipalScope;
   /** Actions the scope can match ('*' for any); `in Action::"invokeTool"` is kept as that group. */
   actions: '*' | { ids: string[]; groups: string[] };
   /** `@shadow` (log-only): evaluated and recorded, never enforced. */
   shadow: boolean;
 }
+
+export type PrincipalScope =
+  | { op: 'any' }
+  | { op: '=='; entity: string }
+  | { op: 'in'; entity: string }
+  | { op: 'is'; type: string; in?: string };
 
 export interface PolicyBundle {
   schema: string;
@@ -95,7 +106,15 @@ const entityKey = (e: cedar.EntityUidJson) => {
 };
 const actionId = (e: cedar.EntityUidJson) => ('__entity' in e ? e.__entity.id : e.id);
 
-function scopeOf(json: cedar.PolicyJson): Pick<LoadedPolicy, 'principal' | 'actions'> {
+function principalScopeOf(p: cedar.PrincipalConstraint): PrincipalScope {
+  if (p.op === '==' && 'entity' in p) return { op: '==', entity: entityKey(p.entity) };
+  if (p.op === 'in' && 'entity' in p) return { op: 'in', entity: entityKey(p.entity) };
+  if (p.op === 'is') return p.in && 'entity' in p.in ? { op: 'is', type: p.entity_type, in: entityKey(p.in.entity) } : { op: 'is', type: p.entity_type };
+  // `All`, or a slot (templates are rejected before this): can match any principal.
+  return { op: 'any' };
+}
+
+function scopeOf(json: cedar.PolicyJson): Pick<LoadedPolicy, 'principal' | 'principalScope' | 'actions'> {
   const p = json.principal;
   const principal = p.op === '==' && 'entity' in p ? entityKey(p.entity) : '*';
   const a = json.action;
@@ -106,7 +125,7 @@ function scopeOf(json: cedar.PolicyJson): Pick<LoadedPolicy, 'principal' | 'acti
     // `in X` matches X itself and, for a group, its members.
     actions = { ids: list.map(actionId), groups: list.map(actionId) };
   }
-  return { principal, actions };
+  return { principal, principalScope: principalScopeOf(p), actions };
 }
 
 /**
@@ -230,6 +249,25 @@ export function policyMatchesAction(p: LoadedPolicy, action: string): boolean {
   if (p.actions === '*') return true;
   if (p.actions.ids.includes(action)) return true;
   return action.startsWith('invokeTool:') && p.actions.groups.includes('invokeTool');
+}
+
+/**
+ * Whether the principal scope of `p` can match a principal of uid key `principal`, type
+ * `type`, whose ancestors (transitively, from the tenant's entities) are `ancestors`.
+ * `in G` matches G itself and its descendants, as in Cedar.
+ */
+export function policyMatchesPrincipal(p: LoadedPolicy, principal: string, type: string, ancestors: ReadonlySet<string>): boolean {
+  const s = p.principalScope;
+  switch (s.op) {
+    case 'any':
+      return true;
+    case '==':
+      return s.entity === principal;
+    case 'in':
+      return s.entity === principal || ancestors.has(s.entity);
+    case 'is':
+      return s.type === type && (s.in === undefined || s.in === principal || ancestors.has(s.in));
+  }
 }
 
 export { toolAction };
