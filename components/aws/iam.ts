@@ -9,13 +9,14 @@
  *   under an encryption context naming the tenant; it cannot read tenant data.
  * - codec-server: no IAM policy; key policies let it decrypt Temporal payloads only.
  * - openbao: no IAM policy; the unseal key's policy names it.
- * - tenant roles: the tenant's key, bucket (or BYOB prefix), Glue database and Athena
- *   workgroup, and nothing else.
+ * - tenant roles: the tenant's key, bucket (or BYOB prefix), Glue database and its two
+ *   lake tables, Athena workgroup, and nothing else.
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { OPENBAO_NAMESPACE, OPENBAO_SERVICE_ACCOUNT, RUNTIME_NAMESPACE, SERVICE_ACCOUNTS, installTags, physicalName, tenantTags } from './naming.js';
 import { TENANT_KEY_ACTIONS, type PolicyDocument } from './tenant-key.js';
+import { TRACE_STAGING_TABLE } from '../../runtime/traces/schema.js';
 
 /** IAM path of every tenant role of an install; the worker may assume roles under it only. */
 export function tenantRolePath(install: string): string {
@@ -66,13 +67,32 @@ export interface TenantRolePolicyInput {
   /** '' or a BYOB prefix ending in '/'. */
   prefix: string;
   databaseName: string;
+  /** The Iceberg table the lake MERGEs into. */
   tableName: string;
+  /** The external Parquet table it MERGEs from (TenantLakehouse.stagingTableName). */
+  stagingTableName?: string;
   workgroupName: string;
 }
+
+/**
+ * Glue actions on the tenant's lake tables, from what the lake does through Athena (all
+ * under the role's own credentials): read both tables' definitions (planning the MERGE and
+ * queries), and commit Iceberg snapshots to `traces` (Athena's Iceberg writes swap the
+ * table's metadata_location with glue:UpdateTable). Nothing registers partitions: the
+ * staging table uses partition projection and Iceberg keeps partitions in its own metadata,
+ * so no Batch/CreatePartition; GetPartitions stays for planners that list them. No
+ * CreateTable/DeleteTable: the stack declares the tables (invariant 6).
+ */
+export const TENANT_LAKE_READ_ACTIONS = ['glue:GetTable', 'glue:GetTables', 'glue:GetPartitions'] as const;
+export const TENANT_LAKE_COMMIT_ACTIONS = ['glue:UpdateTable'] as const;
 
 /** Everything a tenant's workload may do: its key, its objects, its lake. */
 export function tenantRolePolicy(p: TenantRolePolicyInput): PolicyDocument {
   const glue = (kind: string, name: string) => `arn:${p.partition}:glue:${p.region}:${p.accountId}:${kind}/${name}`;
+  const catalog = `arn:${p.partition}:glue:${p.region}:${p.accountId}:catalog`;
+  const database = glue('database', p.databaseName);
+  const traces = glue('table', `${p.databaseName}/${p.tableName}`);
+  const staging = glue('table', `${p.databaseName}/${p.stagingTableName ?? TRACE_STAGING_TABLE}`);
   return {
     Version: '2012-10-17',
     Statement: [
@@ -90,16 +110,10 @@ export function tenantRolePolicy(p: TenantRolePolicyInput): PolicyDocument {
         Resource: p.bucketArn,
         ...(p.prefix ? { Condition: { StringLike: { 's3:prefix': [`${p.prefix}*`] } } } : {}),
       },
-      {
-        Sid: 'TenantLake',
-        Effect: 'Allow',
-        Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables', 'glue:UpdateTable', 'glue:GetPartitions'],
-        Resource: [
-          `arn:${p.partition}:glue:${p.region}:${p.accountId}:catalog`,
-          glue('database', p.databaseName),
-          glue('table', `${p.databaseName}/${p.tableName}`),
-        ],
-      },
+      // Glue authorizes a table action on the catalog, the database and the table.
+      { Sid: 'TenantLakeDatabase', Effect: 'Allow', Action: ['glue:GetDatabase'], Resource: [catalog, database] },
+      { Sid: 'TenantLakeTables', Effect: 'Allow', Action: [...TENANT_LAKE_READ_ACTIONS], Resource: [catalog, database, traces, staging] },
+      { Sid: 'TenantLakeCommit', Effect: 'Allow', Action: [...TENANT_LAKE_COMMIT_ACTIONS], Resource: [catalog, database, traces] },
       {
         Sid: 'TenantQueries',
         Effect: 'Allow',

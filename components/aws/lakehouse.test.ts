@@ -76,6 +76,45 @@ describe('TenantLakehouse', () => {
     expect(input.location).toBe('s3://acme-bucket/claw/traces/iceberg/');
   });
 
+  // The staging table is the one mergeSql reads (`FROM traces_staging WHERE dt = '<day>'
+  // AND "$path" = ...`) and writeSegment uploads under: the stack must declare exactly what
+  // tableDdl's staging DDL would create, or every MERGE fails (or silently reads nothing).
+  it('declares the staging table of tableDdl: external Parquet, columns, projected dt partition and location', async () => {
+    for (const prefix of ['', 'claw/']) {
+      const { resources } = await run(prefix);
+      const staging = synth.named(resources, 'aws:glue/catalogTable:CatalogTable', 'acme-traces-staging').inputs;
+      const t = { bucket: 'acme-bucket', prefix, kmsKeyArn: keyArn, database: 'claw_prod_acme_eu', workgroup: 'claw-prod-acme-eu' };
+      const ddl = lake.tableDdl(t).find((q) => q.startsWith(`CREATE EXTERNAL TABLE IF NOT EXISTS \`${t.database}\`.\`traces_staging\``))!;
+      expect(ddl).toBeDefined();
+
+      expect(staging.name).toBe('traces_staging');
+      expect(staging.databaseName).toBe(t.database);
+      expect(staging.tableType).toBe('EXTERNAL_TABLE');
+      expect(staging.openTableFormatInput).toBeUndefined();
+      // Columns: the DDL's, in order, with the DDL's types.
+      const columns = /\((.*?)\)\nPARTITIONED BY/s.exec(ddl)![1]!.split(', ').map((c) => /^`(\w+)` (\w+)$/.exec(c)!.slice(1));
+      expect(staging.storageDescriptor.columns.map((c: { name: string; type: string }) => [c.name, c.type])).toEqual(columns);
+      // Partitioning: the DDL's `dt string`, the column mergeSql filters on.
+      const [, partName, partType] = /PARTITIONED BY \(`(\w+)` (\w+)\)/.exec(ddl)!;
+      expect(staging.partitionKeys).toEqual([{ name: partName, type: partType }]);
+      expect(lake.mergeSql(t, '2026-11-25', 'x')).toContain(`FROM \`${t.database}\`.\`traces_staging\` WHERE ${partName} = '2026-11-25'`);
+      // Location and partition projection: the DDL's LOCATION and TBLPROPERTIES, so Athena
+      // projects day=<dt>/ and nothing (no runtime, no IAM grant) registers partitions.
+      const location = /LOCATION '([^']+)'/.exec(ddl)![1];
+      expect(staging.storageDescriptor.location).toBe(location);
+      expect(location).toBe(`s3://acme-bucket/${prefix}traces/staging/`);
+      const properties = Object.fromEntries([.../'([^']+)'='([^']*)'/g[Symbol.matchAll](/TBLPROPERTIES \((.*)\)$/s.exec(ddl)![1]!)].map((m) => [m[1], m[2]]));
+      expect(properties['storage.location.template']).toBe(`${location}day=\${dt}/`);
+      expect(staging.parameters).toEqual({ EXTERNAL: 'TRUE', classification: 'parquet', ...properties });
+      // STORED AS PARQUET.
+      expect(staging.storageDescriptor.inputFormat).toBe('org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat');
+      expect(staging.storageDescriptor.outputFormat).toBe('org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat');
+      expect(staging.storageDescriptor.serDeInfo.serializationLibrary).toBe('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
+      // writeSegment's object keys fall under it.
+      expect(`s3://acme-bucket/${prefix}traces/staging/day=2026-11-25/seg.parquet`.startsWith(lake.stagingLocation(t))).toBe(true);
+    }
+  });
+
   it('Athena workgroup enforces SSE_KMS with the tenant key and results in the tenant bucket', async () => {
     const { resources } = await run('claw/');
     const wg = synth.named(resources, 'aws:athena/workgroup:Workgroup', 'acme-workgroup');

@@ -1,17 +1,31 @@
 /**
- * A tenant's trace lake: a Glue database, the Iceberg `traces` table (one row per trace
+ * A tenant's trace lake: a Glue database, the external Parquet table `traces_staging` the
+ * runtime stages segments in, the Iceberg `traces` table (one row per trace
  * event, LAKE_COLUMNS of runtime/traces/model.ts; content is ciphertext under the tenant
  * key, DESIGN.md invariant 1), and an Athena workgroup that enforces SSE_KMS with the
  * tenant key and writes results only to the tenant's bucket.
  *
- * The table is the one runtime/traces/aws-lake.ts MERGEs into: its schema, partitioning
- * (identity on `day`) and location come from runtime/traces/schema.ts, which both use.
+ * The tables are the ones runtime/traces/aws-lake.ts MERGEs from and into: their schemas,
+ * partitioning (identity on `day` for `traces`; a projected `dt` for the staging table, so
+ * nothing registers partitions) and locations come from runtime/traces/schema.ts, which
+ * both use. The runtime only checks that they exist (invariant 6: it never creates them).
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { physicalName, tenantTags } from './naming.js';
 import { PREFIXES } from './tenant-storage.js';
-import { awsLakeKeys, icebergPartitionSpec, icebergSchema, ICEBERG_WRITE_PROPERTIES, TRACE_TABLE } from '../../runtime/traces/schema.js';
+import {
+  athenaColumnList,
+  awsLakeKeys,
+  icebergPartitionSpec,
+  icebergSchema,
+  ICEBERG_WRITE_PROPERTIES,
+  PARQUET_STORAGE,
+  stagingTableProperties,
+  STAGING_PARTITION_COLUMN,
+  TRACE_STAGING_TABLE,
+  TRACE_TABLE,
+} from '../../runtime/traces/schema.js';
 
 export interface TenantLakehouseArgs {
   install: string;
@@ -26,6 +40,7 @@ export interface TenantLakehouseArgs {
 export class TenantLakehouse extends pulumi.ComponentResource {
   readonly databaseName: string;
   readonly tableName = TRACE_TABLE;
+  readonly stagingTableName = TRACE_STAGING_TABLE;
   readonly workgroupName: string;
   readonly workgroupArn: pulumi.Output<string>;
 
@@ -43,7 +58,7 @@ export class TenantLakehouse extends pulumi.ComponentResource {
       child,
     );
 
-    new aws.glue.CatalogTable(
+    const traces = new aws.glue.CatalogTable(
       `${name}-traces`,
       {
         name: this.tableName,
@@ -70,6 +85,33 @@ export class TenantLakehouse extends pulumi.ComponentResource {
       child,
     );
 
+    // The staging table: what Athena's `CREATE EXTERNAL TABLE ... STORED AS PARQUET` with
+    // partition projection records (tableDdl in aws-lake.ts). Its objects are the ones the
+    // runtime uploads with SSE-KMS under the tenant key, in the tenant's bucket whose
+    // default encryption is that key; the MERGE only reads them.
+    const stagingUri = pulumi.interpolate`s3://${args.bucketName}/${lakeKeys.staging}`;
+    new aws.glue.CatalogTable(
+      `${name}-traces-staging`,
+      {
+        name: this.stagingTableName,
+        databaseName: database.name,
+        tableType: 'EXTERNAL_TABLE',
+        description: `Claw trace segments of tenant ${args.tenantId} awaiting the MERGE into ${TRACE_TABLE}`,
+        parameters: stagingUri.apply((uri) => ({ EXTERNAL: 'TRUE', classification: 'parquet', ...stagingTableProperties(uri) })),
+        partitionKeys: [{ name: STAGING_PARTITION_COLUMN, type: 'string' }],
+        storageDescriptor: {
+          location: stagingUri,
+          inputFormat: PARQUET_STORAGE.inputFormat,
+          outputFormat: PARQUET_STORAGE.outputFormat,
+          serDeInfo: { serializationLibrary: PARQUET_STORAGE.serializationLibrary, parameters: { 'serialization.format': '1' } },
+          columns: athenaColumnList(),
+        },
+      },
+      // After `traces`: the MERGE target exists before anything could stage into it (and
+      // the lake table a tenant's listing shows first stays the Iceberg one).
+      { ...child, dependsOn: [traces] },
+    );
+
     this.workgroupName = physicalName(['claw', args.install, args.tenantId], 128);
     const workgroup = new aws.athena.Workgroup(
       `${name}-workgroup`,
@@ -94,6 +136,6 @@ export class TenantLakehouse extends pulumi.ComponentResource {
       child,
     );
     this.workgroupArn = workgroup.arn;
-    this.registerOutputs({ databaseName: this.databaseName, workgroupName: this.workgroupName });
+    this.registerOutputs({ databaseName: this.databaseName, stagingTableName: this.stagingTableName, workgroupName: this.workgroupName });
   }
 }

@@ -2,7 +2,8 @@
  * The AWS lake against moto (S3, KMS, Athena). What moto checks: the object lands in the
  * tenant's prefix with SSE-KMS under the tenant's key (moto records the headers; it does
  * not encrypt with the key), the workgroup settings we refuse to write without, and the
- * exact Athena statements issued in the tenant's workgroup and database. What it cannot:
+ * exact Athena statements issued in the tenant's workgroup and database, and that the lake
+ * refuses to write before the stack has declared its Glue tables. What it cannot:
  * moto's Athena runs no SQL (DDL, the Iceberg MERGE, queries: it returns SUCCEEDED and
  * canned results), Glue is not populated by Athena DDL, IAM policies are not enforced,
  * and KMS key policies are not evaluated on S3 writes.
@@ -11,9 +12,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AthenaClient, CreateWorkGroupCommand, GetQueryExecutionCommand, ListQueryExecutionsCommand } from '@aws-sdk/client-athena';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateDatabaseCommand, CreateTableCommand, GlueClient } from '@aws-sdk/client-glue';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AwsLake, type AwsTenantLake } from './aws-lake.js';
+import { AwsLake, stagingLocation, type AwsTenantLake } from './aws-lake.js';
+import { athenaColumnList, PARQUET_STORAGE, stagingTableProperties, STAGING_PARTITION_COLUMN, TRACE_STAGING_TABLE, TRACE_TABLE } from './schema.js';
 import { ContentSealer } from './seal.js';
 import { CANARY, findCanaries, localKeyring, mustShowRun, tempStateDir } from './test-support.js';
 
@@ -25,6 +28,7 @@ describe('AWS lake (moto)', () => {
   const s3 = new S3Client({ region, endpoint, forcePathStyle: true, credentials });
   const athena = new AthenaClient({ region, endpoint, credentials });
   const kms = new KMSClient({ region, endpoint, credentials });
+  const glue = new GlueClient({ region, endpoint, credentials });
   const { stateDir, cleanup } = tempStateDir();
   const tenants: Record<string, AwsTenantLake> = {};
   const bucket = `claw-lake-${Date.now()}`;
@@ -32,7 +36,7 @@ describe('AWS lake (moto)', () => {
   beforeAll(async () => {
     // What the stack (components/aws) provides per tenant: key, prefix, database, workgroup.
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    for (const id of ['acme', 'globex', 'lax']) {
+    for (const id of ['acme', 'globex', 'lax', 'initech']) {
       const key = await kms.send(new CreateKeyCommand({ Description: `claw tenant ${id}` }));
       tenants[id] = { bucket, prefix: `tenants/${id}/`, kmsKeyArn: key.KeyMetadata!.Arn!, database: `claw_${id}`, workgroup: `claw-${id}-${Date.now()}` };
     }
@@ -49,6 +53,37 @@ describe('AWS lake (moto)', () => {
     await workgroup(tenants.acme!, true, tenants.acme!.kmsKeyArn);
     await workgroup(tenants.globex!, true, tenants.acme!.kmsKeyArn); // misconfigured: another tenant's key
     await workgroup(tenants.lax!, false, tenants.lax!.kmsKeyArn); // misconfigured: not enforced
+    await workgroup(tenants.initech!, true, tenants.initech!.kmsKeyArn); // fine, but its lake tables were never declared
+
+    // acme's lake tables, created in Glue here as the stack does (components/aws/lakehouse.ts,
+    // from the same runtime/traces/schema.ts); the runtime itself never creates tables.
+    const t = tenants.acme!;
+    await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: t.database } }));
+    await glue.send(
+      new CreateTableCommand({
+        DatabaseName: t.database,
+        TableInput: {
+          Name: TRACE_STAGING_TABLE,
+          TableType: 'EXTERNAL_TABLE',
+          Parameters: { EXTERNAL: 'TRUE', classification: 'parquet', ...stagingTableProperties(stagingLocation(t)) },
+          PartitionKeys: [{ Name: STAGING_PARTITION_COLUMN, Type: 'string' }],
+          StorageDescriptor: {
+            Location: stagingLocation(t),
+            InputFormat: PARQUET_STORAGE.inputFormat,
+            OutputFormat: PARQUET_STORAGE.outputFormat,
+            SerdeInfo: { SerializationLibrary: PARQUET_STORAGE.serializationLibrary },
+            Columns: athenaColumnList().map((c) => ({ Name: c.name, Type: c.type })),
+          },
+        },
+      }),
+    );
+    // moto takes no Iceberg table input; a table of that name is what the lake checks for.
+    await glue.send(
+      new CreateTableCommand({
+        DatabaseName: t.database,
+        TableInput: { Name: TRACE_TABLE, TableType: 'EXTERNAL_TABLE', Parameters: { table_type: 'ICEBERG' }, StorageDescriptor: { Location: `s3://${bucket}/${t.prefix}traces/iceberg/` } },
+      }),
+    );
   });
   afterAll(() => cleanup());
 
@@ -58,7 +93,6 @@ describe('AWS lake (moto)', () => {
     const keyring = await localKeyring(stateDir, ['acme']);
     const rows = await new ContentSealer(await keyring.forTenant('acme')).seal(mustShowRun('acme', 'run-1'));
     const writer = lake();
-    await writer.ensureTables('acme');
     await writer.writeSegment('acme', '000001764072000-0a0b0c0d', rows);
     await writer.writeSegment('acme', '000001764072000-0a0b0c0d', rows); // a replay: same object, same MERGE
     await writer.close();
@@ -83,10 +117,12 @@ describe('AWS lake (moto)', () => {
       expect(s.QueryExecutionContext?.Database).toBe('claw_acme');
     }
     const sql = statements.map((s) => s.Query!);
-    expect(sql.filter((q) => q.startsWith('CREATE EXTERNAL TABLE IF NOT EXISTS `claw_acme`.`traces_staging`'))).toHaveLength(1);
-    expect(sql.filter((q) => q.includes("TBLPROPERTIES ('table_type'='ICEBERG'"))).toHaveLength(1);
+    // Only the MERGEs: no DDL from the runtime (the stack declares the tables).
+    expect(sql.filter((q) => /^\s*(CREATE|ALTER|DROP|MSCK)\b/i.test(q))).toEqual([]);
     const merges = sql.filter((q) => q.startsWith('MERGE INTO `claw_acme`.`traces`'));
     expect(merges).toHaveLength(2);
+    expect(sql).toHaveLength(2);
+    expect(merges[0]).toContain("FROM `claw_acme`.`traces_staging` WHERE dt = '2026-11-25'");
     expect(merges[0]).toContain(`"$path" = 's3://${bucket}/${key}'`);
     expect(merges[0]).toContain('WHEN NOT MATCHED THEN INSERT');
     for (const q of sql) expect(q).not.toMatch(/CANARY/);
@@ -104,6 +140,21 @@ describe('AWS lake (moto)', () => {
     await expect(writer.writeSegment('lax', '1-1', [])).rejects.toThrow(/does not enforce its configuration/);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'tenants/globex/' }));
     expect(listed.KeyCount ?? 0).toBe(0);
+    await writer.close();
+  });
+
+  it('refuses to write, uploading nothing, when the stack has not declared the lake tables', async () => {
+    const keyring = await localKeyring(stateDir, ['initech']);
+    const rows = await new ContentSealer(await keyring.forTenant('initech')).seal(mustShowRun('initech', 'run-1'));
+    const writer = lake();
+    const failure = writer.writeSegment('initech', '000001764072000-00000002', rows);
+    await expect(failure).rejects.toMatchObject({ code: 'LAKE_TABLE_MISSING' });
+    await expect(failure).rejects.toThrow(/no table claw_initech\.traces_staging or claw_initech\.traces/);
+    await expect(failure).rejects.toMatchObject({ hint: expect.stringMatching(/claw install.*claw up --plan/) });
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'tenants/initech/' }));
+    expect(listed.KeyCount ?? 0).toBe(0);
+    const ids = (await athena.send(new ListQueryExecutionsCommand({ WorkGroup: tenants.initech!.workgroup }))).QueryExecutionIds ?? [];
+    expect(ids).toEqual([]);
     await writer.close();
   });
 });

@@ -9,12 +9,18 @@
  * SSE_KMS under that tenant's key — Athena writes Iceberg data files (INSERT/MERGE) with
  * the workgroup's encryption, so this is what keeps the table under the tenant key.
  *
+ * The tables are infrastructure too (DESIGN.md invariant 6): the stack declares both
+ * (`traces_staging` and `traces`, components/aws/lakehouse.ts) and the tenant role may not
+ * create tables. Before the first write the adapter checks that both exist (glue:GetTable)
+ * and fails with LAKE_TABLE_MISSING otherwise, before uploading anything.
+ *
  * Write: each WAL segment's rows for one day become one Parquet object under
  * `<prefix>traces/staging/day=<day>/<segment>.parquet` (key = segment id: a replay
  * overwrites, never duplicates), then one Athena MERGE moves them into the Iceberg table,
  * matching on the event identity, so a replayed segment inserts nothing twice.
  */
 import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, GetWorkGroupCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
+import { GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +29,7 @@ import { ClawError } from '../../core/errors.js';
 import { assertSegmentId, assertTenantId, byDay, type LakeWriter } from './lake.js';
 import { ParquetEncoder } from './local-lake.js';
 import { LAKE_COLUMNS, type TraceRow } from './model.js';
-import { athenaColumns, awsLakeKeys } from './schema.js';
+import { athenaColumns, awsLakeKeys, stagingTableProperties, STAGING_PARTITION_COLUMN, TRACE_STAGING_TABLE, TRACE_TABLE } from './schema.js';
 
 export { athenaColumns } from './schema.js';
 
@@ -44,6 +50,7 @@ export interface AwsLakeOptions {
   endpoint?: string;
   s3?: S3Client;
   athena?: AthenaClient;
+  glue?: GlueClient;
   /** How long to wait for an Athena statement. */
   queryTimeoutMs?: number;
 }
@@ -53,19 +60,24 @@ export function stagingLocation(t: AwsTenantLake): string {
 }
 
 /**
- * The tenant's two tables, as Athena DDL (idempotent): an external Parquet table over the
- * staging prefix (partition projection on the day directories, nothing to register) and
- * the Iceberg table the data is merged into.
+ * The tenant's two tables as Athena DDL: an external Parquet table over the staging prefix
+ * (partition projection on the day directories, nothing to register) and the Iceberg table
+ * the data is merged into.
+ *
+ * The reference for what the stack declares (components/aws/lakehouse.ts, whose tests
+ * compare the Glue tables with this DDL) and for bootstrapping a lake by hand. The runtime
+ * never runs it: tables come from Pulumi (invariant 6), and the tenant role cannot create them.
  */
 export function tableDdl(t: AwsTenantLake): string[] {
   const staging = stagingLocation(t);
+  const properties = Object.entries(stagingTableProperties(staging)).map(([k, v]) => `'${k}'='${v}'`).join(', ');
   return [
-    `CREATE EXTERNAL TABLE IF NOT EXISTS \`${t.database}\`.\`traces_staging\` (${athenaColumns()})
-PARTITIONED BY (\`dt\` string)
+    `CREATE EXTERNAL TABLE IF NOT EXISTS \`${t.database}\`.\`${TRACE_STAGING_TABLE}\` (${athenaColumns()})
+PARTITIONED BY (\`${STAGING_PARTITION_COLUMN}\` string)
 STORED AS PARQUET
 LOCATION '${staging}'
-TBLPROPERTIES ('projection.enabled'='true', 'projection.dt.type'='date', 'projection.dt.format'='yyyy-MM-dd', 'projection.dt.range'='2024-01-01,NOW', 'storage.location.template'='${staging}day=\${dt}/')`,
-    `CREATE TABLE IF NOT EXISTS \`${t.database}\`.\`traces\` (${athenaColumns()})
+TBLPROPERTIES (${properties})`,
+    `CREATE TABLE IF NOT EXISTS \`${t.database}\`.\`${TRACE_TABLE}\` (${athenaColumns()})
 PARTITIONED BY (\`day\`)
 LOCATION 's3://${t.bucket}/${awsLakeKeys(t.prefix).iceberg}'
 TBLPROPERTIES ('table_type'='ICEBERG', 'format'='parquet', 'write_compression'='zstd')`,
@@ -80,7 +92,7 @@ export function mergeSql(t: AwsTenantLake, day: string, objectUri: string): stri
   const values = LAKE_COLUMNS.map((c) => `s.\`${c.name}\``).join(', ');
   const on = [...IDENTITY.map((c) => `t.\`${c}\` = s.\`${c}\``), 'coalesce(t.attempt, 0) = coalesce(s.attempt, 0)', `t.day = DATE '${day}'`].join(' AND ');
   return `MERGE INTO \`${t.database}\`.\`traces\` t
-USING (SELECT * FROM \`${t.database}\`.\`traces_staging\` WHERE dt = '${day}' AND "$path" = '${objectUri}') s
+USING (SELECT * FROM \`${t.database}\`.\`${TRACE_STAGING_TABLE}\` WHERE ${STAGING_PARTITION_COLUMN} = '${day}' AND "$path" = '${objectUri}') s
 ON ${on}
 WHEN NOT MATCHED THEN INSERT (${columns}) VALUES (${values})`;
 }
@@ -88,6 +100,7 @@ WHEN NOT MATCHED THEN INSERT (${columns}) VALUES (${values})`;
 export class AwsLake implements LakeWriter {
   private readonly s3: S3Client;
   private readonly athena: AthenaClient;
+  private readonly glue: GlueClient;
   private readonly encoder = new ParquetEncoder();
   private readonly verified = new Map<string, Promise<void>>();
 
@@ -95,9 +108,13 @@ export class AwsLake implements LakeWriter {
     const common = { region: options.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) };
     this.s3 = options.s3 ?? new S3Client({ ...common, forcePathStyle: Boolean(options.endpoint) });
     this.athena = options.athena ?? new AthenaClient(common);
+    this.glue = options.glue ?? new GlueClient(common);
   }
 
-  /** Fails unless the tenant's workgroup enforces SSE_KMS with the tenant's own key. */
+  /**
+   * Fails unless the tenant's workgroup enforces SSE_KMS with the tenant's own key and the
+   * stack has declared both lake tables (the staging table over this tenant's staging prefix).
+   */
   verifyTenant(tenantId: string): Promise<void> {
     let check = this.verified.get(tenantId);
     if (!check) {
@@ -122,12 +139,39 @@ export class AwsLake implements LakeWriter {
         hint: "run 'claw refresh' and 'claw upgrade' so the stack restores the workgroup; traces stay in the local WAL until then",
       });
     }
+    await this.verifyTables(tenantId, t);
   }
 
-  async ensureTables(tenantId: string): Promise<void> {
-    await this.verifyTenant(tenantId);
-    const t = this.options.tenant(tenantId);
-    for (const ddl of tableDdl(t)) await this.runStatement(t, ddl);
+  private async verifyTables(tenantId: string, t: AwsTenantLake): Promise<void> {
+    const missing: string[] = [];
+    const problems: string[] = [];
+    for (const name of [TRACE_STAGING_TABLE, TRACE_TABLE]) {
+      let table;
+      try {
+        ({ Table: table } = await this.glue.send(new GetTableCommand({ DatabaseName: t.database, Name: name })));
+      } catch (e) {
+        if ((e as { name?: string }).name === 'EntityNotFoundException') {
+          missing.push(name);
+          continue;
+        }
+        throw e;
+      }
+      if (name === TRACE_STAGING_TABLE) {
+        const location = table?.StorageDescriptor?.Location?.replace(/\/?$/, '/');
+        if (location !== stagingLocation(t)) problems.push(`${name} is located at ${location ?? 'nowhere'}, not ${stagingLocation(t)}`);
+        if (table?.PartitionKeys?.map((k) => k.Name).join(',') !== STAGING_PARTITION_COLUMN) problems.push(`${name} is not partitioned by ${STAGING_PARTITION_COLUMN}`);
+      }
+    }
+    if (missing.length > 0) {
+      throw new ClawError('LAKE_TABLE_MISSING', `the lake of tenant '${tenantId}' has no table ${missing.map((n) => `${t.database}.${n}`).join(' or ')}`, {
+        hint: "run 'claw install' (or 'claw up --plan' to review) so the stack declares the lake; traces stay in the local WAL until then",
+      });
+    }
+    if (problems.length > 0) {
+      throw new ClawError('LAKE_TABLE_MISMATCH', `the lake of tenant '${tenantId}' does not match what the runtime writes: ${problems.join('; ')}`, {
+        hint: "run 'claw refresh' and 'claw upgrade' so the stack restores the lake tables; traces stay in the local WAL until then",
+      });
+    }
   }
 
   async writeSegment(tenantId: string, segmentId: string, rows: TraceRow[]): Promise<void> {

@@ -32,10 +32,46 @@ const ATHENA_TYPES: Record<string, string> = { VARCHAR: 'string', DATE: 'date', 
  */
 const ICEBERG_TYPES: Record<string, string> = { VARCHAR: 'string', DATE: 'date', TIMESTAMP: 'timestamp', INTEGER: 'int', BIGINT: 'long', DOUBLE: 'double', BLOB: 'binary' };
 
+/** LAKE_COLUMNS in order with their Athena (Hive) types: the staging table's Glue columns. */
+export function athenaColumnList(): { name: string; type: string }[] {
+  return LAKE_COLUMNS.map((c) => ({ name: c.name, type: ATHENA_TYPES[c.duck]! }));
+}
+
 /** `\`name\` type, ...` in LAKE_COLUMNS order, for Athena DDL. */
 export function athenaColumns(): string {
-  return LAKE_COLUMNS.map((c) => `\`${c.name}\` ${ATHENA_TYPES[c.duck]}`).join(', ');
+  return athenaColumnList().map((c) => `\`${c.name}\` ${c.type}`).join(', ');
 }
+
+/**
+ * The staging table: an external Parquet table over `awsLakeKeys(prefix).staging`, which
+ * the lake uploads each segment under (`day=<day>/<segment>.parquet`) and MERGEs from.
+ * Declared by the stack (components/aws/lakehouse.ts); the runtime never creates it.
+ */
+export const TRACE_STAGING_TABLE = 'traces_staging';
+/**
+ * Its partition column. Partition projection (no partitions registered in Glue, so the
+ * runtime needs no partition writes): `dt` is a projected date whose directory is
+ * `day=<dt>/`, and the MERGE reads one with `WHERE dt = '<day>'`.
+ */
+export const STAGING_PARTITION_COLUMN = 'dt';
+
+/** Table properties of the staging table (TBLPROPERTIES in Athena DDL, parameters in Glue). */
+export function stagingTableProperties(stagingUri: string): Record<string, string> {
+  return {
+    'projection.enabled': 'true',
+    [`projection.${STAGING_PARTITION_COLUMN}.type`]: 'date',
+    [`projection.${STAGING_PARTITION_COLUMN}.format`]: 'yyyy-MM-dd',
+    [`projection.${STAGING_PARTITION_COLUMN}.range`]: '2024-01-01,NOW',
+    'storage.location.template': `${stagingUri}day=\${${STAGING_PARTITION_COLUMN}}/`,
+  };
+}
+
+/** What Athena's `STORED AS PARQUET` records in Glue. */
+export const PARQUET_STORAGE = {
+  inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+  outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+  serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+} as const;
 
 export interface IcebergField {
   id: number;

@@ -89,16 +89,63 @@ const kmsPolicyExact: ResourceValidationPolicy = {
   }),
 };
 
-const glueTableEncrypted: ResourceValidationPolicy = {
+const isCustomerKms = (rule: { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string; kmsMasterKeyId?: string } }) => {
+  const d = rule.applyServerSideEncryptionByDefault;
+  return (d?.sseAlgorithm === 'aws:kms' || d?.sseAlgorithm === 'aws:kms:dsse') && Boolean(d.kmsMasterKeyId) && !/alias\/aws\/s3$/.test(String(d.kmsMasterKeyId));
+};
+
+/**
+ * Two kinds of lake table keep their files encrypted, each checked by what it is, not by
+ * its name:
+ * - Iceberg tables (`traces`) write every data and metadata file themselves: they must say
+ *   `s3.sse.type=kms` with a key (`s3.sse.key`).
+ * - External Parquet tables (`traces_staging`) write nothing: they read objects under their
+ *   location. They are encrypted when that location is inside their database's location
+ *   (the tenant's lake root in its bucket or BYOB prefix) and, in a bucket of this stack,
+ *   that bucket's default encryption is SSE-KMS under a customer key (which key — the
+ *   tenant's — is aws-tenant-key-isolation's check; the bucket policy also refuses uploads
+ *   under any other key). A BYOB bucket is the customer's: its guards are the bucket policy
+ *   `claw plan` prints, the same as for the tenant's other objects there.
+ */
+const glueTableEncrypted: StackValidationPolicy = {
   name: 'aws-glue-table-encrypted',
-  description: 'Lake tables are Iceberg tables whose files are written with SSE-KMS under a customer key.',
+  description: "Lake tables keep their files under SSE-KMS with a customer key: Iceberg tables write with s3.sse.type=kms and a key; external Parquet tables read only under their database's location, in a bucket whose default encryption is SSE-KMS under a customer key.",
   enforcementLevel: 'mandatory',
-  validateResource: forType(T.glueTable, (props, report) => {
-    const iceberg = props.openTableFormatInput?.icebergInput?.icebergTableInput;
-    const properties = iceberg?.properties ?? props.parameters ?? {};
-    if (properties['s3.sse.type'] !== 'kms') report(`table '${props.name}' does not write with SSE-KMS (s3.sse.type is '${properties['s3.sse.type'] ?? 'unset'}')`);
-    else if (!properties['s3.sse.key']) report(`table '${props.name}' names no KMS key (s3.sse.key)`);
-  }),
+  validateStack: (args, report) => {
+    const ix = index(args.resources);
+    const dbLocation = new Map(ix.byType(T.glueDb).map((d) => [d.props.name, d.props.locationUri as string | undefined] as const));
+    const ours = new Set(ix.byType(T.bucket).map((b) => b.props.bucket).filter(Boolean));
+    const sse = new Map<string, Array<Record<string, any>>>();
+    for (const c of ix.byType(T.sse)) sse.set(c.props.bucket, [...(sse.get(c.props.bucket) ?? []), ...(c.props.rules ?? [])]);
+
+    for (const table of ix.byType(T.glueTable)) {
+      const p = table.props;
+      const iceberg = p.openTableFormatInput?.icebergInput?.icebergTableInput;
+      if (iceberg || p.parameters?.table_type?.toUpperCase?.() === 'ICEBERG') {
+        const properties = iceberg?.properties ?? p.parameters ?? {};
+        if (properties['s3.sse.type'] !== 'kms') report(`table '${p.name}' does not write with SSE-KMS (s3.sse.type is '${properties['s3.sse.type'] ?? 'unset'}')`, table.urn);
+        else if (!properties['s3.sse.key']) report(`table '${p.name}' names no KMS key (s3.sse.key)`, table.urn);
+        continue;
+      }
+      const sd = p.storageDescriptor;
+      const parquet = /parquet/i.test(String(sd?.serDeInfo?.serializationLibrary ?? '')) && /parquet/i.test(String(sd?.inputFormat ?? ''));
+      if (p.tableType !== 'EXTERNAL_TABLE' || !sd || !parquet) {
+        report(`table '${p.name}' is neither an Iceberg table writing with SSE-KMS nor an external Parquet table over an encrypted lake location`, table.urn);
+        continue;
+      }
+      const location = sd.location as string | undefined;
+      if (location === undefined) continue; // unknown during a preview
+      const root = dbLocation.get(p.databaseName);
+      if (!root || !location.startsWith(root.endsWith('/') ? root : `${root}/`)) {
+        report(`external table '${p.name}' reads ${location}, outside its database's lake location ${root ?? '(none)'}`, table.urn);
+        continue;
+      }
+      const bucket = bucketOfLocation(location);
+      if (!bucket || !ours.has(bucket)) continue; // BYOB: see above
+      const rules = sse.get(bucket) ?? [];
+      if (rules.length === 0 || !rules.every(isCustomerKms)) report(`external table '${p.name}' reads bucket ${bucket}, whose default encryption is not SSE-KMS under a customer key`, table.urn);
+    }
+  },
 };
 
 const athenaEncrypted: ResourceValidationPolicy = {
@@ -328,8 +375,14 @@ const tenantIsolation: StackValidationPolicy = {
       const tenant = dbTenant.get(table.props.databaseName);
       if (!tenant) continue;
       const iceberg = table.props.openTableFormatInput?.icebergInput?.icebergTableInput;
-      checkKey('lake table', tenant, iceberg?.properties?.['s3.sse.key'] ?? 'none', table.urn);
-      checkBucket('lake table', tenant, bucketOfLocation(iceberg?.location), table.urn);
+      if (iceberg) {
+        checkKey('lake table', tenant, iceberg.properties?.['s3.sse.key'] ?? 'none', table.urn);
+        checkBucket('lake table', tenant, bucketOfLocation(iceberg.location), table.urn);
+      } else {
+        // An external table writes nothing: its objects carry the bucket's key (checked above
+        // for the tenant's bucket) or the runtime's SSE-KMS headers under the tenant key.
+        checkBucket('lake table', tenant, bucketOfLocation(table.props.storageDescriptor?.location), table.urn);
+      }
     }
     for (const wg of ix.byType(T.workgroup)) {
       const tenant = tenantOf(wg.props);

@@ -1,0 +1,105 @@
+/**
+ * aws-glue-table-encrypted and its part of aws-tenant-key-isolation, over hand-built
+ * resources through the offline runner (as gcp.test.ts does): a tenant's bucket (SSE-KMS
+ * under its key), its Glue database, the Iceberg `traces` table and the external Parquet
+ * `traces_staging` table, shaped as components/aws/lakehouse.ts declares them.
+ */
+import { describe, expect, it } from 'vitest';
+import { runRules } from '../run.js';
+import type { RecordedResource } from '../synth.js';
+import { awsRules } from './aws.js';
+
+const rule = (name: string) => awsRules.filter((r) => r.name === name);
+const keyOf = (t: string) => `arn:aws:kms:eu-west-1:111122223333:key/${t}-key`;
+const bucketOf = (t: string) => `claw-prod-${t}-111122223333-eu-west-1`;
+const tags = (t: string) => ({ 'claw:tenant': t, 'claw:install': 'prod' });
+
+function res(type: string, name: string, state: Record<string, any>, tenant?: string): RecordedResource {
+  return { type, name, urn: `urn:pulumi:test::claw::${type}::${name}`, inputs: state, state, custom: true, tenant };
+}
+
+const staging = (t: string, location = `s3://${bucketOf(t)}/traces/staging/`) => ({
+  name: 'traces_staging',
+  databaseName: `claw_prod_${t}`,
+  tableType: 'EXTERNAL_TABLE',
+  parameters: { EXTERNAL: 'TRUE', classification: 'parquet', 'projection.enabled': 'true' },
+  partitionKeys: [{ name: 'dt', type: 'string' }],
+  storageDescriptor: {
+    location,
+    inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+    outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+    serDeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+    columns: [{ name: 'tenant_id', type: 'string' }],
+  },
+});
+
+function tenant(t: string): RecordedResource[] {
+  return [
+    res('aws:kms/key:Key', `${t}-key`, { arn: keyOf(t), enableKeyRotation: true, tags: tags(t) }, t),
+    res('aws:s3/bucket:Bucket', `${t}-bucket`, { bucket: bucketOf(t), tags: tags(t) }, t),
+    res('aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration', `${t}-sse`, {
+      bucket: bucketOf(t),
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: keyOf(t) }, bucketKeyEnabled: true }],
+    }, t),
+    res('aws:glue/catalogDatabase:CatalogDatabase', `${t}-db`, { name: `claw_prod_${t}`, locationUri: `s3://${bucketOf(t)}/traces/`, tags: tags(t) }, t),
+    res('aws:glue/catalogTable:CatalogTable', `${t}-traces`, {
+      name: 'traces', databaseName: `claw_prod_${t}`, tableType: 'EXTERNAL_TABLE',
+      openTableFormatInput: { icebergInput: { icebergTableInput: { location: `s3://${bucketOf(t)}/traces/iceberg/`, properties: { 's3.sse.type': 'kms', 's3.sse.key': keyOf(t) } } } },
+    }, t),
+    res('aws:glue/catalogTable:CatalogTable', `${t}-traces-staging`, staging(t), t),
+  ];
+}
+
+const stack = () => [...tenant('acme'), ...tenant('globex')];
+const swap = (rs: RecordedResource[], name: string, change: (s: Record<string, any>) => Record<string, any>) =>
+  rs.map((r) => (r.name === name ? { ...r, inputs: change(r.state), state: change(r.state) } : r));
+const messages = async (rs: RecordedResource[], name: string) => (await runRules(rs, rule(name))).map((v) => `${v.name}: ${v.message}`);
+
+describe('aws-glue-table-encrypted', () => {
+  it('accepts the Iceberg table (SSE-KMS properties) and the staging table (under its lake root, in a bucket SSE-KMS under a customer key)', async () => {
+    expect(await messages(stack(), 'aws-glue-table-encrypted')).toEqual([]);
+    expect(await messages(stack(), 'aws-tenant-key-isolation')).toEqual([]);
+  });
+
+  it('fails an Iceberg table that does not write with SSE-KMS or names no key', async () => {
+    const unencrypted = swap(stack(), 'acme-traces', (s) => ({ ...s, openTableFormatInput: { icebergInput: { icebergTableInput: { location: s.openTableFormatInput.icebergInput.icebergTableInput.location, properties: {} } } } }));
+    expect(await messages(unencrypted, 'aws-glue-table-encrypted')).toEqual(["acme-traces: table 'traces' does not write with SSE-KMS (s3.sse.type is 'unset')"]);
+    const keyless = swap(stack(), 'acme-traces', (s) => ({ ...s, openTableFormatInput: { icebergInput: { icebergTableInput: { properties: { 's3.sse.type': 'kms' } } } } }));
+    expect(await messages(keyless, 'aws-glue-table-encrypted')).toEqual(["acme-traces: table 'traces' names no KMS key (s3.sse.key)"]);
+  });
+
+  it('fails the staging table when its bucket is not SSE-KMS under a customer key', async () => {
+    const sse = 'acme-sse';
+    const s3Managed = swap(stack(), sse, (s) => ({ ...s, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' }, bucketKeyEnabled: true }] }));
+    expect(await messages(s3Managed, 'aws-glue-table-encrypted')).toEqual([
+      `acme-traces-staging: external table 'traces_staging' reads bucket ${bucketOf('acme')}, whose default encryption is not SSE-KMS under a customer key`,
+    ]);
+    const awsKey = swap(stack(), sse, (s) => ({ ...s, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: 'alias/aws/s3' } }] }));
+    expect(await messages(awsKey, 'aws-glue-table-encrypted')).toHaveLength(1);
+    const none = stack().filter((r) => r.name !== sse);
+    expect(await messages(none, 'aws-glue-table-encrypted')).toHaveLength(1);
+  });
+
+  it('fails an external table outside its database\'s lake location, or one that is not Parquet', async () => {
+    const elsewhere = swap(stack(), 'acme-traces-staging', () => staging('acme', 's3://somebody-elses-bucket/dump/'));
+    expect(await messages(elsewhere, 'aws-glue-table-encrypted')).toEqual([
+      `acme-traces-staging: external table 'traces_staging' reads s3://somebody-elses-bucket/dump/, outside its database's lake location s3://${bucketOf('acme')}/traces/`,
+    ]);
+    const sibling = swap(stack(), 'acme-traces-staging', () => staging('acme', `s3://${bucketOf('acme')}/tracesX/`));
+    expect(await messages(sibling, 'aws-glue-table-encrypted')).toHaveLength(1);
+    const csv = swap(stack(), 'acme-traces-staging', (s) => ({ ...s, storageDescriptor: { ...s.storageDescriptor, inputFormat: 'org.apache.hadoop.mapred.TextInputFormat', serDeInfo: { serializationLibrary: 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe' } } }));
+    expect(await messages(csv, 'aws-glue-table-encrypted')).toEqual([
+      "acme-traces-staging: table 'traces_staging' is neither an Iceberg table writing with SSE-KMS nor an external Parquet table over an encrypted lake location",
+    ]);
+    // The name does not exempt it: a 'traces_staging' with no storage descriptor fails too.
+    const bare = swap(stack(), 'acme-traces-staging', (s) => ({ name: s.name, databaseName: s.databaseName, tableType: 'EXTERNAL_TABLE' }));
+    expect(await messages(bare, 'aws-glue-table-encrypted')).toHaveLength(1);
+  });
+
+  it("aws-tenant-key-isolation: a tenant's staging table over another tenant's bucket fails", async () => {
+    const crossed = swap(stack(), 'acme-traces-staging', () => staging('acme', `s3://${bucketOf('globex')}/traces/staging/`));
+    expect(await messages(crossed, 'aws-tenant-key-isolation')).toEqual([
+      `acme-traces-staging: lake table of tenant 'acme' writes to tenant 'globex''s bucket ${bucketOf('globex')}`,
+    ]);
+  });
+});
