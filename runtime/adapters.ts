@@ -28,6 +28,7 @@
 import { readFileSync } from 'node:fs';
 import { AWS_KMS_KEY_ARN, GCP_CRYPTO_KEY, ID_PATTERN, TARGETS, type ClawConfig, type Target } from '../core/config/schema.js';
 import { ClawError } from '../core/errors.js';
+import { cachedAccessToken } from './google-token.js';
 import { EnvelopeKeyring, DEFAULT_CACHE } from './crypto/envelope.js';
 import { LocalKeyringBackend, keyringPath } from './crypto/local-keyring.js';
 import { directoryBlobRoot, openBlobStore, openDirectoryBlobStore } from './blobs/index.js';
@@ -333,34 +334,24 @@ export const IAM_CREDENTIALS_URL = 'https://iamcredentials.googleapis.com';
 
 /** An access token of `serviceAccount`, minted with `base` (the component's own token) through the IAM Credentials API. */
 export function impersonatedToken(serviceAccount: string, base: () => Promise<string>, baseUrl = IAM_CREDENTIALS_URL): () => Promise<string> {
-  let cached: { token: string; until: number } | undefined;
-  let pending: Promise<string> | undefined;
-  return async () => {
-    if (cached && Date.now() < cached.until) return cached.token;
-    pending ??= (async () => {
-      try {
-        const response = await fetch(`${baseUrl.replace(/\/+$/, '')}/v1/projects/-/serviceAccounts/${encodeURIComponent(serviceAccount)}:generateAccessToken`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${await base()}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ scope: ['https://www.googleapis.com/auth/cloud-platform'], lifetime: '3600s' }),
-        });
-        if (!response.ok) {
-          throw new ClawError('TENANT_IDENTITY_UNAVAILABLE', `could not impersonate ${serviceAccount} (HTTP ${response.status})`, {
-            hint: "the component's service account needs roles/iam.serviceAccountTokenCreator on the tenant's (the stack grants it; run 'claw upgrade')",
-            details: { serviceAccount, status: response.status },
-          });
-        }
-        const body = (await response.json()) as { accessToken?: string; expireTime?: string };
-        if (!body.accessToken) throw new ClawError('TENANT_IDENTITY_UNAVAILABLE', `impersonating ${serviceAccount} returned no token`, { details: { serviceAccount } });
-        const expires = body.expireTime ? Date.parse(body.expireTime) : Date.now() + 3_600_000;
-        cached = { token: body.accessToken, until: expires - 5 * 60_000 };
-        return body.accessToken;
-      } finally {
-        pending = undefined;
-      }
-    })();
-    return pending;
-  };
+  return cachedAccessToken(async () => {
+    const response = await fetch(`${baseUrl.replace(/\/+$/, '')}/v1/projects/-/serviceAccounts/${encodeURIComponent(serviceAccount)}:generateAccessToken`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await base()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ scope: ['https://www.googleapis.com/auth/cloud-platform'], lifetime: '3600s' }),
+    });
+    if (!response.ok) {
+      throw new ClawError('TENANT_IDENTITY_UNAVAILABLE', `could not impersonate ${serviceAccount} (HTTP ${response.status})`, {
+        hint: "the component's service account needs roles/iam.serviceAccountTokenCreator on the tenant's (the stack grants it; run 'claw upgrade')",
+        details: { serviceAccount, status: response.status },
+      });
+    }
+    const body = (await response.json()) as { accessToken?: string; expireTime?: string };
+    if (!body.accessToken) throw new ClawError('TENANT_IDENTITY_UNAVAILABLE', `impersonating ${serviceAccount} returned no token`, { details: { serviceAccount } });
+    // Renewed five minutes before it expires.
+    const expires = body.expireTime ? Date.parse(body.expireTime) : Date.now() + 3_600_000;
+    return { token: body.accessToken, expiresAt: expires - 5 * 60_000 };
+  });
 }
 
 // ------------------------------------------------------------------ the adapters

@@ -27,6 +27,7 @@ import {
   type NodeEncryptionMaterial,
 } from '@aws-crypto/material-management-node';
 import { ClawError, isClawError } from '../../core/errors.js';
+import { cachedAccessToken } from '../google-token.js';
 import type { RootKeyBackend, WrappedKeyRef } from './envelope.js';
 import { corrupt, keyDestroyed, keyDisabled, keyMissing, kmsAccessDenied, kmsThrottled, kmsUnavailable, tenantMismatch } from './errors.js';
 import { tenantKeyName, tenantLabels } from '../../components/gcp/names.js';
@@ -214,24 +215,14 @@ export const GCE_METADATA_URL = 'http://metadata.google.internal';
  */
 export function gceMetadataToken(options: { baseUrl?: string } = {}): () => Promise<string> {
   const url = `${(options.baseUrl ?? GCE_METADATA_URL).replace(/\/+$/, '')}/computeMetadata/v1/instance/service-accounts/default/token`;
-  let cached: { token: string; until: number } | undefined;
-  let pending: Promise<string> | undefined;
-  return async () => {
-    if (cached && Date.now() < cached.until) return cached.token;
-    pending ??= (async () => {
-      try {
-        const response = await fetch(url, { headers: { 'Metadata-Flavor': 'Google' } });
-        if (!response.ok) throw kmsUnavailable(SERVICE, `the metadata server gave no access token (HTTP ${response.status})`);
-        const body = (await response.json()) as { access_token?: string; expires_in?: number };
-        if (!body.access_token) throw kmsUnavailable(SERVICE, 'the metadata server answered without an access token');
-        cached = { token: body.access_token, until: Date.now() + Math.max(0, (body.expires_in ?? 0) - 60) * 1000 };
-        return body.access_token;
-      } finally {
-        pending = undefined;
-      }
-    })();
-    return pending;
-  };
+  return cachedAccessToken(async () => {
+    const response = await fetch(url, { headers: { 'Metadata-Flavor': 'Google' } });
+    if (!response.ok) throw kmsUnavailable(SERVICE, `the metadata server gave no access token (HTTP ${response.status})`);
+    const body = (await response.json()) as { access_token?: string; expires_in?: number };
+    if (!body.access_token) throw kmsUnavailable(SERVICE, 'the metadata server answered without an access token');
+    // Renewed a minute before it expires.
+    return { token: body.access_token, expiresAt: Date.now() + Math.max(0, (body.expires_in ?? 0) - 60) * 1000 };
+  });
 }
 
 // ------------------------------------------------------------------ the ESDK keyring
