@@ -67,11 +67,9 @@ describe.skipIf(!manifest)('runtime images (bubblewrap over the mounted image ro
     const container = buildah(['from', '--pull=never', image!.ref]);
     containers.push(container);
     const rootfs = buildah(['mount', container]);
-    const config = JSON.parse(buildah(['inspect', '--type', 'container', '--format', '{{json .Config}}', container])) as {
-      Entrypoint: string[];
-      WorkingDir: string;
-      User: string;
-    };
+    // The image's OCI config (the whole inspect document: buildah 1.28 has no `json` template function).
+    const config = (JSON.parse(buildah(['inspect', '--type', 'container', container])) as { OCIv1: { config: { Entrypoint: string[]; WorkingDir: string; User: string } } })
+      .OCIv1.config;
     expect(config.User).toBe('10001:10001');
     const port = await freePort();
     const child = spawn(
@@ -79,8 +77,9 @@ describe.skipIf(!manifest)('runtime images (bubblewrap over the mounted image ro
       [
         '--ro-bind', rootfs, '/',
         '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
-        '--ro-bind', configDir, '/config',
-        '--bind', stateDir, '/state',
+        // Mount points under the tmpfs: the image's root is read-only and has no /config.
+        '--ro-bind', configDir, '/tmp/claw-config',
+        '--bind', stateDir, '/tmp/claw-state',
         '--unshare-user', '--uid', '10001', '--gid', '10001',
         '--unshare-pid', '--unshare-ipc', '--die-with-parent',
         '--chdir', config.WorkingDir,
@@ -89,8 +88,8 @@ describe.skipIf(!manifest)('runtime images (bubblewrap over the mounted image ro
         '--setenv', 'HOME', '/tmp',
         '--setenv', 'NODE_ENV', 'production',
         '--setenv', 'CLAW_PORT', String(port),
-        '--setenv', 'CLAW_CONFIG', '/config/claw.yaml',
-        '--setenv', 'CLAW_STATE_DIR', '/state',
+        '--setenv', 'CLAW_CONFIG', '/tmp/claw-config/claw.yaml',
+        '--setenv', 'CLAW_STATE_DIR', '/tmp/claw-state',
         '--setenv', 'TEMPORAL_ADDRESS', inject('temporalAddress'),
         '--setenv', 'DATABASE_URL', inject('postgresUrl'),
         ...config.Entrypoint,
