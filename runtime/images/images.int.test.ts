@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { readManifest, storageEnv, SERVICES, type Service } from './storage.js';
 import { freePort } from '../../test/fixtures/ports.js';
 import { STARTER_CONFIG, STARTER_AGENT } from '../../core/config/starter.js';
+import { localTenantKeyring } from '../crypto/index.js';
+import { readFileSync, readdirSync } from 'node:fs';
 
 const manifest = readManifest();
 if (!manifest) {
@@ -22,6 +24,20 @@ function buildah(args: string[]): string {
   const result = spawnSync('buildah', args, { encoding: 'utf8', env: { ...process.env, ...storageEnv() } });
   if (result.status !== 0) throw new Error(`buildah ${args[0]} failed: ${result.stderr}`);
   return result.stdout.trim();
+}
+
+/** The sandboxed node process under a bwrap process (its descendants, read from /proc). */
+function serviceProcess(bwrapPid: number): number {
+  const queue = [bwrapPid];
+  while (queue.length > 0) {
+    const pid = queue.shift()!;
+    if (pid !== bwrapPid && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'node') return pid;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      if (children) queue.push(...children.split(/\s+/).map(Number));
+    }
+  }
+  throw new Error(`no node process under bwrap ${bwrapPid}`);
 }
 
 async function healthy(port: number, child: ChildProcess, log: () => string, timeoutMs = 60_000): Promise<void> {
@@ -45,9 +61,11 @@ describe.skipIf(!manifest)('runtime images (bubblewrap over the mounted image ro
   let configDir: string;
   let stateDir: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     configDir = mkdtempSync(join(tmpdir(), 'claw-img-config-'));
     stateDir = mkdtempSync(join(tmpdir(), 'claw-img-state-'));
+    // The starter tenant's root key, as `claw up` creates it before it starts the worker.
+    await localTenantKeyring(stateDir).createTenantKey('acme');
     writeFileSync(join(configDir, 'claw.yaml'), STARTER_CONFIG);
     mkdirSync(join(configDir, 'agents'));
     writeFileSync(join(configDir, 'agents', 'helper.yaml'), STARTER_AGENT);
@@ -101,8 +119,11 @@ describe.skipIf(!manifest)('runtime images (bubblewrap over the mounted image ro
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
     await healthy(port, child, () => output.slice(-4_000));
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    // SIGTERM goes to the service itself, as the kubelet sends it to the container's process:
+    // bwrap does not forward signals to the sandboxed process.
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    process.kill(serviceProcess(child.pid!), 'SIGTERM');
+    const code = await exited;
     expect(code, `${service} exits cleanly on SIGTERM`).not.toBeNull();
   });
 });
