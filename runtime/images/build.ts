@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { homedir } from 'node:os';
-import { imagesDir, storageEnv, SERVICES, type ImageManifest } from './storage.js';
+import { imagesDir, readManifest, storageEnv, SERVICES, type ImageManifest } from './storage.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const version = (await import(join(repo, 'package.json'), { with: { type: 'json' } })).default.version as string;
@@ -86,7 +86,10 @@ async function main() {
   const runBase = ensureBase('run');
   const buildBase = ensureBase('build');
   console.log(`bases: ${runBase}\n       ${buildBase}`);
-  const manifest: ImageManifest = { version, bases: { run: runBase, build: buildBase }, images: {} };
+  // Building some services (`npm run images gateway`) keeps the others' entries, if they were built on the same bases.
+  const previous = readManifest();
+  const kept = previous && previous.version === version && previous.bases.run === runBase && previous.bases.build === buildBase ? previous.images : {};
+  const manifest: ImageManifest = { version, bases: { run: runBase, build: buildBase }, images: only.length > 0 ? { ...kept } : {} };
   // An extra CA for a TLS-intercepting proxy to the npm registry, if this machine uses one.
   const caBundle = join(imagesDir, 'extra-ca.crt');
   const extra = process.env.NODE_EXTRA_CA_CERTS;
