@@ -26,7 +26,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClawError } from '../../core/errors.js';
-import { assertSegmentId, assertTenantId, byDay, type LakeWriter } from './lake.js';
+import { assertSegmentId, assertTenantId, byDay, checkOncePerTenant, type LakeWriter } from './lake.js';
 import { ParquetEncoder } from './local-lake.js';
 import { LAKE_COLUMNS, type TraceRow } from './model.js';
 import { athenaColumns, awsLakeKeys, stagingTableProperties, STAGING_PARTITION_COLUMN, TRACE_STAGING_TABLE, TRACE_TABLE } from './schema.js';
@@ -116,13 +116,7 @@ export class AwsLake implements LakeWriter {
    * stack has declared both lake tables (the staging table over this tenant's staging prefix).
    */
   verifyTenant(tenantId: string): Promise<void> {
-    let check = this.verified.get(tenantId);
-    if (!check) {
-      check = this.verify(tenantId);
-      check.catch(() => this.verified.delete(tenantId));
-      this.verified.set(tenantId, check);
-    }
-    return check;
+    return checkOncePerTenant(this.verified, tenantId, (id) => this.verify(id));
   }
 
   private async verify(tenantId: string): Promise<void> {

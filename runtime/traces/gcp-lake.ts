@@ -24,7 +24,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ClawError } from '../../core/errors.js';
-import { assertSegmentId, assertTenantId } from './lake.js';
+import { assertSegmentId, assertTenantId, checkOncePerTenant } from './lake.js';
 import type { LakeWriter } from './lake.js';
 import { LAKE_COLUMNS, type TraceRow } from './model.js';
 import { bigQuerySchema, tableResource, tableSchemaProblems, TRACE_TABLE } from './schema.js';
@@ -120,13 +120,7 @@ export class GcpLake implements LakeWriter {
    * tenant's own key; then makes sure the table exists, partitioned by day, under that key.
    */
   verifyTenant(tenantId: string): Promise<{ location: string | undefined }> {
-    let check = this.verified.get(tenantId);
-    if (!check) {
-      check = this.verify(tenantId);
-      check.catch(() => this.verified.delete(tenantId));
-      this.verified.set(tenantId, check);
-    }
-    return check;
+    return checkOncePerTenant(this.verified, tenantId, (id) => this.verify(id));
   }
 
   private async verify(tenantId: string): Promise<{ location: string | undefined }> {

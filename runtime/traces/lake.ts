@@ -40,3 +40,17 @@ export function byDay(rows: TraceRow[]): Map<string, TraceRow[]> {
   }
   return days;
 }
+
+/**
+ * One check per tenant, shared by concurrent callers and kept while it holds; a check that
+ * fails is forgotten, so the next call tries again (a cloud lake's per-tenant verification).
+ */
+export function checkOncePerTenant<T>(checks: Map<string, Promise<T>>, tenantId: string, check: (tenantId: string) => Promise<T>): Promise<T> {
+  let pending = checks.get(tenantId);
+  if (!pending) {
+    pending = check(tenantId);
+    pending.catch(() => checks.delete(tenantId));
+    checks.set(tenantId, pending);
+  }
+  return pending;
+}
