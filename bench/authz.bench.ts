@@ -24,15 +24,10 @@ import { parseConfig } from '../core/config/load.js';
 import { CedarAuthorizer } from '../runtime/authz/authorizer.js';
 import { basePolicies, buildSchema, tenantEntities, toolAction, uid, uidKey, type EntityJson } from '../policies/cedar/compile.js';
 import type { ToolCallRequest } from '../runtime/ports.js';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { percentile, report, type Figure } from './lib.js';
 
-const SHARED_NOTE = 'run once to prove the bench works, on a 2-core machine shared by several engineers running builds, tests and benches at the same time: absolute figures are inflated and noisy (see the calibration/baseline figures); rerun on a quiet machine before judging targets';
 
-const loadAtStart = loadavg();
 const TENANT = 'bench';
 const POLICIES = 1_000;
 const ENTITIES = 10_000;
@@ -382,13 +377,5 @@ const figures: Figure[] = [
   },
 ];
 report('authz', figures);
-markShared('authz');
 
 /** The results file says, at the top, that the figures come from a shared machine. */
-function markShared(bench: string): void {
-  const file = join(dirname(fileURLToPath(import.meta.url)), 'results', `${bench}.json`);
-  const { bench: name, date, ...rest } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
-  const machineLoad = `load average (1/5/15 min) at start ${load(loadAtStart)}, at end ${load(loadavg())} on 2 cores`;
-  writeFileSync(file, `${JSON.stringify({ bench: name, date, note: SHARED_NOTE, machineLoad, ...rest }, null, 2)}\n`);
-}

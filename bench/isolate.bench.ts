@@ -15,12 +15,8 @@
  */
 import ivm from 'isolated-vm';
 import { IsolateSandbox } from '../runtime/sandbox/isolate.js';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { percentile, report, type Figure } from './lib.js';
 
-const SHARED_NOTE = 'run once to prove the bench works, on a 2-core machine shared by several engineers running builds, tests and benches at the same time: absolute figures are inflated and noisy (see the calibration/baseline figures); rerun on a quiet machine before judging targets';
 
 const COLD = Number(process.env.BENCH_COLD ?? 300);
 const WARM = Number(process.env.BENCH_WARM ?? 300);
@@ -130,11 +126,5 @@ const figures: Figure[] = [
   { name: 'process RSS growth per call', value: (rssAfter - rssBefore) / MEMORY_CALLS / 1024, unit: 'KiB', note: `${MEMORY_CALLS} pooled calls, RSS ${(rssBefore / 2 ** 20).toFixed(0)} -> ${(rssAfter / 2 ** 20).toFixed(0)} MiB${gc ? '' : ' (no --expose-gc: includes garbage not yet collected)'}; each isolate is disposed after its call` },
 ];
 report('isolate', figures);
-markShared('isolate');
 
 /** The results file says, at the top, that the figures come from a shared machine. */
-function markShared(bench: string): void {
-  const file = join(dirname(fileURLToPath(import.meta.url)), 'results', `${bench}.json`);
-  const { bench: name, date, ...rest } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  writeFileSync(file, `${JSON.stringify({ bench: name, date, note: SHARED_NOTE, ...rest }, null, 2)}\n`);
-}

@@ -3,7 +3,7 @@
  * the results to bench/results/<name>.json with a description of the machine.
  * Targets are reported (met / missed), never asserted: benchmarks are not tests.
  */
-import { cpus, totalmem, platform, release } from 'node:os';
+import { cpus, loadavg, totalmem, platform, release } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,14 +19,19 @@ export interface Figure {
   note?: string;
 }
 
+/** The load average when the bench process started: figures from a busy machine say so. */
+const loadAtStart = loadavg();
+
 export function machine(): Record<string, unknown> {
   const cpu = cpus();
+  const load = (l: number[]) => l.map((x) => Number(x.toFixed(2)));
   return {
     cpu: cpu[0]?.model ?? 'unknown',
     cores: cpu.length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     os: `${platform()} ${release()}`,
     node: process.version,
+    loadAverage: { start: load(loadAtStart), end: load(loadavg()) },
   };
 }
 

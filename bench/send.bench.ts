@@ -19,10 +19,9 @@
  * steps: the model activity, authorization, trace emit, the reply) and not node/tsx
  * startup or connection set-up, which the CLI figures show separately.
  */
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { loadConfig } from '../core/config/load.js';
@@ -35,7 +34,6 @@ import { runWorkflowId } from '../runtime/temporal/names.js';
 import type { AgentRunInput, AgentRunResult } from '../runtime/workflows/types.js';
 import { percentile, report, type Figure } from './lib.js';
 
-const SHARED_NOTE = 'run once to prove the bench works, on a 2-core machine shared by several engineers running builds, tests and benches at the same time: absolute figures are inflated and noisy (see the calibration/baseline figures); rerun on a quiet machine before judging targets';
 
 const IN_PROCESS = Number(process.env.BENCH_IN_PROCESS ?? 30);
 const CLI = Number(process.env.BENCH_CLI ?? 5);
@@ -238,11 +236,5 @@ const figures: Figure[] = [
   },
 ];
 report('send', figures);
-markShared('send');
 
 /** The results file says, at the top, that the figures come from a shared machine. */
-function markShared(bench: string): void {
-  const file = join(dirname(fileURLToPath(import.meta.url)), 'results', `${bench}.json`);
-  const { bench: name, date, ...rest } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  writeFileSync(file, `${JSON.stringify({ bench: name, date, note: SHARED_NOTE, ...rest }, null, 2)}\n`);
-}

@@ -13,17 +13,15 @@
  * cold (new file) and warm (the file of the previous start). `claw down` always runs at the end.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { freePort } from '../test/fixtures/ports.js';
 import { REPO as repo, runClaw } from '../test/fixtures/claw-cli.js';
 import { findTemporalCli } from '../stacks/local/temporal-cli.js';
 import { report, type Figure } from './lib.js';
 
-const SHARED_NOTE = 'run once to prove the bench works, on a 2-core machine shared by several engineers running builds, tests and benches at the same time: absolute figures are inflated and noisy (see the calibration/baseline figures); rerun on a quiet machine before judging targets';
 
 const WARM_ROUNDS = Number(process.env.BENCH_WARM_ROUNDS ?? 3);
 const temporalCli = findTemporalCli();
@@ -169,11 +167,5 @@ const figures: Figure[] = [
   },
 ];
 report('up', figures);
-markShared('up');
 
 /** The results file says, at the top, that the figures come from a shared machine. */
-function markShared(bench: string): void {
-  const file = join(dirname(fileURLToPath(import.meta.url)), 'results', `${bench}.json`);
-  const { bench: name, date, ...rest } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  writeFileSync(file, `${JSON.stringify({ bench: name, date, note: SHARED_NOTE, ...rest }, null, 2)}\n`);
-}
