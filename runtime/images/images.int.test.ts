@@ -40,13 +40,14 @@ function serviceProcess(bwrapPid: number): number {
   throw new Error(`no node process under bwrap ${bwrapPid}`);
 }
 
-async function healthy(port: number, child: ChildProcess, log: () => string, timeoutMs = 60_000): Promise<void> {
+/** The first healthy /healthz answer's body. */
+async function healthy(port: number, child: ChildProcess, log: () => string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`entrypoint exited with ${child.exitCode}:\n${log()}`);
     try {
       const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1_000) });
-      if (response.ok) return;
+      if (response.ok) return (await response.json()) as Record<string, unknown>;
     } catch {
       // not listening yet
     }
@@ -118,7 +119,9 @@ describe.skipIf(!manifest)('runtime images (bubblewrap over the mounted image ro
     let output = '';
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
-    await healthy(port, child, () => output.slice(-4_000));
+    const health = await healthy(port, child, () => output.slice(-4_000));
+    // The worker polls for the starter tenant, whatever other tenants (without keys here) the shared store holds.
+    if (service === 'worker') expect(health.tenants, output.slice(-4_000)).toContain('acme');
     // SIGTERM goes to the service itself, as the kubelet sends it to the container's process:
     // bwrap does not forward signals to the sandboxed process.
     const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));

@@ -93,6 +93,7 @@ const workers = new TenantWorkers({
     console.error(`worker: tenant ${tenantId}'s Worker stopped: ${(err as Error).message}`);
     process.exit(1);
   },
+  onUnavailable: (tenantId, reason) => console.error(`worker: no Worker for tenant ${tenantId} (${reason.code ?? 'error'}): ${reason.message}`),
 });
 
 async function tenantIds(): Promise<string[]> {
@@ -135,10 +136,10 @@ const server = createServer((req, res) => {
   };
   if (req.method === 'GET' && req.url === '/healthz') {
     const ok = workers.healthy();
-    reply(ok ? 200 : 503, { ok, tenants: workers.tenants() });
+    reply(ok ? 200 : 503, { ok, tenants: workers.tenants(), unavailable: workers.unavailable() });
   } else if (req.method === 'POST' && req.url === '/reload') {
     reload().then(
-      (started) => reply(200, { ok: true, started, tenants: workers.tenants() }),
+      (started) => reply(200, { ok: true, started, tenants: workers.tenants(), unavailable: workers.unavailable() }),
       (err: unknown) => reply(500, { ok: false, error: (err as Error).message.split('\n')[0] }),
     );
   } else reply(404, { error: 'not found' });

@@ -2,6 +2,10 @@
  * One Temporal Worker per tenant, each polling only `claw-tenant-<id>` and each with that
  * tenant's payload codec: a tenant's workflows never run on (or decrypt in) another
  * tenant's Worker. All Workers share one connection and one prebuilt workflow bundle.
+ *
+ * A tenant whose Worker cannot start (its key is missing here, or destroyed by
+ * `claw tenant shred`) is left out and reported; the other tenants' Workers still run.
+ * `ensure` tries it again next time (after `claw tenant add`, a reload, a restart).
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { PayloadCodec } from '@temporalio/common';
@@ -18,10 +22,25 @@ export interface TenantWorkersOptions {
   payloadCodecsFor?: (tenantId: string) => Promise<PayloadCodec[]>;
   /** Called when a tenant's Worker stops with an error (the process should exit non-zero). */
   onFatal?: (tenantId: string, err: unknown) => void;
+  /** Called when a tenant's Worker cannot start, once per distinct reason. */
+  onUnavailable?: (tenantId: string, reason: TenantUnavailable) => void;
+}
+
+/** Why a tenant has no Worker: the error's stable code (if it has one) and its first line. */
+export interface TenantUnavailable {
+  code?: string;
+  message: string;
+}
+
+function reasonOf(err: unknown): TenantUnavailable {
+  const code = (err as { code?: unknown }).code;
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+  return typeof code === 'string' ? { code, message } : { message };
 }
 
 export class TenantWorkers {
   private readonly running = new Map<string, { worker: Worker; done: Promise<void> }>();
+  private readonly left = new Map<string, TenantUnavailable>();
 
   constructor(private readonly options: TenantWorkersOptions) {}
 
@@ -29,20 +48,35 @@ export class TenantWorkers {
     return [...this.running.keys()].sort();
   }
 
+  /** The tenants left without a Worker by the last `ensure`, and why. */
+  unavailable(): Record<string, TenantUnavailable> {
+    return Object.fromEntries([...this.left.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
   /** Start Workers for tenants that have none yet (idempotent). Returns the ones started. */
   async ensure(tenantIds: Iterable<string>): Promise<string[]> {
     const started: string[] = [];
     for (const tenantId of tenantIds) {
       if (this.running.has(tenantId)) continue;
-      const codecs = (await this.options.payloadCodecsFor?.(tenantId)) ?? [];
-      const worker = await Worker.create({
-        connection: this.options.connection,
-        namespace: this.options.namespace ?? DEFAULT_NAMESPACE,
-        taskQueue: taskQueueFor(tenantId),
-        workflowBundle: this.options.workflowBundle,
-        activities: this.options.activities,
-        ...(codecs.length > 0 ? { dataConverter: { payloadCodecs: codecs } } : {}),
-      });
+      let worker: Worker;
+      try {
+        const codecs = (await this.options.payloadCodecsFor?.(tenantId)) ?? [];
+        worker = await Worker.create({
+          connection: this.options.connection,
+          namespace: this.options.namespace ?? DEFAULT_NAMESPACE,
+          taskQueue: taskQueueFor(tenantId),
+          workflowBundle: this.options.workflowBundle,
+          activities: this.options.activities,
+          ...(codecs.length > 0 ? { dataConverter: { payloadCodecs: codecs } } : {}),
+        });
+      } catch (err) {
+        const reason = reasonOf(err);
+        const before = this.left.get(tenantId);
+        this.left.set(tenantId, reason);
+        if (before?.message !== reason.message) this.options.onUnavailable?.(tenantId, reason);
+        continue;
+      }
+      this.left.delete(tenantId);
       const done = worker.run().catch((err: unknown) => this.options.onFatal?.(tenantId, err));
       this.running.set(tenantId, { worker, done });
       started.push(tenantId);
@@ -50,7 +84,7 @@ export class TenantWorkers {
     return started;
   }
 
-  /** Whether every Worker is polling. */
+  /** Whether every Worker that started is polling (tenants left out do not count). */
   healthy(): boolean {
     return [...this.running.values()].every(({ worker }) => worker.getState() === 'RUNNING');
   }
