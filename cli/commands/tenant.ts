@@ -311,5 +311,6 @@ function renderShred(r: ShredResult): string {
   for (const o of r.others) lines.push(`  other tenant ${o.tenant}: ${o.checked.map((c) => `${KIND_NAMES[c.kind]} ${c.ref}`).join(', ')} ${o.checked.length === 1 ? 'still decrypts' : 'still decrypt'}`);
   if (r.others.length === 0) lines.push('  no other tenant with data to check');
   lines.push('the ciphertext is left in place (unreadable); removing it is optional');
+  lines.push(`remove the tenant from claw.yaml: 'claw up' leaves a shredded tenant out and warns until then`);
   return lines.join('\n');
 }

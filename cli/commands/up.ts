@@ -34,10 +34,11 @@ export function upCommand(): Command {
         },
       );
       const seconds = (performance.now() - began) / 1000;
-      output(global, { type: 'up', target: 'local', stateDir: global.stateDir, seconds, components: states, tenants: synced?.tenants, agents: synced?.agents }, () =>
+      output(global, { type: 'up', target: 'local', stateDir: global.stateDir, seconds, components: states, tenants: synced?.tenants, shredded: synced?.shredded, agents: synced?.agents }, () =>
         [
           ...states.map((s) => `${s.name.padEnd(13)} ${s.state === 'running' ? (s.started ? 'started' : 'running') : s.state}${s.state === 'not installed' ? '' : `  ${s.address}`}`),
           `platform up in ${seconds.toFixed(1)} s (state: ${global.stateDir}); tenants: ${synced?.tenants.join(', ') || 'none'}`,
+          ...(synced?.shredded ?? []).map((id) => `warning: tenant ${id} is shredded (its key is destroyed) and was left out; remove it from ${global.config}`),
         ].join('\n'),
       );
     });

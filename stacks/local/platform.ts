@@ -49,12 +49,36 @@ export async function registerTenant(session: PlatformSession, tenant: Pick<Tena
   await session.store.upsertTenant(tenant);
 }
 
-/** Make the store match claw.yaml: every tenant registered, every inline/referenced agent applied. */
-export async function syncConfig(session: PlatformSession, config: ClawConfig): Promise<{ tenants: string[]; agents: { id: string; tenant: string; revision: number; changed: boolean }[] }> {
-  for (const tenant of config.tenants) await registerTenant(session, tenant);
+export interface SyncResult {
+  tenants: string[];
+  /** Tenants of claw.yaml whose key `claw tenant shred` destroyed: left unregistered, to be removed from claw.yaml. */
+  shredded: string[];
+  agents: { id: string; tenant: string; revision: number; changed: boolean }[];
+}
+
+/**
+ * Make the store match claw.yaml: every tenant registered, every inline/referenced agent
+ * applied. A shredded tenant still listed is left out (its key cannot come back) and
+ * reported, so one shredded tenant does not stop the platform for the others.
+ */
+export async function syncConfig(session: PlatformSession, config: ClawConfig): Promise<SyncResult> {
+  const tenants: string[] = [];
+  const shredded: string[] = [];
+  for (const tenant of config.tenants) {
+    try {
+      await registerTenant(session, tenant);
+      tenants.push(tenant.id);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'TENANT_KEY_DESTROYED') throw err;
+      shredded.push(tenant.id);
+    }
+  }
   const agents = [];
-  for (const agent of config.agents) agents.push({ id: agent.id, tenant: agent.tenant, ...(await session.store.applyAgent(agent as Agent, 'claw.yaml')) });
-  return { tenants: config.tenants.map((t) => t.id), agents };
+  for (const agent of config.agents) {
+    if (shredded.includes(agent.tenant)) continue;
+    agents.push({ id: agent.id, tenant: agent.tenant, ...(await session.store.applyAgent(agent as Agent, 'claw.yaml')) });
+  }
+  return { tenants, shredded, agents };
 }
 
 /** Ask the worker to start Workers for new tenants (no-op when it has them all). */
