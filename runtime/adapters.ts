@@ -117,6 +117,24 @@ const GCP_DATASET = /^([a-z][a-z0-9-]{4,28}[a-z0-9]):([A-Za-z0-9_]{1,1024})$/;
 const ARN_REGION = (arn: string) => arn.split(':')[3];
 
 /** Check the process's configuration and wiring; every problem in one ClawError. */
+/**
+ * CLAW_OTLP_HEADERS (cloud: the Secret the stack made from claw.yaml's header values):
+ * a JSON object of header name to value. Errors name the variable, never a value.
+ */
+function otlpHeadersFrom(env: Record<string, string | undefined>): Record<string, string> {
+  const text = env[WIRING_ENV.otlpHeaders]?.trim();
+  if (!text) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw wiringInvalid([`${WIRING_ENV.otlpHeaders} is not JSON`], 'it is an object of OTLP header names to values, from the Secret the stack creates; re-apply with claw upgrade');
+  }
+  const valid = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === 'string');
+  if (!valid) throw wiringInvalid([`${WIRING_ENV.otlpHeaders} is not an object of header names to string values`], 're-apply with claw upgrade');
+  return parsed as Record<string, string>;
+}
+
 export function resolveWiring(inputs: AdapterInputs): RuntimeWiring {
   const env = inputs.env ?? process.env;
   const { config, component } = inputs;
@@ -128,7 +146,7 @@ export function resolveWiring(inputs: AdapterInputs): RuntimeWiring {
     throw wiringInvalid([`CLAW_TARGET is '${declared}' but claw.yaml's target is '${config.target}'`], "deploy the image with the claw.yaml of this install ('claw upgrade'), or fix 'target' in claw.yaml");
   }
   const target = (declared || config?.target || 'local') as Target;
-  const otlp = config?.observability?.otlp ? { endpoint: config.observability.otlp.endpoint, headers: { ...config.observability.otlp.headers } } : undefined;
+  const otlp = config?.observability?.otlp ? { endpoint: config.observability.otlp.endpoint, headers: { ...config.observability.otlp.headers, ...otlpHeadersFrom(env) } } : undefined;
   const base = { target, component, stateDir: inputs.stateDir, ...(config ? { install: config.name } : {}), ...(otlp ? { otlp } : {}) };
   if (target === 'local') return { ...base, tenants: [] };
 

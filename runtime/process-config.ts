@@ -18,8 +18,8 @@ export interface ProcessConfig {
   config?: ClawConfig;
   host: string;
   port: number;
-  /** Worker and gateway. */
-  temporal?: { address: string; namespace: string };
+  /** Worker and gateway. apiKey (Temporal Cloud, from a Secret): TLS with that key; never log it. */
+  temporal?: { address: string; namespace: string; apiKey?: string };
   /** Worker and gateway; contains the password: never log it. */
   databaseUrl?: string;
 }
@@ -48,6 +48,10 @@ export function databaseUrlFrom(env: Env): { url?: string; missing: string[] } {
   const port = env[E.dbPort]?.trim() || String(DEFAULT_DB_PORT);
   const enc = encodeURIComponent;
   return { url: `postgres://${enc(parts.user!)}:${enc(parts.password!)}@${parts.host}:${port}/${enc(parts.name!)}`, missing: [] };
+}
+
+function temporalFrom(address: string, namespace: string | undefined, apiKey: string | undefined): NonNullable<ProcessConfig['temporal']> {
+  return { address, namespace: namespace ?? DEFAULT_TEMPORAL_NAMESPACE, ...(apiKey ? { apiKey } : {}) };
 }
 
 /** Read and check a process's configuration; every problem in one ClawError (no secret in it). Loads claw.yaml. */
@@ -82,7 +86,7 @@ export function readProcessConfig(component: WiredComponent, env: Env = process.
     ...(config ? { config } : {}),
     host: get(E.host) ?? '127.0.0.1',
     port,
-    ...(temporalAddress ? { temporal: { address: temporalAddress, namespace: get(E.temporalNamespace) ?? DEFAULT_TEMPORAL_NAMESPACE } } : {}),
+    ...(temporalAddress ? { temporal: temporalFrom(temporalAddress, get(E.temporalNamespace), get(E.temporalApiKey)) } : {}),
     ...(db.url ? { databaseUrl: db.url } : {}),
   };
 }

@@ -14,6 +14,9 @@
  *   state           CLAW_STATE_DIR           /var/lib/claw (emptyDir)                  the local state dir
  *   listen          CLAW_HOST, CLAW_PORT     0.0.0.0, PORTS[component]                 127.0.0.1, the supervisor's port
  *   Temporal        TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE (default 'default')
+ *                   TEMPORAL_API_KEY (Temporal Cloud: secretKeyRef to the Secret claw.yaml names)
+ *   OTLP headers    CLAW_OTLP_HEADERS        secretKeyRef (worker; the values never enter  unset (claw.yaml has them)
+ *                                            the ConfigMap's claw.yaml)
  *   metadata DB     CLAW_DB_HOST, CLAW_DB_PORT, CLAW_DB_NAME, CLAW_DB_USER,     DATABASE_URL
  *                   CLAW_DB_PASSWORD (secretKeyRef, never a literal)
  *
@@ -39,6 +42,8 @@ export const WIRING_ENV = {
   dbName: 'CLAW_DB_NAME',
   dbUser: 'CLAW_DB_USER',
   dbPassword: 'CLAW_DB_PASSWORD',
+  temporalApiKey: 'TEMPORAL_API_KEY',
+  otlpHeaders: 'CLAW_OTLP_HEADERS',
 } as const;
 
 /** The ConfigMap mounted read-only at CONFIG_DIR: the install's claw.yaml and this component's tenants.json. */
@@ -67,6 +72,17 @@ export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
 export const DEFAULT_DB_PORT = 5432;
 /** The key of the password in the metadata DB Secret. */
 export const DB_PASSWORD_KEY = 'password';
+/**
+ * Temporal Cloud: the key holding the API key in the Kubernetes Secret that claw.yaml's
+ * `temporal.apiKeySecret` names (the operator creates it in the runtime namespace).
+ */
+export const TEMPORAL_API_KEY_KEY = 'api-key';
+/**
+ * observability.otlp.headers: the stack moves their values out of the rendered claw.yaml
+ * into a Secret (a JSON object under OTLP_HEADERS_KEY), given to the worker as
+ * CLAW_OTLP_HEADERS. A ConfigMap is readable by anyone who may read the namespace's config.
+ */
+export const OTLP_HEADERS_KEY = 'headers.json';
 
 export type WiredComponent = 'worker' | 'gateway' | 'codecServer';
 

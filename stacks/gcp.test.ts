@@ -305,13 +305,19 @@ describe('guardrails on a deliberately broken gcp stack', () => {
 
 describe('gcp with Temporal Cloud', () => {
   it('declares no Temporal release and points the runtime at the cloud namespace', async () => {
-    const extra = 'temporal: { mode: cloud, namespace: claw-prod.a1b2c, address: claw-prod.a1b2c.tmprl.cloud:7233, apiKeySecret: TEMPORAL_API_KEY }';
+    const extra = 'temporal: { mode: cloud, namespace: claw-prod.a1b2c, address: claw-prod.a1b2c.tmprl.cloud:7233, apiKeySecret: temporal-cloud-api-key }';
     const { resources, outputs } = await synth.synthesize(() => stack.gcpStack(gcpConfig(1, { extra })) as any);
     expect(synth.ofType(resources, T.release).map((r) => r.name)).toEqual(['openbao-release']);
     expect(outputs.temporalAddress).toBe('claw-prod.a1b2c.tmprl.cloud:7233');
-    const env = synth.named(resources, T.deployment, 'runtime-worker').inputs.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+    const env = synth.named(resources, T.deployment, 'runtime-worker').inputs.spec.template.spec.containers[0].env as { name: string; value?: string; valueFrom?: unknown }[];
     expect(env.find((e) => e.name === 'TEMPORAL_NAMESPACE')!.value).toBe('claw-prod.a1b2c');
-    expect(env.find((e) => e.name === 'TEMPORAL_API_KEY_SECRET')!.value).toBe('TEMPORAL_API_KEY');
+    // The key itself comes from the operator's Secret, never a literal in the pod spec.
+    expect(env.find((e) => e.name === 'TEMPORAL_API_KEY')).toEqual({ name: 'TEMPORAL_API_KEY', valueFrom: { secretKeyRef: { name: 'temporal-cloud-api-key', key: 'api-key' } } });
+  });
+
+  it('a Temporal Cloud apiKeySecret that is not a Kubernetes object name is refused by the loader', () => {
+    const extra = 'temporal: { mode: cloud, namespace: claw-prod.a1b2c, address: claw-prod.a1b2c.tmprl.cloud:7233, apiKeySecret: TEMPORAL_API_KEY }';
+    expect(() => parseConfig(gcpConfigYaml(1, { extra }), 'claw.yaml')).toThrow(/temporal\.apiKeySecret is the name of a Kubernetes Secret/);
   });
 });
 

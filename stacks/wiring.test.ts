@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Synth from '../policies/infra/synth.js';
 import type { RecordedResource } from '../policies/infra/synth.js';
 import { isClawError, type ClawError } from '../core/errors.js';
-import { openAdapters } from '../runtime/adapters.js';
+import { openAdapters, resolveWiring } from '../runtime/adapters.js';
 import { readProcessConfig } from '../runtime/process-config.js';
 import { PORTS, type WiredComponent } from '../runtime/wiring.js';
 import { awsConfig } from './aws.fixture.js';
@@ -59,7 +59,8 @@ interface Pod {
 
 /** The Kubernetes object `kind` named `name` in `namespace`, as declared. */
 function object(resources: RecordedResource[], type: string, namespace: string, name: string): RecordedResource {
-  const found = resources.filter((r) => r.type === type && r.inputs.metadata?.name === name && (r.inputs.metadata?.namespace ?? 'default') === namespace);
+  // state: an auto-named object's name is the provider's (metadata.name is not in its inputs).
+  const found = resources.filter((r) => r.type === type && (r.state.metadata?.name ?? r.inputs.metadata?.name) === name && (r.inputs.metadata?.namespace ?? 'default') === namespace);
   if (found.length !== 1) throw new Error(`kubelet: ${type} ${namespace}/${name} not found (${found.length})`);
   return found[0]!;
 }
@@ -297,5 +298,69 @@ describe('gcp: the synthesized Deployments start the processes', () => {
       expect(d.blobStore).toBeUndefined();
     }
     await adapters.lakeWriter?.close?.();
+  });
+});
+
+describe('secrets in the wiring: Temporal Cloud API key and OTLP headers never enter a ConfigMap', () => {
+  const OTLP_TOKEN = 'otlp-token-never-in-a-configmap-7f3e';
+  const API_KEY = 'tc-api-key-from-the-operators-secret-51ab';
+  const extra = [
+    'temporal: { mode: cloud, namespace: prod.a1b2c, address: prod.a1b2c.tmprl.cloud:7233, apiKeySecret: temporal-cloud-api-key }',
+    `observability: { otlp: { endpoint: 'https://otel.example.com/v1/traces', headers: { x-otlp-token: ${OTLP_TOKEN} } } }`,
+  ].join('\n');
+  let resources: RecordedResource[];
+  beforeAll(async () => {
+    ({ resources } = (await synth.synthesize(() => awsStack.awsStack(awsConfig(1, { ids: ['acme'], extra })) as any)) as { resources: RecordedResource[] });
+  }, 120_000);
+  /** What the operator creates before the pods can start (the stack never holds the key). */
+  const operatorSecret = (namespace: string): RecordedResource => ({
+    type: SECRET, name: 'operator', urn: 'urn:operator', custom: true,
+    inputs: { metadata: { name: 'temporal-cloud-api-key', namespace }, stringData: { 'api-key': API_KEY } }, state: {},
+  } as unknown as RecordedResource);
+  const pod = (component: WiredComponent, withOperatorSecret = true) => {
+    const dep = synth.named(resources, DEPLOYMENT, COMPONENTS[component]);
+    return materialize(withOperatorSecret ? [...resources, operatorSecret(dep.inputs.metadata.namespace)] : resources, dep);
+  };
+
+  it('no ConfigMap or Deployment holds the header value; the declared Secret does, as a Pulumi secret', () => {
+    for (const r of resources.filter((r) => r.type === CONFIG_MAP || r.type === DEPLOYMENT)) expect(JSON.stringify(r.inputs), r.name).not.toContain(OTLP_TOKEN);
+    const holders = resources.filter((r) => JSON.stringify(r.inputs).includes(OTLP_TOKEN));
+    expect(holders.map((r) => r.type)).toEqual([SECRET]);
+    // Marked secret: Pulumi encrypts it in the state with the install's secrets provider.
+    expect(JSON.stringify(holders[0]!.inputs.stringData)).toContain(SECRET_SIG.value);
+    // The rendered claw.yaml keeps the endpoint, so the worker still knows where to export.
+    const workerConfig = object(resources, CONFIG_MAP, synth.named(resources, DEPLOYMENT, COMPONENTS.worker).inputs.metadata.namespace, 'claw-worker-config');
+    expect(workerConfig.inputs.data['claw.yaml']).toContain('https://otel.example.com/v1/traces');
+  });
+
+  it('the worker gets the API key and the header value from Secrets; the exporter sends the header', () => {
+    const worker = pod('worker');
+    const config = readProcessConfig('worker', worker.env);
+    expect(config.temporal).toEqual({ address: 'prod.a1b2c.tmprl.cloud:7233', namespace: 'prod.a1b2c', apiKey: API_KEY });
+    const wiring = resolveWiring({ component: 'worker', stateDir: config.stateDir, config: config.config!, env: worker.env });
+    expect(wiring.otlp).toEqual({ endpoint: 'https://otel.example.com/v1/traces', headers: { 'x-otlp-token': OTLP_TOKEN } });
+  });
+
+  it('the gateway gets the API key but not the OTLP headers; the codec-server neither', () => {
+    const gateway = pod('gateway');
+    expect(readProcessConfig('gateway', gateway.env).temporal?.apiKey).toBe(API_KEY);
+    expect(gateway.env.CLAW_OTLP_HEADERS).toBeUndefined();
+    const codec = pod('codecServer');
+    expect(Object.values(codec.env).join('\n')).not.toContain(API_KEY);
+    expect(codec.env.CLAW_OTLP_HEADERS).toBeUndefined();
+  });
+
+  it('without the operator\'s Secret the worker pod does not start (CreateContainerConfigError)', () => {
+    expect(() => pod('worker', false)).toThrow(/Secret .*temporal-cloud-api-key not found/);
+  });
+
+  it('a malformed CLAW_OTLP_HEADERS fails with RUNTIME_WIRING_INVALID naming the variable, not the value', () => {
+    const worker = pod('worker');
+    const config = readProcessConfig('worker', worker.env);
+    const env = { ...worker.env, CLAW_OTLP_HEADERS: `["${OTLP_TOKEN}"]` };
+    const err = clawError(() => resolveWiring({ component: 'worker', stateDir: config.stateDir, config: config.config!, env }));
+    expect(err.code).toBe('RUNTIME_WIRING_INVALID');
+    expect(err.message).toContain('CLAW_OTLP_HEADERS');
+    expect(JSON.stringify({ message: err.message, hint: err.hint, details: err.details })).not.toContain(OTLP_TOKEN);
   });
 });

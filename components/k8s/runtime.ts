@@ -13,7 +13,9 @@
  * read-only at /etc/claw with the install's claw.yaml (rendered from the config the stack
  * was given: the stack stays a pure function of it) and that component's tenants.json; a
  * writable emptyDir state dir; the DB as parts with the password from a Secret
- * (secretKeyRef); Temporal address and namespace; host and port. stacks/wiring.test.ts
+ * (secretKeyRef); Temporal address and namespace (and, for Temporal Cloud, the API key from
+ * the operator's Secret); host and port. Secret values never enter a ConfigMap: the OTLP
+ * headers' values move from the rendered claw.yaml into a Secret. stacks/wiring.test.ts
  * materializes the synthesized pods and runs the processes' start-up code on them.
  */
 import { createHash } from 'node:crypto';
@@ -22,8 +24,8 @@ import * as k8s from '@pulumi/kubernetes';
 import { stringify as toYaml } from 'yaml';
 import type { ClawConfig } from '../../core/config/schema.js';
 import {
-  CONFIG_DIR, CONFIG_FILE, CONFIG_FILE_NAME, DB_PASSWORD_KEY, DEFAULT_DB_PORT, POD_HOST, STATE_DIR, TENANTS_FILE, TENANTS_FILE_NAME,
-  WIRING_ENV as E, type TenantWiringEntry,
+  CONFIG_DIR, CONFIG_FILE, CONFIG_FILE_NAME, DB_PASSWORD_KEY, DEFAULT_DB_PORT, OTLP_HEADERS_KEY, POD_HOST, STATE_DIR,
+  TEMPORAL_API_KEY_KEY, TENANTS_FILE, TENANTS_FILE_NAME, WIRING_ENV as E, type TenantWiringEntry,
 } from '../../runtime/wiring.js';
 import {
   K8S_NAMES, POOL_LABEL, POOLS, PORTS, RUNTIME_COMPONENTS, RUNTIME_NAMESPACE, RUNTIME_UID, SERVICE_ACCOUNTS,
@@ -63,6 +65,7 @@ export interface RuntimeArgs {
   /** The install's claw.yaml as the stack got it (parsed): its target and images, and the file the pods read. */
   config: ClawConfig;
   namespace?: string;
+  /** apiKeySecret (Temporal Cloud): the operator's Secret holding the API key under TEMPORAL_API_KEY_KEY. */
   temporal: { address: pulumi.Input<string>; namespace: pulumi.Input<string>; apiKeySecret?: string };
   openbao?: { address: pulumi.Input<string>; authMount: string; authRole: string };
   database: { host: pulumi.Input<string>; port?: number; name: string; user: pulumi.Input<string>; password?: pulumi.Input<string>; passwordSecretName?: string };
@@ -139,13 +142,24 @@ export function tenantsFor(component: RuntimeComponentName, tenants: TenantWirin
   })) as unknown as pulumi.Output<TenantWiringEntry[]>;
 }
 
-/** The claw.yaml the pods read (CLAW_CONFIG): the parsed config the stack got, agents inline. */
+/** observability.otlp.headers of claw.yaml, if any: their values go to a Secret, not the ConfigMap. */
+export function otlpHeaders(config: ClawConfig): Record<string, string> | undefined {
+  const headers = config.observability?.otlp?.headers;
+  return headers && Object.keys(headers).length > 0 ? headers : undefined;
+}
+
+/**
+ * The claw.yaml the pods read (CLAW_CONFIG): the parsed config the stack got, agents inline,
+ * without the OTLP header values (the worker gets them from a Secret: CLAW_OTLP_HEADERS).
+ */
 export function renderConfig(config: ClawConfig): string {
-  return `# Rendered by the stack from this install's claw.yaml; edit the source and run 'claw upgrade'.\n${toYaml(config)}`;
+  const otlp = config.observability?.otlp;
+  const rendered = otlp?.headers ? { ...config, observability: { ...config.observability, otlp: { endpoint: otlp.endpoint } } } : config;
+  return `# Rendered by the stack from this install's claw.yaml; edit the source and run 'claw upgrade'.\n${toYaml(rendered)}`;
 }
 
 /** Environment of one component's container (the contract with runtime/*'s main.ts). */
-export function componentEnv(component: RuntimeComponentName, args: RuntimeArgs): k8s.types.input.core.v1.EnvVar[] {
+export function componentEnv(component: RuntimeComponentName, args: RuntimeArgs, refs: PodRefs): k8s.types.input.core.v1.EnvVar[] {
   const env: k8s.types.input.core.v1.EnvVar[] = [
     { name: E.target, value: args.config.target },
     { name: E.component, value: K8S_NAMES[component] },
@@ -167,7 +181,13 @@ export function componentEnv(component: RuntimeComponentName, args: RuntimeArgs)
       // The password only ever comes from the Secret; the process builds DATABASE_URL (runtime/process-config.ts).
       { name: E.dbPassword, valueFrom: { secretKeyRef: { name: args.database.passwordSecretName ?? DB_SECRET, key: DB_PASSWORD_KEY } } },
     );
-    if (args.temporal.apiKeySecret) env.push({ name: 'TEMPORAL_API_KEY_SECRET', value: args.temporal.apiKeySecret });
+    if (args.temporal.apiKeySecret) {
+      env.push({ name: E.temporalApiKey, valueFrom: { secretKeyRef: { name: args.temporal.apiKeySecret, key: TEMPORAL_API_KEY_KEY } } });
+    }
+  }
+  // Only the worker exports traces (runtime/adapters.ts traceExporters).
+  if (component === 'worker' && refs.otlpHeadersSecret !== undefined) {
+    env.push({ name: E.otlpHeaders, valueFrom: { secretKeyRef: { name: refs.otlpHeadersSecret, key: OTLP_HEADERS_KEY } } });
   }
   if (args.openbao && component !== 'codecServer') {
     env.push(
@@ -184,8 +204,15 @@ const labelsOf = (component: RuntimeComponentName) => ({
   'app.kubernetes.io/part-of': 'claw',
 });
 
+/** Names of the objects the Runtime declared that a pod refers to. */
+export interface PodRefs {
+  configMap: pulumi.Input<string>;
+  /** The OTLP headers Secret (auto-named: a changed value is a new Secret, and the pods roll). */
+  otlpHeadersSecret?: pulumi.Input<string>;
+}
+
 /** Pod spec of one component: non-root, read-only root fs, no privilege, system pool only. */
-export function podSpec(component: RuntimeComponentName, args: RuntimeArgs, configMapName: pulumi.Input<string>): k8s.types.input.core.v1.PodSpec {
+export function podSpec(component: RuntimeComponentName, args: RuntimeArgs, refs: PodRefs): k8s.types.input.core.v1.PodSpec {
   const scaling = { ...DEFAULT_SCALING[component], ...args.scaling?.[component] };
   const port = PORTS[component];
   const probe = { httpGet: { path: '/healthz', port }, periodSeconds: 10, timeoutSeconds: 3 };
@@ -213,7 +240,7 @@ export function podSpec(component: RuntimeComponentName, args: RuntimeArgs, conf
       name: K8S_NAMES[component],
       image: args.config.images[component]!,
       ports: [{ name: 'http', containerPort: port }],
-      env: componentEnv(component, args),
+      env: componentEnv(component, args, refs),
       resources: {
         requests: { cpu: scaling.cpu!, memory: scaling.memory! },
         limits: { memory: scaling.memory! },
@@ -238,7 +265,7 @@ export function podSpec(component: RuntimeComponentName, args: RuntimeArgs, conf
       // long as the pod (container restarts replay the WAL); a pod lost without SIGTERM loses
       // the segments not yet landed in the lake (runtime/wiring.ts STATE_DIR says more).
       { name: 'state', emptyDir: { sizeLimit: component === 'worker' ? '2Gi' : '256Mi' } },
-      { name: 'config', configMap: { name: configMapName, items: [{ key: CONFIG_FILE_NAME, path: CONFIG_FILE_NAME }, { key: TENANTS_FILE_NAME, path: TENANTS_FILE_NAME }] } },
+      { name: 'config', configMap: { name: refs.configMap, items: [{ key: CONFIG_FILE_NAME, path: CONFIG_FILE_NAME }, { key: TENANTS_FILE_NAME, path: TENANTS_FILE_NAME }] } },
     ],
   };
 }
@@ -264,6 +291,17 @@ export class Runtime extends pulumi.ComponentResource {
         stringData: { password: pulumi.secret(args.database.password) },
       }, child);
     }
+
+    const headers = otlpHeaders(args.config);
+    // No fixed name: Pulumi replaces a Secret whose data changed under a new name, so a
+    // rotated collector key rolls the worker (the config-hash annotation cannot carry it).
+    const otlpHeadersSecret = headers
+      ? new k8s.core.v1.Secret(`${name}-otlp-headers`, {
+        metadata: { namespace, labels: { 'app.kubernetes.io/part-of': 'claw' } },
+        type: 'Opaque',
+        stringData: { [OTLP_HEADERS_KEY]: pulumi.secret(JSON.stringify(headers)) },
+      }, child).metadata.name
+      : undefined;
 
     const deployments = {} as Record<RuntimeComponentName, k8s.apps.v1.Deployment>;
     const services: Partial<Record<RuntimeComponentName, k8s.core.v1.Service>> = {};
@@ -293,7 +331,7 @@ export class Runtime extends pulumi.ComponentResource {
           template: {
             // A new claw.yaml or tenant list rolls the pods: the hash is part of the template.
             metadata: { labels, annotations: { 'claw.dev/config-hash': tenantsJson.apply((j) => createHash('sha256').update(clawYaml).update('\0').update(j).digest('hex').slice(0, 16)) } },
-            spec: podSpec(component, args, config.metadata.name),
+            spec: podSpec(component, args, { configMap: config.metadata.name, ...(otlpHeadersSecret ? { otlpHeadersSecret } : {}) }),
           },
         },
       }, child);

@@ -48,13 +48,13 @@ describe('Temporal', () => {
   it('declares nothing for Temporal Cloud and points at the cloud namespace', async () => {
     const t = new Temporal('temporal', {
       provider: provider(), ...versions,
-      mode: { mode: 'cloud', namespace: 'acme.a1b2c', address: 'acme.a1b2c.tmprl.cloud:7233', apiKeySecret: 'TEMPORAL_API_KEY' },
+      mode: { mode: 'cloud', namespace: 'acme.a1b2c', address: 'acme.a1b2c.tmprl.cloud:7233', apiKeySecret: 'temporal-cloud-api-key' },
     });
     await settle(recorder);
     expect(recorder.resources.filter((r) => r.custom && !r.type.startsWith('pulumi:providers'))).toHaveLength(0);
     expect(await resolve(t.address)).toBe('acme.a1b2c.tmprl.cloud:7233');
     expect(await resolve(t.namespace)).toBe('acme.a1b2c');
-    expect(t.apiKeySecret).toBe('TEMPORAL_API_KEY');
+    expect(t.apiKeySecret).toBe('temporal-cloud-api-key');
   });
 
   it('rejects self-hosted without a database, or with both password forms', () => {

@@ -338,6 +338,9 @@ export const GcpSchema = z
   })
   .strict();
 
+/** A Kubernetes object name (DNS-1123 subdomain), e.g. a Secret claw.yaml refers to. */
+const K8S_OBJECT_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
 export const TemporalSchema = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal('self-hosted') }).strict(),
   z
@@ -345,8 +348,14 @@ export const TemporalSchema = z.discriminatedUnion('mode', [
       mode: z.literal('cloud'),
       namespace: z.string().min(1),
       address: z.string().min(1),
-      /** Name of the install secret holding the Temporal Cloud API key. */
-      apiKeySecret: z.string().min(1),
+      /**
+       * Name of the Kubernetes Secret (in the runtime namespace, `claw`) whose `api-key`
+       * holds the Temporal Cloud API key. The operator creates it; it never enters claw.yaml
+       * or the Pulumi state. The worker and gateway pods wait for it (CreateContainerConfigError).
+       */
+      apiKeySecret: z.string().regex(K8S_OBJECT_NAME, {
+        message: "temporal.apiKeySecret is the name of a Kubernetes Secret (lowercase letters, digits, '-' and '.'), e.g. temporal-cloud-api-key",
+      }),
     })
     .strict(),
 ]);

@@ -57,6 +57,16 @@ export function digest(text: string, length = 12): string {
   return createHash('sha256').update(text).digest('hex').slice(0, length);
 }
 
+/**
+ * The Kubernetes provider's auto-naming: an object declared without metadata.name gets
+ * `<resource name>-<random suffix>` (here a suffix derived from the name, so tests are stable).
+ */
+function k8sAutoName(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
+  const metadata = args.inputs.metadata as Record<string, unknown> | undefined;
+  if (!metadata || metadata.name !== undefined) return {};
+  return { metadata: { ...metadata, name: `${args.name}-${digest(args.name, 8)}` } };
+}
+
 function uuidFrom(text: string): string {
   const h = digest(text, 32);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
@@ -212,7 +222,13 @@ export async function synthesize(
         if (args.type.startsWith('pulumi:providers:') && args.inputs.region) providerRegion.set(args.name, String(args.inputs.region));
         const region = regionOf(args.provider);
         const extra = options.state?.(args);
-        const computed = args.type.startsWith('aws:') ? awsState(args, region) : args.type.startsWith('gcp:') || args.type.startsWith('random:') ? gcpComputed(args.type, args.name, args.inputs) : {};
+        const computed = args.type.startsWith('aws:')
+          ? awsState(args, region)
+          : args.type.startsWith('gcp:') || args.type.startsWith('random:')
+            ? gcpComputed(args.type, args.name, args.inputs)
+            : args.type.startsWith('kubernetes:')
+              ? k8sAutoName(args)
+              : {};
         const state = { ...args.inputs, ...computed, ...(extra ?? {}) };
         const id = args.custom === false ? undefined : (extra?.id ?? mockId(args, state));
         resources.push({

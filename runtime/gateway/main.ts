@@ -38,7 +38,7 @@ async function main(): Promise<void> {
 
   // The tenant keys by target (local keyring file; AWS KMS / Cloud KMS from CLAW_TARGET + CLAW_TENANTS_FILE).
   const keyring = await openTenantKeyring({ component: 'gateway', stateDir, config });
-  const connection = await connectTemporal(temporal.address);
+  const connection = await connectTemporal(temporal.address, { ...(temporal.apiKey ? { apiKey: temporal.apiKey } : {}) });
   const secrets = await openSecretStore({ databaseUrl: processConfig.databaseUrl!, keyring });
 
   // One client per tenant, each with that tenant's payload codec: the message text is

@@ -11,15 +11,24 @@ import { taskQueueFor, workflowIdFor } from './names.js';
 export const DEFAULT_NAMESPACE = 'default';
 
 /**
+ * What the client and the Worker connections dial with: an API key (Temporal Cloud) means
+ * TLS and the key as the bearer token; without one, plaintext (the local dev server, a
+ * self-hosted frontend inside the cluster).
+ */
+export function temporalDialOptions(address: string, apiKey?: string): { address: string; tls?: true; apiKey?: string } {
+  return apiKey ? { address, tls: true, apiKey } : { address };
+}
+
+/**
  * Connect, or fail with PLATFORM_NOT_RUNNING. `hint` says how to bring the server up
  * (the local target's `claw up`; a cloud install's address in claw.yaml).
  */
 export async function connectTemporal(
   address: string,
-  options: { connectTimeoutMs?: number; hint?: string } = {},
+  options: { connectTimeoutMs?: number; hint?: string; apiKey?: string } = {},
 ): Promise<Connection> {
   try {
-    return await Connection.connect({ address, connectTimeout: options.connectTimeoutMs ?? 3_000 });
+    return await Connection.connect({ ...temporalDialOptions(address, options.apiKey), connectTimeout: options.connectTimeoutMs ?? 3_000 });
   } catch (err) {
     throw new ClawError('PLATFORM_NOT_RUNNING', `Temporal is not reachable at ${address}`, {
       hint: options.hint ?? "start the platform with 'claw up'",

@@ -26,6 +26,7 @@ import { tenantPayloadCodec } from '../crypto/codec.js';
 import { openSecretStore } from '../secrets/index.js';
 import { MetadataStore } from '../store/metadata.js';
 import { workflowBundle } from '../temporal/bundle.js';
+import { temporalDialOptions } from '../temporal/connection.js';
 import { openTraceWriter } from '../traces/writer.js';
 import { TenantWorkers } from './tenant-workers.js';
 import { WorkerToolRuntime } from './tool-runtime.js';
@@ -81,7 +82,7 @@ const activities = createActivities({
 
 const bundle = await workflowBundle(join(stateDir, 'cache'));
 console.log(`worker: workflow bundle ${bundle.built ? 'built' : 'from cache'} (${bundle.path ?? 'not cached'})`);
-const connection = await NativeConnection.connect({ address: temporal.address });
+const connection = await NativeConnection.connect(temporalDialOptions(temporal.address, temporal.apiKey));
 const workers = new TenantWorkers({
   connection,
   namespace: temporal.namespace,
