@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { loadConfig } from '../core/config/load.js';
 import type { ClawConfig } from '../core/config/schema.js';
 import { ClawError } from '../core/errors.js';
-import { DEFAULT_DB_PORT, DEFAULT_TEMPORAL_NAMESPACE, WIRING_ENV as E, type WiredComponent } from './wiring.js';
+import { DB_SSL_MODES, DEFAULT_DB_PORT, DEFAULT_TEMPORAL_NAMESPACE, WIRING_ENV as E, type WiredComponent } from './wiring.js';
 
 export interface ProcessConfig {
   component: WiredComponent;
@@ -32,22 +32,33 @@ const HINT = "start it with 'claw up' (local), or from the install's Deployment 
 
 /**
  * The metadata DB URL: DATABASE_URL as given (local), or built from CLAW_DB_HOST, _PORT,
- * _NAME, _USER and _PASSWORD (cloud; the password from a Secret). Undefined if neither.
+ * _NAME, _USER and _PASSWORD (cloud; the password from a Secret), with CLAW_DB_SSLMODE and
+ * CLAW_DB_CA_FILE as libpq's sslmode and sslrootcert (libpq semantics, which node-postgres
+ * follows with uselibpqcompat). Undefined if neither; `invalid` names a bad TLS setting.
  */
-export function databaseUrlFrom(env: Env): { url?: string; missing: string[] } {
+export function databaseUrlFrom(env: Env): { url?: string; missing: string[]; invalid?: string } {
   const given = env[E.databaseUrl]?.trim();
   if (given) return { url: given, missing: [] };
   const parts = { host: env[E.dbHost], name: env[E.dbName], user: env[E.dbUser], password: env[E.dbPassword] };
-  const missing = [
+  const missing: string[] = [
     ...(!parts.host ? [E.dbHost] : []),
     ...(!parts.name ? [E.dbName] : []),
     ...(!parts.user ? [E.dbUser] : []),
     ...(!parts.password ? [E.dbPassword] : []),
   ];
+  const sslMode = env[E.dbSslMode]?.trim() || undefined;
+  const caFile = env[E.dbCaFile]?.trim() || undefined;
+  if (sslMode && !(DB_SSL_MODES as readonly string[]).includes(sslMode)) {
+    return { missing, invalid: `${E.dbSslMode} is '${sslMode}', not one of ${DB_SSL_MODES.join(', ')}` };
+  }
+  if (sslMode?.startsWith('verify-') && !caFile) missing.push(`${E.dbCaFile} (${E.dbSslMode}=${sslMode} checks the server against it)`);
   if (missing.length > 0) return { missing };
   const port = env[E.dbPort]?.trim() || String(DEFAULT_DB_PORT);
   const enc = encodeURIComponent;
-  return { url: `postgres://${enc(parts.user!)}:${enc(parts.password!)}@${parts.host}:${port}/${enc(parts.name!)}`, missing: [] };
+  const base = `postgres://${enc(parts.user!)}:${enc(parts.password!)}@${parts.host}:${port}/${enc(parts.name!)}`;
+  if (!sslMode) return { url: base, missing: [] };
+  const tls = new URLSearchParams({ sslmode: sslMode, ...(caFile && sslMode !== 'disable' ? { sslrootcert: caFile } : {}), uselibpqcompat: 'true' });
+  return { url: `${base}?${tls.toString()}`, missing: [] };
 }
 
 function temporalFrom(address: string, namespace: string | undefined, apiKey: string | undefined): NonNullable<ProcessConfig['temporal']> {
@@ -69,6 +80,9 @@ export function readProcessConfig(component: WiredComponent, env: Env = process.
   const usesServers = component !== 'codecServer';
   const temporalAddress = usesServers ? need(E.temporalAddress) : undefined;
   const db = usesServers ? databaseUrlFrom(env) : { missing: [] };
+  if (usesServers && db.invalid) {
+    throw new ClawError(CODE[component], `${LABEL[component]}: ${db.invalid}`, { hint: HINT, details: { [E.dbSslMode]: env[E.dbSslMode] } });
+  }
   if (usesServers && !db.url) missing.push(`${E.databaseUrl} (or ${db.missing.join(', ')})`);
   if (missing.length > 0) {
     throw new ClawError(CODE[component], `${LABEL[component]} needs ${missing.join(', ')}`, { hint: HINT, details: { missing } });

@@ -19,6 +19,8 @@
  *                                            the ConfigMap's claw.yaml)
  *   metadata DB     CLAW_DB_HOST, CLAW_DB_PORT, CLAW_DB_NAME, CLAW_DB_USER,     DATABASE_URL
  *                   CLAW_DB_PASSWORD (secretKeyRef, never a literal)
+ *                   CLAW_DB_SSLMODE, CLAW_DB_CA_FILE         verify-full (RDS) / verify-ca       unset (loopback)
+ *                                                            (Cloud SQL), /etc/claw-db/ca.pem
  *
  * The database: the Deployments give the parts and the process builds the URL
  * (`databaseUrlFrom`), so the password comes from a Secret and is URL-encoded by code, not
@@ -42,6 +44,8 @@ export const WIRING_ENV = {
   dbName: 'CLAW_DB_NAME',
   dbUser: 'CLAW_DB_USER',
   dbPassword: 'CLAW_DB_PASSWORD',
+  dbSslMode: 'CLAW_DB_SSLMODE',
+  dbCaFile: 'CLAW_DB_CA_FILE',
   temporalApiKey: 'TEMPORAL_API_KEY',
   otlpHeaders: 'CLAW_OTLP_HEADERS',
 } as const;
@@ -70,6 +74,17 @@ export const STATE_DIR = '/var/lib/claw';
 export const POD_HOST = '0.0.0.0';
 export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
 export const DEFAULT_DB_PORT = 5432;
+/**
+ * TLS to the metadata DB (RDS forces it, Cloud SQL is ENCRYPTED_ONLY), with libpq's sslmode
+ * meanings: verify-full checks the CA and the host name (RDS: the RDS CA bundle);
+ * verify-ca checks the CA only (Cloud SQL: the instance's own CA, whose server certificate
+ * does not name the private IP). The CA bundle is public: a ConfigMap mounted at DB_CA_DIR.
+ */
+export const DB_SSL_MODES = ['verify-full', 'verify-ca', 'disable'] as const;
+export type DbSslMode = (typeof DB_SSL_MODES)[number];
+export const DB_CA_DIR = '/etc/claw-db';
+export const DB_CA_FILE_NAME = 'ca.pem';
+export const DB_CA_FILE = `${DB_CA_DIR}/${DB_CA_FILE_NAME}`;
 /** The key of the password in the metadata DB Secret. */
 export const DB_PASSWORD_KEY = 'password';
 /**

@@ -214,7 +214,7 @@ export function awsStack(config: ClawConfig): AwsStackOutputs {
     config: cfg,
     temporal: { address: temporal.address, namespace: temporal.namespace, apiKeySecret: temporal.apiKeySecret },
     openbao: { address: openbao.address, authMount: openbao.authMount, authRole: openbao.authRole },
-    database: { host: db.address, port: 5432, name: db.databaseName, user: db.username, password: dbPassword },
+    database: { host: db.address, port: 5432, name: db.databaseName, user: db.username, password: dbPassword, tls: { mode: 'verify-full', caPem: db.caBundle } },
     // TenantRuntimeRef as the tenant's components named it, lake names included (the runtime never re-derives them).
     tenants: tenants.map((t) => ({
       id: t.runtime.id,

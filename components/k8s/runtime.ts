@@ -24,7 +24,7 @@ import * as k8s from '@pulumi/kubernetes';
 import { stringify as toYaml } from 'yaml';
 import type { ClawConfig } from '../../core/config/schema.js';
 import {
-  CONFIG_DIR, CONFIG_FILE, CONFIG_FILE_NAME, DB_PASSWORD_KEY, DEFAULT_DB_PORT, OTLP_HEADERS_KEY, POD_HOST, STATE_DIR,
+  CONFIG_DIR, CONFIG_FILE, CONFIG_FILE_NAME, DB_CA_DIR, DB_CA_FILE, DB_CA_FILE_NAME, DB_PASSWORD_KEY, DEFAULT_DB_PORT, OTLP_HEADERS_KEY, POD_HOST, STATE_DIR,
   TEMPORAL_API_KEY_KEY, TENANTS_FILE, TENANTS_FILE_NAME, WIRING_ENV as E, type TenantWiringEntry,
 } from '../../runtime/wiring.js';
 import {
@@ -35,6 +35,8 @@ import { podSecurityNamespace } from './namespace.js';
 
 export { CONFIG_DIR, CONFIG_FILE, STATE_DIR, TENANTS_FILE };
 export const DB_SECRET = 'claw-db';
+/** The metadata DB's CA bundle (public), mounted by the worker and the gateway at DB_CA_DIR. */
+export const DB_CA_CONFIG_MAP = 'claw-db-ca';
 
 export interface TenantWiring {
   id: string;
@@ -68,7 +70,16 @@ export interface RuntimeArgs {
   /** apiKeySecret (Temporal Cloud): the operator's Secret holding the API key under TEMPORAL_API_KEY_KEY. */
   temporal: { address: pulumi.Input<string>; namespace: pulumi.Input<string>; apiKeySecret?: string };
   openbao?: { address: pulumi.Input<string>; authMount: string; authRole: string };
-  database: { host: pulumi.Input<string>; port?: number; name: string; user: pulumi.Input<string>; password?: pulumi.Input<string>; passwordSecretName?: string };
+  database: {
+    host: pulumi.Input<string>;
+    port?: number;
+    name: string;
+    user: pulumi.Input<string>;
+    password?: pulumi.Input<string>;
+    passwordSecretName?: string;
+    /** TLS to the DB: libpq's sslmode and the CA bundle (PEM) the server is checked against. */
+    tls?: { mode: 'verify-full' | 'verify-ca'; caPem: pulumi.Input<string> };
+  };
   tenants: TenantWiring[];
   serviceAccountAnnotations?: Partial<Record<RuntimeComponentName, Record<string, pulumi.Input<string>>>>;
   serviceAnnotations?: Partial<Record<'gateway' | 'codecServer', Record<string, pulumi.Input<string>>>>;
@@ -181,6 +192,7 @@ export function componentEnv(component: RuntimeComponentName, args: RuntimeArgs,
       // The password only ever comes from the Secret; the process builds DATABASE_URL (runtime/process-config.ts).
       { name: E.dbPassword, valueFrom: { secretKeyRef: { name: args.database.passwordSecretName ?? DB_SECRET, key: DB_PASSWORD_KEY } } },
     );
+    if (args.database.tls) env.push({ name: E.dbSslMode, value: args.database.tls.mode }, { name: E.dbCaFile, value: DB_CA_FILE });
     if (args.temporal.apiKeySecret) {
       env.push({ name: E.temporalApiKey, valueFrom: { secretKeyRef: { name: args.temporal.apiKeySecret, key: TEMPORAL_API_KEY_KEY } } });
     }
@@ -203,6 +215,9 @@ const labelsOf = (component: RuntimeComponentName) => ({
   'app.kubernetes.io/name': K8S_NAMES[component],
   'app.kubernetes.io/part-of': 'claw',
 });
+
+/** The worker and the gateway talk to the DB (the codec-server does not). */
+const usesDbCa = (component: RuntimeComponentName, args: RuntimeArgs) => component !== 'codecServer' && args.database.tls !== undefined;
 
 /** Names of the objects the Runtime declared that a pod refers to. */
 export interface PodRefs {
@@ -257,6 +272,7 @@ export function podSpec(component: RuntimeComponentName, args: RuntimeArgs, refs
         { name: 'tmp', mountPath: '/tmp' },
         { name: 'state', mountPath: STATE_DIR },
         { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+        ...(usesDbCa(component, args) ? [{ name: 'db-ca', mountPath: DB_CA_DIR, readOnly: true }] : []),
       ],
     }],
     volumes: [
@@ -266,6 +282,7 @@ export function podSpec(component: RuntimeComponentName, args: RuntimeArgs, refs
       // the segments not yet landed in the lake (runtime/wiring.ts STATE_DIR says more).
       { name: 'state', emptyDir: { sizeLimit: component === 'worker' ? '2Gi' : '256Mi' } },
       { name: 'config', configMap: { name: refs.configMap, items: [{ key: CONFIG_FILE_NAME, path: CONFIG_FILE_NAME }, { key: TENANTS_FILE_NAME, path: TENANTS_FILE_NAME }] } },
+      ...(usesDbCa(component, args) ? [{ name: 'db-ca', configMap: { name: DB_CA_CONFIG_MAP, items: [{ key: DB_CA_FILE_NAME, path: DB_CA_FILE_NAME }] } }] : []),
     ],
   };
 }
@@ -289,6 +306,13 @@ export class Runtime extends pulumi.ComponentResource {
         metadata: { name: DB_SECRET, namespace },
         type: 'Opaque',
         stringData: { password: pulumi.secret(args.database.password) },
+      }, child);
+    }
+
+    if (args.database.tls) {
+      new k8s.core.v1.ConfigMap(`${name}-db-ca`, {
+        metadata: { name: DB_CA_CONFIG_MAP, namespace },
+        data: { [DB_CA_FILE_NAME]: args.database.tls.caPem },
       }, child);
     }
 

@@ -39,7 +39,12 @@ export function gcpComputed(type: string, name: string, inputs: Record<string, a
     case 'gcp:container/cluster:Cluster':
       return { endpoint: '10.0.0.2', masterAuth: { clusterCaCertificate: Buffer.from('mock-ca').toString('base64') } };
     case 'gcp:sql/databaseInstance:DatabaseInstance':
-      return { privateIpAddress: '10.60.0.3', connectionName: `${project}:${inputs.region}:${inputs.name ?? name}` };
+      return {
+        privateIpAddress: '10.60.0.3',
+        connectionName: `${project}:${inputs.region}:${inputs.name ?? name}`,
+        // A placeholder, not a certificate: the mocks never dial the instance.
+        serverCaCerts: [{ cert: `-----BEGIN CERTIFICATE-----\nmock server CA of ${inputs.name ?? name}\n-----END CERTIFICATE-----\n` }],
+      };
     case 'gcp:projects/serviceIdentity:ServiceIdentity': {
       const agent = `service-${MOCK_PROJECT_NUMBER}@gcp-sa-${String(inputs.service).split('.')[0]}.iam.gserviceaccount.com`;
       return { email: agent, member: `serviceAccount:${agent}` };
