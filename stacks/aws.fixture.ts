@@ -16,6 +16,8 @@ export interface AwsFixtureOptions {
   /** Tenants (by id) that bring their own key / bucket. */
   byok?: Record<string, string>;
   byob?: Record<string, { name: string; prefix?: string }>;
+  /** Tenants (by id) with `onRemove: shred`. */
+  shred?: string[];
   region?: string;
   extra?: string;
 }
@@ -26,7 +28,7 @@ export function awsConfigYaml(tenants: number, opts: AwsFixtureOptions = {}): st
     const key = opts.byok?.[id] ? `{ type: byok, ref: '${opts.byok[id]}' }` : '{ type: managed }';
     const b = opts.byob?.[id];
     const bucket = b ? `{ type: byob, name: ${b.name}${b.prefix ? `, prefix: '${b.prefix}'` : ''} }` : '{ type: managed }';
-    return `  - { id: ${id}, name: Tenant ${id}, key: ${key}, bucket: ${bucket} }`;
+    return `  - { id: ${id}, name: Tenant ${id}, key: ${key}, bucket: ${bucket}${opts.shred?.includes(id) ? ', onRemove: shred' : ''} }`;
   });
   return [
     'apiVersion: claw.dev/v1',

@@ -97,6 +97,20 @@ describe('aws stack, 1 tenant', () => {
   });
 });
 
+describe('aws stack: what removing a tenant from the stack deletes', () => {
+  it("keeps every tenant's bucket, and its key unless the tenant is marked onRemove: shred", async () => {
+    const { resources } = await synth.synthesize(() => stack.awsStack(awsConfig(2, { ids: ['acme', 'globex'], shred: ['globex'] })) as any);
+    const retained = (type: string, tenant: string) => synth.ofType(resources, type, tenant).map((r) => r.retainOnDelete === true);
+    expect(retained(T.key, 'acme')).toEqual([true]);
+    expect(retained(T.key, 'globex')).toEqual([false]);
+    // The mark shows on the key (and makes marking it a visible update in the preview).
+    expect(synth.ofType(resources, T.key, 'globex')[0]!.inputs.tags['claw:on-remove']).toBe('shred');
+    expect(synth.ofType(resources, T.key, 'acme')[0]!.inputs.tags['claw:on-remove']).toBeUndefined();
+    expect(retained(T.bucket, 'acme')).toEqual([true]);
+    expect(retained(T.bucket, 'globex')).toEqual([true]);
+  });
+});
+
 describe('aws stack, 50 tenants (two bring their own key, two their own bucket)', () => {
   const byok = { t007: BYOK_KEY_ARN, t042: BYOK_KEY_ARN };
   const byob = { t013: { name: 'customer-lake', prefix: 'claw/t013' }, t042: { name: 'other-lake' } };

@@ -18,6 +18,8 @@ export interface GcpFixtureOptions {
   /** Tenants (by id) that bring their own key / bucket. */
   byok?: Record<string, string>;
   byob?: Record<string, { name: string; prefix?: string }>;
+  /** Tenants (by id) with `onRemove: shred`. */
+  shred?: string[];
   region?: string;
   /** `null` leaves gcp.domain out. */
   domain?: string | null;
@@ -32,7 +34,7 @@ export function gcpConfigYaml(tenants: number, opts: GcpFixtureOptions = {}): st
     const key = opts.byok?.[id] ? `{ type: byok, ref: '${opts.byok[id]}' }` : '{ type: managed }';
     const b = opts.byob?.[id];
     const bucket = b ? `{ type: byob, name: ${b.name}${b.prefix ? `, prefix: '${b.prefix}'` : ''} }` : '{ type: managed }';
-    return `  - { id: ${id}, name: Tenant ${id}, key: ${key}, bucket: ${bucket} }`;
+    return `  - { id: ${id}, name: Tenant ${id}, key: ${key}, bucket: ${bucket}${opts.shred?.includes(id) ? ', onRemove: shred' : ''} }`;
   });
   const registry = `europe-west1-docker.pkg.dev/${TEST_PROJECT}/claw`;
   return [

@@ -130,6 +130,24 @@ describe('gcp stack, 1 tenant', () => {
   });
 });
 
+describe('gcp stack: what removing a tenant from the stack deletes', () => {
+  it("keeps every tenant's bucket and trace dataset, and its key unless the tenant is marked onRemove: shred", async () => {
+    const { resources } = await synth.synthesize(() => stack.gcpStack(gcpConfig(2, { ids: ['acme', 'globex'], shred: ['globex'] })) as any);
+    const retained = (type: string, tenant: string) => synth.ofType(resources, type, tenant).map((r) => r.retainOnDelete === true);
+    // Deleting a CryptoKey destroys its versions: only the tenant marked for shredding loses its key.
+    expect(retained(T.key, 'acme')).toEqual([true]);
+    expect(retained(T.key, 'globex')).toEqual([false]);
+    expect(synth.ofType(resources, T.key, 'globex')[0]!.inputs.labels['claw-on-remove']).toBe('shred');
+    expect(synth.ofType(resources, T.key, 'acme')[0]!.inputs.labels['claw-on-remove']).toBeUndefined();
+    for (const tenant of ['acme', 'globex']) {
+      expect(retained(T.bucket, tenant)).toEqual([true]);
+      expect(retained(T.dataset, tenant)).toEqual([true]);
+      // The traces table is deletion-protected: without retainOnDelete, removing the tenant would fail the apply.
+      expect(retained(T.table, tenant)).toEqual([true]);
+    }
+  });
+});
+
 describe('gcp stack: claw.yaml gcp.authorizedNetworks', () => {
   it('opens the GKE control plane to exactly those CIDRs', async () => {
     const { resources } = await synth.synthesize(() => stack.gcpStack(gcpConfig(1, { authorizedNetworks: ['203.0.113.0/24', '198.51.100.7/32'] })) as any);

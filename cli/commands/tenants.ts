@@ -2,7 +2,9 @@ import { Command } from 'commander';
 import { loadConfig } from '../../core/config/load.js';
 import { output } from '../context.js';
 import { globalOptions } from '../context.js';
-import { addTenant, removeTenant } from '../installer/config-edit.js';
+import type { Tenant } from '../../core/config/schema.js';
+import { ClawError } from '../../core/errors.js';
+import { addTenant, removeTenant, setTenantOnRemove } from '../installer/config-edit.js';
 import { formatChanges, totalChanges } from '../installer/engine.js';
 import { overridesFrom, sessionFrom, table, withStateOptions } from '../installer/command-kit.js';
 import { apply, openInstall, preview } from '../installer/lifecycle.js';
@@ -26,6 +28,23 @@ async function applyConfig(command: Command): Promise<{ changes: string; applied
   if (!(await confirm(session, `apply ${formatChanges(planned.changes)} to ${install.spec.install}?`))) return { changes: formatChanges(planned.changes), applied: false };
   const result = await apply(install, session, { expected: totalChanges(planned.changes) });
   return { changes: formatChanges(result.changes), applied: true };
+}
+
+/** A customer's own key is theirs to delete: claw only retires its grants on it. */
+export function refuseByokShred(tenants: Tenant[]): void {
+  const byok = tenants.filter((t) => t.key.type === 'byok');
+  if (byok.length === 0) return;
+  throw new ClawError('TENANT_SHRED_BYOK', `${byok.map((t) => `tenant '${t.id}'`).join(', ')} ${byok.length === 1 ? 'brings its own key' : 'bring their own keys'}: claw does not delete a customer's key`, {
+    hint: "remove without --shred (claw's grants on the key are retired), then schedule the key's deletion in your own account to shred",
+    details: { tenants: byok.map((t) => t.id) },
+  });
+}
+
+/** What --shred did to a managed key, as the cloud does it. */
+export function shredFate(target: string): string {
+  return target === 'gcp'
+    ? 'key deleted with the stack (Cloud KMS destroys its versions after its scheduled-destruction period); bucket and traces kept, unreadable'
+    : "key deleted with the stack (KMS deletes it after its 30-day waiting period; 'aws kms cancel-key-deletion' undoes it until then); bucket kept, unreadable";
 }
 
 export function tenantsCommand(): Command {
@@ -76,17 +95,43 @@ export function tenantsCommand(): Command {
   withStateOptions(
     tenants
       .command('remove <id>')
-      .description("remove a tenant and apply; its key and bucket are kept (data retained) unless --shred")
-      .option('--shred', 'also destroy the tenant key (crypto-shredding: its data becomes unreadable)')
+      .description("remove a tenant and apply; its key, bucket and traces stay in your account (out of the stack) unless --shred")
+      .option('--shred', "also delete the tenant's key (crypto-shredding: its data becomes unreadable); not for BYOK keys")
       .option('--confirm <id>', 'with --shred: the tenant id, typed ahead (for CI)')
-      .option('--no-apply', 'only edit claw.yaml'),
+      .option('--no-apply', 'only edit claw.yaml (with --shred: only mark the tenant onRemove: shred)'),
   ).action(async function (this: Command, id: string, opts: { shred?: boolean; confirm?: string; apply: boolean }) {
     const global = globalOptions(this);
-    if (opts.shred) await confirmTyped(sessionFrom(global), id, `shred tenant ${id} (its data becomes unreadable)`, opts.confirm);
+    const config = loadConfig(global.config);
+    const tenant = config.tenants.find((t) => t.id === id);
+    if (!tenant) throw new ClawError('UNKNOWN_TENANT', `tenant '${id}' is not in ${global.config}`, { hint: "'claw tenants list' shows the tenants" });
+    if (!opts.shred && tenant.onRemove === 'shred') {
+      throw new ClawError('TENANT_MARKED_FOR_SHRED', `tenant '${id}' is marked onRemove: shred in ${global.config}: removing it deletes its key`, {
+        hint: `pass --shred to go on, or set onRemove: retain for '${id}' and apply ('claw up') to keep its key`,
+      });
+    }
+    if (opts.shred) {
+      refuseByokShred([tenant]);
+      await confirmTyped(sessionFrom(global), id, `shred tenant ${id} (its key is deleted: its data becomes unreadable)`, opts.confirm);
+      // 1. The key learns it goes with the tenant (retainOnDelete off, tagged), in the stack's state.
+      if (tenant.onRemove !== 'shred') {
+        setTenantOnRemove(global.config, id, 'shred');
+        if (!opts.apply) {
+          output(global, { type: 'tenants.marked', tenant: id, onRemove: 'shred' }, () => `marked tenant ${id} onRemove: shred in ${global.config}; apply ('claw up'), then 'claw tenants remove ${id} --shred'`);
+          return;
+        }
+        const marked = await applyConfig(this);
+        if (!marked.applied && marked.changes !== 'no changes') {
+          setTenantOnRemove(global.config, id, 'retain');
+          output(global, { type: 'tenants.removed', tenant: id, shred: false, changes: marked.changes, applied: false }, () => `tenant ${id} not removed: the apply that marks its key for deletion was declined`);
+          return;
+        }
+      }
+    }
+    // 2. The tenant leaves the stack: its bucket and traces stay; its key goes only if marked.
     removeTenant(global.config, id);
     const applied = opts.apply ? await applyConfig(this) : { changes: 'not applied (--no-apply)', applied: false };
-    const kept = opts.shred ? 'key and data shredded with the stack' : 'key and bucket kept (retained; data readable by you, not by claw)';
-    output(global, { type: 'tenants.removed', tenant: id, shred: Boolean(opts.shred), ...applied }, () => `removed tenant ${id}: ${kept}; ${applied.applied ? `applied: ${applied.changes}` : applied.changes}`);
+    const fate = opts.shred ? shredFate(config.target) : 'key, bucket and traces kept in your account, out of the stack (readable by you, not by claw)';
+    output(global, { type: 'tenants.removed', tenant: id, shred: Boolean(opts.shred), ...applied }, () => `removed tenant ${id}: ${fate}; ${applied.applied ? `applied: ${applied.changes}` : applied.changes}`);
   });
 
   return tenants;

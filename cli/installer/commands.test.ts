@@ -11,7 +11,7 @@ import { EXIT } from '../../core/errors.js';
 import { cloudUp } from './cloud.js';
 import { FakeEngine, setFakeFaults, type FakeState } from './fake-engine.js';
 import { stackSpec } from './workspace.js';
-import { runCli, tempInstall } from './test-helpers.js';
+import { AWS_CONFIG, runCli, tempInstall } from './test-helpers.js';
 import { Command } from 'commander';
 
 const previousEngine = process.env.CLAW_ENGINE;
@@ -153,8 +153,23 @@ describe('claw destroy', () => {
 
     const done = await runCli([...g, 'destroy', '--shred', '--confirm', 'demo']);
     expect(done.exitCode).toBe(0);
+    // First the tenant key is marked to go with the stack (an update), then everything goes.
+    expect(done.stdout).toContain('marked the keys of acme to go with the stack (1 to update)');
     expect(done.stdout).toContain('7 to delete');
+    expect(done.stdout).toContain('tenants acme: key deleted with the stack');
+    expect(parseConfig(readFileSync(t.config, 'utf8'), t.config).tenants[0]!.onRemove).toBe('shred');
     expect(Object.keys(fakeState(t.config, t.stateDir).resources)).toHaveLength(0);
+  });
+
+  it('--shred refuses an install with a BYOK tenant before changing anything', async () => {
+    const t = tempInstall(AWS_CONFIG.replace('    name: Acme Corp\n', `    name: Acme Corp\n    key: { type: byok, ref: 'arn:aws:kms:us-east-1:444455556666:key/7b0c2d1e-9f3a-4b5c-8d6e-1a2b3c4d5e6f' }\n`));
+    const g = ['--config', t.config, '--state-dir', t.stateDir];
+    await runCli([...g, '--yes', 'install', '--skip-preflight']);
+    const before = readFileSync(t.config, 'utf8');
+    const refused = await runCli([...g, 'destroy', '--shred', '--confirm', 'demo']);
+    expect(refused.error).toMatchObject({ code: 'TENANT_SHRED_BYOK', details: { tenants: ['acme'] } });
+    expect(readFileSync(t.config, 'utf8')).toBe(before);
+    expect(Object.keys(fakeState(t.config, t.stateDir).resources)).toHaveLength(7);
   });
 });
 
@@ -184,6 +199,50 @@ describe('claw tenants', () => {
 
     const unknown = await runCli([...g, 'tenants', 'remove', 'nobody']);
     expect(unknown.error).toMatchObject({ code: 'UNKNOWN_TENANT' });
+  });
+
+  it('remove keeps the key unless --shred, which marks the key to go with the tenant before removing it', async () => {
+    const t = tempInstall();
+    const g = ['--config', t.config, '--state-dir', t.stateDir, '--yes'];
+    await runCli([...g, 'install', '--skip-preflight']);
+    await runCli([...g, 'tenants', 'add', 'globex']);
+    await runCli([...g, 'tenants', 'add', 'initech']);
+    const keyOf = (id: string) => Object.values(fakeState(t.config, t.stateDir).resources).find((r) => r.type === 'claw:aws:TenantKey' && r.inputs.tenant === id);
+
+    const kept = await runCli([...g, 'tenants', 'remove', 'initech']);
+    expect(kept.stdout).toContain('removed tenant initech: key, bucket and traces kept in your account');
+
+    // --no-apply only marks it; the mark shows on the key once applied.
+    const marked = await runCli([...g, '--json', 'tenants', 'remove', 'globex', '--shred', '--confirm', 'globex', '--no-apply']);
+    expect(jsonLines(marked.stdout).at(-1)).toMatchObject({ type: 'tenants.marked', tenant: 'globex', onRemove: 'shred' });
+    expect(parseConfig(readFileSync(t.config, 'utf8'), t.config).tenants.find((x) => x.id === 'globex')?.onRemove).toBe('shred');
+    await runCli([...g, 'up']);
+    expect(keyOf('globex')?.inputs.onRemove).toBe('shred');
+
+    // A marked tenant is not removed by accident without --shred.
+    const unmarkedRemove = await runCli([...g, 'tenants', 'remove', 'globex']);
+    expect(unmarkedRemove.error).toMatchObject({ code: 'TENANT_MARKED_FOR_SHRED' });
+    expect(keyOf('globex')).toBeDefined();
+
+    const shredded = await runCli([...g, 'tenants', 'remove', 'globex', '--shred', '--confirm', 'globex']);
+    expect(shredded.exitCode).toBe(0);
+    expect(shredded.stdout).toContain('removed tenant globex: key deleted with the stack');
+    expect(keyOf('globex')).toBeUndefined();
+    expect(parseConfig(readFileSync(t.config, 'utf8'), t.config).tenants.map((x) => x.id)).toEqual(['acme']);
+    // The comments of the file survive both edits.
+    expect(readFileSync(t.config, 'utf8')).toContain('# the first customer');
+  });
+
+  it('remove --shred of a BYOK tenant is refused and changes nothing', async () => {
+    const t = tempInstall();
+    const g = ['--config', t.config, '--state-dir', t.stateDir, '--yes'];
+    await runCli([...g, 'install', '--skip-preflight']);
+    await runCli([...g, 'tenants', 'add', 'globex', '--byok', 'arn:aws:kms:us-east-1:444455556666:key/7b0c2d1e-9f3a-4b5c-8d6e-1a2b3c4d5e6f']);
+    const before = readFileSync(t.config, 'utf8');
+    const refused = await runCli([...g, 'tenants', 'remove', 'globex', '--shred', '--confirm', 'globex']);
+    expect(refused.error).toMatchObject({ code: 'TENANT_SHRED_BYOK' });
+    expect((refused.error as { hint: string }).hint).toContain('schedule the key');
+    expect(readFileSync(t.config, 'utf8')).toBe(before);
   });
 });
 

@@ -55,6 +55,19 @@ export function removeTenant(file: string, id: string): ClawConfig {
   return save(file, doc);
 }
 
+/** Set a tenant's `onRemove` (what removing it from the stack does to its key). */
+export function setTenantOnRemove(file: string, id: string, onRemove: 'retain' | 'shred'): ClawConfig {
+  const doc = load(file);
+  const tenants = doc.get('tenants');
+  const tenant = isSeq(tenants) ? tenants.items.find((t) => isMap(t) && t.get('id') === id) : undefined;
+  if (!isMap(tenant)) {
+    throw new ClawError('UNKNOWN_TENANT', `tenant '${id}' is not in ${file}`, { hint: "'claw tenants list' shows the tenants" });
+  }
+  if (onRemove === 'retain') tenant.delete('onRemove');
+  else tenant.set('onRemove', onRemove);
+  return save(file, doc);
+}
+
 /** Set `versions:` (only the given keys), keeping everything else in the file as it was. */
 export function setVersions(file: string, versions: Partial<VersionsInput>): ClawConfig {
   const doc = load(file);

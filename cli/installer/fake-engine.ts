@@ -67,7 +67,8 @@ export function fakeDesired(config: ClawConfig, spec: Pick<StackSpec, 'install' 
   add(`claw:${t}:Cluster`, `${config.name}-cluster`, { sandboxRuntime: 'gvisor', gvisor: config.versions.gvisor });
   add(`claw:${t}:Database`, `${config.name}-db`, { encrypted: true });
   for (const tenant of config.tenants) {
-    add(`claw:${t}:TenantKey`, `${tenant.id}-key`, { tenant: tenant.id, key: tenant.key.type });
+    // onRemove shows on the key as the real stacks tag it (a visible update when it changes).
+    add(`claw:${t}:TenantKey`, `${tenant.id}-key`, { tenant: tenant.id, key: tenant.key.type, ...(tenant.onRemove === 'shred' ? { onRemove: 'shred' } : {}) });
     add(`claw:${t}:TenantBucket`, `${tenant.id}-bucket`, { tenant: tenant.id, bucket: tenant.bucket.type, encryption: 'kms' });
   }
   add('claw:k8s:Temporal', 'temporal', { chart: config.versions.temporalChart, server: config.versions.temporalServer });

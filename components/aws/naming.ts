@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 
 /** The tag every tenant-owned resource carries; guardrails and `claw plan` group by it. */
 export const TENANT_TAG = 'claw:tenant';
+/** On a tenant key marked `onRemove: shred`: it is deleted when the tenant leaves the stack. */
+export const ON_REMOVE_TAG = 'claw:on-remove';
 export const INSTALL_TAG = 'claw:install';
 
 // Kubernetes names the clusters share with components/k8s (one place; see there).

@@ -11,7 +11,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { Tenant } from '../../core/config/schema.js';
-import { tenantTags } from './naming.js';
+import { ON_REMOVE_TAG, tenantTags } from './naming.js';
 
 /** Encryption-context keys the runtime binds every envelope to (see runtime/crypto). */
 export const CONTEXT_TENANT = 'claw:tenant';
@@ -108,6 +108,8 @@ export interface TenantKeyArgs {
   install: string;
   tenantId: string;
   key: Tenant['key'];
+  /** claw.yaml's `onRemove`: whether the key is deleted when the tenant leaves the stack. */
+  onRemove?: Tenant['onRemove'];
   partition: pulumi.Input<string>;
   accountId: pulumi.Input<string>;
   tenantRoleArn: pulumi.Input<string>;
@@ -144,9 +146,11 @@ export class TenantKey extends pulumi.ComponentResource {
           // Destroying this key crypto-shreds the tenant; give a mistaken deletion a month.
           deletionWindowInDays: 30,
           policy,
-          tags: tenantTags(args.install, args.tenantId),
+          // Marked where the customer sees it: the key goes when the tenant leaves the stack.
+          tags: { ...tenantTags(args.install, args.tenantId), ...(args.onRemove === 'shred' ? { [ON_REMOVE_TAG]: 'shred' } : {}) },
         },
-        child,
+        // Removing the tenant leaves its key in the account unless it is to be shredded.
+        { ...child, retainOnDelete: args.onRemove !== 'shred' },
       );
       this.aliasName = `alias/claw/${args.install}/${args.tenantId}`;
       new aws.kms.Alias(`${name}-alias`, { name: this.aliasName, targetKeyId: key.keyId }, child);

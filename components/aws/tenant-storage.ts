@@ -122,7 +122,8 @@ export class TenantStorage extends pulumi.ComponentResource {
     const bucket = new aws.s3.Bucket(
       `${name}-bucket`,
       { bucket: bucketName, forceDestroy: false, objectLockEnabled: false, tags: tenantTags(args.install, args.tenantId) },
-      child,
+      // The tenant's data outlives its removal from the stack (its key decides whether it stays readable).
+      { ...child, retainOnDelete: true },
     );
     const ownership = new aws.s3.BucketOwnershipControls(
       `${name}-ownership`,

@@ -54,7 +54,7 @@ export class AwsTenant extends pulumi.ComponentResource {
     this.roleArn = role.arn;
     this.key = new TenantKey(
       name,
-      { ...common, key: args.tenant.key, partition: args.partition, accountId: args.accountId, tenantRoleArn: role.arn, gatewayRoleArn: args.gatewayRoleArn, codecServerRoleArn: args.codecServerRoleArn, provider: args.provider },
+      { ...common, key: args.tenant.key, onRemove: args.tenant.onRemove, partition: args.partition, accountId: args.accountId, tenantRoleArn: role.arn, gatewayRoleArn: args.gatewayRoleArn, codecServerRoleArn: args.codecServerRoleArn, provider: args.provider },
       { parent: this },
     );
     this.storage = new TenantStorage(

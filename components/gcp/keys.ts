@@ -70,7 +70,7 @@ export class PlatformKeys extends pulumi.ComponentResource {
 
 export interface TenantKeyArgs {
   provider: gcp.Provider;
-  tenant: Pick<Tenant, 'id' | 'key'>;
+  tenant: Pick<Tenant, 'id' | 'key'> & Partial<Pick<Tenant, 'onRemove'>>;
   /** The tenants key ring (managed keys only). */
   keyRingId: pulumi.Input<string>;
   /** The tenant's identities; only these get roles on the key. */
@@ -92,7 +92,16 @@ export class TenantKey extends pulumi.ComponentResource {
     if (args.tenant.key.type === 'byok') {
       this.keyRef = pulumi.output(args.tenant.key.ref);
     } else {
-      const key = new gcp.kms.CryptoKey(`${name}`, cryptoKeyArgs(args.keyRingId, tenantKeyName(args.tenant.id), args.protectionLevel ?? 'SOFTWARE', tenantLabels(args.tenant.id)), child);
+      // Deleting a CryptoKey destroys all its versions (Cloud KMS keeps no key without them):
+      // removing the tenant leaves it alone unless it is to be shredded.
+      const key = new gcp.kms.CryptoKey(`${name}`, cryptoKeyArgs(args.keyRingId, tenantKeyName(args.tenant.id), args.protectionLevel ?? 'SOFTWARE', {
+        ...tenantLabels(args.tenant.id),
+        // Marked where the customer sees it: the key goes when the tenant leaves the stack.
+        ...(args.tenant.onRemove === 'shred' ? { 'claw-on-remove': 'shred' } : {}),
+      }), {
+        ...child,
+        retainOnDelete: args.tenant.onRemove !== 'shred',
+      });
       this.keyRef = key.id;
     }
     for (const component of ['worker', 'gateway', 'codecServer'] as const) {

@@ -48,7 +48,8 @@ export class TenantDataset extends pulumi.ComponentResource {
       defaultEncryptionConfiguration: { kmsKeyName: args.keyRef },
       labels: tenantLabels(args.tenantId),
       deleteContentsOnDestroy: false,
-    }, { ...child, dependsOn: [agentGrant] });
+      // Traces outlive the tenant's removal from the stack, like its bucket.
+    }, { ...child, dependsOn: [agentGrant], retainOnDelete: true });
     new gcp.bigquery.DatasetIamMember(`${name}-data`, {
       datasetId: dataset.datasetId,
       project: args.project,
@@ -66,7 +67,7 @@ export class TenantDataset extends pulumi.ComponentResource {
       encryptionConfiguration: { kmsKeyName: args.keyRef },
       labels: tenantLabels(args.tenantId),
       deletionProtection: true,
-    }, child);
+    }, { ...child, retainOnDelete: true });
     this.datasetId = dataset.datasetId;
     this.datasetRef = pulumi.interpolate`${args.project}:${dataset.datasetId}`;
     this.registerOutputs({ datasetId: this.datasetId });

@@ -70,7 +70,8 @@ export class TenantBucket extends pulumi.ComponentResource {
         lifecycleRules: [{ action: { type: 'Delete' }, condition: { daysSinceNoncurrentTime: args.noncurrentVersionDays ?? 30 } }],
         labels: tenantLabels(args.tenant.id),
         forceDestroy: false,
-      }, { ...child, dependsOn: [agentGrant] });
+        // The tenant's data outlives its removal from the stack (its key decides whether it stays readable).
+      }, { ...child, dependsOn: [agentGrant], retainOnDelete: true });
       new gcp.storage.BucketIAMMember(`${name}-data`, { bucket: bucket.name, role: OBJECT_ROLE, member }, child);
       this.bucket = bucket.name;
       this.requiredBindings = [];

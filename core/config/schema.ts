@@ -94,6 +94,13 @@ export const TenantSchema = z
     /** Send trace content (prompts, completions) to an OTLP collector too. Off by default. */
     otlpContent: z.boolean().default(false),
     /**
+     * What removing the tenant from an aws/gcp install does to its key: `retain` (default:
+     * the key, bucket and dataset stay in the account, out of the stack) or `shred` (the key
+     * is deleted with the tenant: AWS schedules its deletion, Cloud KMS destroys its
+     * versions). `claw tenants remove --shred` sets it and applies before it removes the tenant.
+     */
+    onRemove: z.enum(['retain', 'shred'], { message: "onRemove is 'retain' (keep the key and data) or 'shred' (delete the key with the tenant)" }).default('retain'),
+    /**
      * The tenant's own Cedar policies: a directory of *.cedar files, relative to claw.yaml.
      * In force with policies/cedar/base.cedar and the grants compiled from `agents[].tools`.
      */

@@ -33,6 +33,8 @@ export interface RecordedResource {
   custom: boolean;
   /** The tenant this resource belongs to, or undefined for shared infrastructure. */
   tenant?: string;
+  /** The resource option: deleting it from the stack leaves it in the cloud. */
+  retainOnDelete?: boolean;
 }
 
 export interface SynthResult {
@@ -177,12 +179,17 @@ function builtinCall(args: pulumi.runtime.MockCallArgs, region: string): Record<
   }
 }
 
-/** The tenant of each resource, found by walking parents up to a `...:Tenant` component. */
+/**
+ * The tenant of each resource, found by walking parents up to a `...:Tenant` component,
+ * and which resources carry the retainOnDelete option (the mocks do not see options).
+ */
 class TenantTracker {
   private readonly tenantOf = new WeakMap<pulumi.Resource, string>();
   private readonly byKey = new Map<string, string>();
+  private readonly retained = new Set<string>();
 
   readonly transformation: pulumi.ResourceTransformation = (args) => {
+    if (args.opts.retainOnDelete) this.retained.add(`${args.type}::${args.name}`);
     const parentTenant = args.opts.parent ? this.tenantOf.get(args.opts.parent) : undefined;
     const tenant = args.type.endsWith(TENANT_COMPONENT_SUFFIX) ? args.name : parentTenant;
     if (tenant !== undefined) {
@@ -194,6 +201,10 @@ class TenantTracker {
 
   lookup(type: string, name: string): string | undefined {
     return this.byKey.get(`${type}::${name}`);
+  }
+
+  retainOnDelete(type: string, name: string): boolean {
+    return this.retained.has(`${type}::${name}`);
   }
 }
 
@@ -239,6 +250,7 @@ export async function synthesize(
           state,
           custom: args.custom !== false,
           tenant: tracker.lookup(args.type, args.name),
+          ...(tracker.retainOnDelete(args.type, args.name) ? { retainOnDelete: true } : {}),
         });
         return { id, state };
       },
