@@ -13,9 +13,12 @@ import { readManifest, storageEnv, SERVICES, type Service } from './storage.js';
 import { freePort } from '../../test/fixtures/ports.js';
 import { STARTER_CONFIG, STARTER_AGENT } from '../../core/config/starter.js';
 import { localTenantKeyring } from '../crypto/index.js';
+import { MetadataStore } from '../store/metadata.js';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 
 const manifest = readManifest();
+const KEYLESS = `keyless-${randomBytes(3).toString('hex')}`;
 if (!manifest) {
   console.warn('images smoke test skipped: build/images/manifest.json is missing; run `npm run images` first (.ci/run does)');
 }
@@ -66,7 +69,12 @@ describe.skipIf(!manifest)('runtime images (bubblewrap over the mounted image ro
     configDir = mkdtempSync(join(tmpdir(), 'claw-img-config-'));
     stateDir = mkdtempSync(join(tmpdir(), 'claw-img-state-'));
     // The starter tenant's root key, as `claw up` creates it before it starts the worker.
-    await localTenantKeyring(stateDir).createTenantKey('acme');
+    const keyring = localTenantKeyring(stateDir);
+    await keyring.createTenantKey('acme');
+    // And a tenant the store knows whose key is not here (as other tests' tenants in the shared store).
+    const store = await MetadataStore.connect(inject('postgresUrl'), { keyring, max: 1 });
+    await store.upsertTenant({ id: KEYLESS, name: 'No key here' });
+    await store.close();
     writeFileSync(join(configDir, 'claw.yaml'), STARTER_CONFIG);
     mkdirSync(join(configDir, 'agents'));
     writeFileSync(join(configDir, 'agents', 'helper.yaml'), STARTER_AGENT);
@@ -121,7 +129,10 @@ describe.skipIf(!manifest)('runtime images (bubblewrap over the mounted image ro
     child.stderr!.on('data', (d) => (output += d));
     const health = await healthy(port, child, () => output.slice(-4_000));
     // The worker polls for the starter tenant, whatever other tenants (without keys here) the shared store holds.
-    if (service === 'worker') expect(health.tenants, output.slice(-4_000)).toContain('acme');
+    if (service === 'worker') {
+      expect(health.tenants, output.slice(-4_000)).toContain('acme');
+      expect((health.unavailable as Record<string, { code: string }>)[KEYLESS]).toMatchObject({ code: 'TENANT_KEY_MISSING' });
+    }
     // SIGTERM goes to the service itself, as the kubelet sends it to the container's process:
     // bwrap does not forward signals to the sandboxed process.
     const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
