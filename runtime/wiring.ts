@@ -15,6 +15,8 @@
  *   listen          CLAW_HOST, CLAW_PORT     0.0.0.0, PORTS[component]                 127.0.0.1, the supervisor's port
  *   Temporal        TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE (default 'default')
  *                   TEMPORAL_API_KEY (Temporal Cloud: secretKeyRef to the Secret claw.yaml names)
+ *   codec tokens    CLAW_CODEC_TOKENS_FILE   /etc/claw-codec/tokens.json (optional     unset (<state>/codec-server/
+ *                                            Secret claw-codec-tokens; none: all 401)  tokens.json)
  *   OTLP headers    CLAW_OTLP_HEADERS        secretKeyRef (worker; the values never enter  unset (claw.yaml has them)
  *                                            the ConfigMap's claw.yaml)
  *   metadata DB     CLAW_DB_HOST, CLAW_DB_PORT, CLAW_DB_NAME, CLAW_DB_USER,     DATABASE_URL
@@ -48,6 +50,7 @@ export const WIRING_ENV = {
   dbCaFile: 'CLAW_DB_CA_FILE',
   temporalApiKey: 'TEMPORAL_API_KEY',
   otlpHeaders: 'CLAW_OTLP_HEADERS',
+  codecTokensFile: 'CLAW_CODEC_TOKENS_FILE',
 } as const;
 
 /** The ConfigMap mounted read-only at CONFIG_DIR: the install's claw.yaml and this component's tenants.json. */
@@ -98,6 +101,14 @@ export const TEMPORAL_API_KEY_KEY = 'api-key';
  * CLAW_OTLP_HEADERS. A ConfigMap is readable by anyone who may read the namespace's config.
  */
 export const OTLP_HEADERS_KEY = 'headers.json';
+/**
+ * The codec-server's token hashes on aws/gcp: an optional Secret the operator fills from a
+ * file `claw tenant codec-token --tokens-file` writes. Without it every request is refused.
+ */
+export const CODEC_TOKENS_SECRET = 'claw-codec-tokens';
+export const CODEC_TOKENS_DIR = '/etc/claw-codec';
+export const CODEC_TOKENS_FILE_NAME = 'tokens.json';
+export const CODEC_TOKENS_FILE = `${CODEC_TOKENS_DIR}/${CODEC_TOKENS_FILE_NAME}`;
 
 export type WiredComponent = 'worker' | 'gateway' | 'codecServer';
 

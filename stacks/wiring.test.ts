@@ -20,6 +20,7 @@ import type { RecordedResource } from '../policies/infra/synth.js';
 import { isClawError, type ClawError } from '../core/errors.js';
 import { openAdapters, resolveWiring } from '../runtime/adapters.js';
 import { readProcessConfig } from '../runtime/process-config.js';
+import { TokenStore, issueToken, tokensPath } from '../runtime/codec-server/tokens.js';
 import { PORTS, type WiredComponent } from '../runtime/wiring.js';
 import { awsConfig } from './aws.fixture.js';
 import { gcpConfig } from './gcp.fixture.js';
@@ -96,8 +97,20 @@ function materialize(resources: RecordedResource[], deployment: RecordedResource
         writeFileSync(join(dir, path), data[key]!);
         if (mount.readOnly) chmodSync(join(dir, path), 0o444);
       }
+    } else if (volume.secret) {
+      const found = resources.filter((r) => r.type === SECRET && (r.state.metadata?.name ?? r.inputs.metadata?.name) === volume.secret.secretName && (r.inputs.metadata?.namespace ?? 'default') === namespace);
+      if (found.length === 0 && !volume.secret.optional) throw new Error(`kubelet: Secret ${namespace}/${volume.secret.secretName} not found`);
+      const secret = found[0] ? unsecret(found[0].inputs) : { stringData: {} };
+      const data: Record<string, string> = { ...secret.stringData, ...Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')])) };
+      for (const { key, path } of volume.secret.items ?? Object.keys(data).map((key: string) => ({ key, path: key }))) {
+        if (data[key] === undefined) {
+          if (volume.secret.optional) continue;
+          throw new Error(`kubelet: Secret ${volume.secret.secretName} has no key ${key}`);
+        }
+        writeFileSync(join(dir, path), data[key]!);
+      }
     } else if (!volume.emptyDir) {
-      throw new Error(`kubelet (test): volume ${mount.name} is neither a ConfigMap nor an emptyDir`);
+      throw new Error(`kubelet (test): volume ${mount.name} is neither a ConfigMap, a Secret nor an emptyDir`);
     }
     if (mount.readOnly) chmodSync(dir, 0o555);
   }
@@ -363,6 +376,29 @@ describe('secrets in the wiring: Temporal Cloud API key and OTLP headers never e
     const codec = pod('codecServer');
     expect(Object.values(codec.env).join('\n')).not.toContain(API_KEY);
     expect(codec.env.CLAW_OTLP_HEADERS).toBeUndefined();
+  });
+
+  it("the codec-server starts without the operator's token Secret and refuses every caller; with it, the issued token works", () => {
+    const dep = synth.named(resources, DEPLOYMENT, COMPONENTS.codecServer);
+    const namespace = dep.inputs.metadata.namespace;
+    const without = materialize([...resources, operatorSecret(namespace)], dep);
+    const config = readProcessConfig('codecServer', without.env);
+    const path = tokensPath(config.stateDir, without.env);
+    expect(path.startsWith(without.root)).toBe(true);
+    expect(new TokenStore(path).authenticate('Bearer claw_codec_anything')).toBeUndefined();
+
+    // What the operator does: issue into a file, put the file in the Secret.
+    const file = join(mkdtempSync(join(tmpdir(), 'claw-codec-tokens-')), 'tokens.json');
+    roots.push(dirname(file));
+    const token = issueToken(file, 'alice', ['acme']);
+    const tokensSecret = {
+      type: SECRET, name: 'operator-codec', urn: 'urn:operator-codec', custom: true,
+      inputs: { metadata: { name: 'claw-codec-tokens', namespace }, stringData: { 'tokens.json': readFileSync(file, 'utf8') } }, state: {},
+    } as unknown as RecordedResource;
+    const pod = materialize([...resources, operatorSecret(namespace), tokensSecret], dep);
+    const caller = new TokenStore(tokensPath(readProcessConfig('codecServer', pod.env).stateDir, pod.env)).authenticate(`Bearer ${token}`);
+    expect(caller?.name).toBe('alice');
+    expect([...caller!.tenants]).toEqual(['acme']);
   });
 
   it('without the operator\'s Secret the worker pod does not start (CreateContainerConfigError)', () => {

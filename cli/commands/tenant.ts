@@ -23,6 +23,7 @@ import { confirmTyped } from '../installer/prompt.js';
 import { openPlatform, registerTenant, reloadWorker } from '../../stacks/local/platform.js';
 import { databaseUrl, runningPid } from '../../stacks/local/supervisor.js';
 import { globalOptions, output, type GlobalOptions } from '../context.js';
+import { codecTokenCommand } from './codec-token.js';
 
 function checkTenantId(id: string): void {
   if (!ID_PATTERN.test(id)) {
@@ -83,6 +84,7 @@ export function tenantCommand(): Command {
       const result = await shredTenant(global, id, opts);
       output(global, { type: 'tenant.shredded', ...result }, () => renderShred(result));
     });
+  tenant.addCommand(codecTokenCommand());
   return tenant;
 }
 

@@ -24,7 +24,7 @@ import * as k8s from '@pulumi/kubernetes';
 import { stringify as toYaml } from 'yaml';
 import type { ClawConfig } from '../../core/config/schema.js';
 import {
-  CONFIG_DIR, CONFIG_FILE, CONFIG_FILE_NAME, DB_CA_DIR, DB_CA_FILE, DB_CA_FILE_NAME, DB_PASSWORD_KEY, DEFAULT_DB_PORT, OTLP_HEADERS_KEY, POD_HOST, STATE_DIR,
+  CODEC_TOKENS_DIR, CODEC_TOKENS_FILE, CODEC_TOKENS_FILE_NAME, CODEC_TOKENS_SECRET, CONFIG_DIR, CONFIG_FILE, CONFIG_FILE_NAME, DB_CA_DIR, DB_CA_FILE, DB_CA_FILE_NAME, DB_PASSWORD_KEY, DEFAULT_DB_PORT, OTLP_HEADERS_KEY, POD_HOST, STATE_DIR,
   TEMPORAL_API_KEY_KEY, TENANTS_FILE, TENANTS_FILE_NAME, WIRING_ENV as E, type TenantWiringEntry,
 } from '../../runtime/wiring.js';
 import {
@@ -197,6 +197,8 @@ export function componentEnv(component: RuntimeComponentName, args: RuntimeArgs,
       env.push({ name: E.temporalApiKey, valueFrom: { secretKeyRef: { name: args.temporal.apiKeySecret, key: TEMPORAL_API_KEY_KEY } } });
     }
   }
+  // The codec-server's token hashes: the operator's optional Secret (none: every request is refused).
+  if (component === 'codecServer') env.push({ name: E.codecTokensFile, value: CODEC_TOKENS_FILE });
   // Only the worker exports traces (runtime/adapters.ts traceExporters).
   if (component === 'worker' && refs.otlpHeadersSecret !== undefined) {
     env.push({ name: E.otlpHeaders, valueFrom: { secretKeyRef: { name: refs.otlpHeadersSecret, key: OTLP_HEADERS_KEY } } });
@@ -273,6 +275,7 @@ export function podSpec(component: RuntimeComponentName, args: RuntimeArgs, refs
         { name: 'state', mountPath: STATE_DIR },
         { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
         ...(usesDbCa(component, args) ? [{ name: 'db-ca', mountPath: DB_CA_DIR, readOnly: true }] : []),
+        ...(component === 'codecServer' ? [{ name: 'codec-tokens', mountPath: CODEC_TOKENS_DIR, readOnly: true }] : []),
       ],
     }],
     volumes: [
@@ -282,6 +285,10 @@ export function podSpec(component: RuntimeComponentName, args: RuntimeArgs, refs
       // the segments not yet landed in the lake (runtime/wiring.ts STATE_DIR says more).
       { name: 'state', emptyDir: { sizeLimit: component === 'worker' ? '2Gi' : '256Mi' } },
       { name: 'config', configMap: { name: refs.configMap, items: [{ key: CONFIG_FILE_NAME, path: CONFIG_FILE_NAME }, { key: TENANTS_FILE_NAME, path: TENANTS_FILE_NAME }] } },
+      // Optional: the pod starts without it (and refuses every caller); a new file reaches it within a minute.
+      ...(component === 'codecServer'
+        ? [{ name: 'codec-tokens', secret: { secretName: CODEC_TOKENS_SECRET, optional: true, defaultMode: 0o440, items: [{ key: CODEC_TOKENS_FILE_NAME, path: CODEC_TOKENS_FILE_NAME }] } }]
+        : []),
       ...(usesDbCa(component, args) ? [{ name: 'db-ca', configMap: { name: DB_CA_CONFIG_MAP, items: [{ key: DB_CA_FILE_NAME, path: DB_CA_FILE_NAME }] } }] : []),
     ],
   };

@@ -66,7 +66,7 @@ export async function buildCodecServer(options: CodecServerOptions): Promise<Fas
   const authenticate = (request: FastifyRequest, reply: FastifyReply): Caller | undefined => {
     const caller = options.tokens.authenticate(request.headers.authorization);
     if (!caller) {
-      void problem(reply, 401, 'CODEC_UNAUTHENTICATED', 'a valid bearer token is required', 'issue one with `claw tenant codec-token --tenant <t> --name <you>` and set it in the Temporal UI codec settings');
+      void problem(reply, 401, 'CODEC_UNAUTHENTICATED', 'a valid bearer token is required', "issue one with `claw tenant codec-token --tenant <t> --name <you>` and send it as `Authorization: Bearer <token>` (temporal CLI: --codec-auth)");
     }
     return caller;
   };

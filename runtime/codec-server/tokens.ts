@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { ClawError } from '../../core/errors.js';
+import { WIRING_ENV } from '../wiring.js';
 
 const TokenFileSchema = z.object({
   tokens: z.array(z.object({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/), tenants: z.array(z.string().min(1)).min(1), createdAt: z.string() })),
@@ -20,8 +21,9 @@ export interface Caller {
   tenants: ReadonlySet<string>;
 }
 
-export function tokensPath(stateDir: string): string {
-  return process.env.CLAW_CODEC_TOKENS_FILE ?? join(stateDir, 'codec-server', 'tokens.json');
+/** CLAW_CODEC_TOKENS_FILE (the cloud's mounted Secret), else the state dir's file. */
+export function tokensPath(stateDir: string, env: Record<string, string | undefined> = process.env): string {
+  return env[WIRING_ENV.codecTokensFile]?.trim() || join(stateDir, 'codec-server', 'tokens.json');
 }
 
 const hash = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
@@ -35,17 +37,35 @@ function readTokens(path: string): TokenFile {
   }
 }
 
-/** Issue a token for `name` entitled to `tenants`; returns the token (shown once, never stored). */
+function writeTokens(path: string, file: TokenFile): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+/** Issue a token for `name` entitled to `tenants` (replacing name's previous one); returns the token (shown once, never stored). */
 export function issueToken(path: string, name: string, tenants: string[]): string {
   const token = `claw_codec_${randomBytes(32).toString('base64url')}`;
   const file = readTokens(path);
   file.tokens = file.tokens.filter((t) => t.name !== name);
   file.tokens.push({ name, sha256: hash(token), tenants: [...new Set(tenants)].sort(), createdAt: new Date().toISOString() });
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, path);
+  writeTokens(path, file);
   return token;
+}
+
+/** Revoke `name`'s token; false if it had none. A running codec-server notices on its next request. */
+export function revokeToken(path: string, name: string): boolean {
+  const file = readTokens(path);
+  const kept = file.tokens.filter((t) => t.name !== name);
+  if (kept.length === file.tokens.length) return false;
+  writeTokens(path, { ...file, tokens: kept });
+  return true;
+}
+
+/** Who holds a token and for which tenants (never the hashes). */
+export function listTokens(path: string): { name: string; tenants: string[]; createdAt: string }[] {
+  return readTokens(path).tokens.map(({ name, tenants, createdAt }) => ({ name, tenants, createdAt }));
 }
 
 /** Resolves bearer tokens to callers; re-reads the file when it changes (no restart to revoke). */

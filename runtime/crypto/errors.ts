@@ -29,7 +29,7 @@ export function keyDestroyed(tenantId: string, cause?: unknown): ClawError {
 
 export function keyMissing(tenantId: string, what = 'no root key'): ClawError {
   return new ClawError('TENANT_KEY_MISSING', `tenant '${tenantId}': ${what}`, {
-    hint: `create it with \`claw tenant add ${tenantId}\` (local) or \`claw install\` (cloud); check the state dir / key reference`,
+    hint: `create it with \`claw tenant create ${tenantId}\` (local) or \`claw install\` (cloud); check the state dir / key reference`,
     details: { tenantId },
   });
 }
