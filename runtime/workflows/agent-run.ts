@@ -13,7 +13,7 @@
  * count against the wall-time budget.
  */
 import {
-  ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler, sleep, workflowInfo,
+  ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, proxyLocalActivities, setHandler, sleep, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { approvalSignal, cancelSignal, pendingApprovalsQuery } from './signals.js';
@@ -21,10 +21,17 @@ import type {
   AgentRunInput, AgentRunResult, ApprovalDecision, BudgetOutcome, ChatMessage, PendingApproval, RunFinishInput, ToolCall,
 } from './types.js';
 
-const store = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '500ms', maximumInterval: '10s', maximumAttempts: 5 },
-});
+const STORE_RETRY = { initialInterval: '500ms', maximumInterval: '10s', maximumAttempts: 5 };
+/** Runs started before STORE_AS_LOCAL_ACTIVITIES replay with the store calls as they ran: activities. */
+const storeActivities = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: STORE_RETRY });
+/**
+ * The store's reads and writes (load the agent, record start, steps and finish) are short
+ * PostgreSQL calls on the worker that runs the workflow: as local activities they run inside
+ * its workflow task (a marker in the history) instead of a round trip through the server
+ * each. Model, tool and channel calls stay activities (long, heartbeating, any worker).
+ */
+const storeLocal = proxyLocalActivities<Activities>({ startToCloseTimeout: '30s', retry: STORE_RETRY });
+const STORE_AS_LOCAL_ACTIVITIES = 'store-as-local-activities';
 
 const model = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
@@ -95,6 +102,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
   });
   setHandler(pendingApprovalsQuery, () => [...pending.values()]);
 
+  const store = patched(STORE_AS_LOCAL_ACTIVITIES) ? storeLocal : storeActivities;
   const { agent, tools: toolSpecs, maxWallTimeMs, approvalTimeoutMs } = await store.loadAgent({ tenantId, agentId }).catch((err: unknown) => {
     // The workflow fails with the activity's code (UNKNOWN_AGENT, ...) as its own type.
     throw ApplicationFailure.nonRetryable(failureMessage(err), failureCode(err));
