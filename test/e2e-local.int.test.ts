@@ -169,4 +169,23 @@ describe('claw on the local target (end to end)', () => {
     expect(shown.stdout).toMatch(/reply\n +\[scripted\] Hello from helper! I am running on the local target\.\n/);
     expect(shown.stdout).toContain('end        completed · budget within');
   });
+
+  it('a shredded tenant still in claw.yaml is left out by up and the worker; the other tenants are served', async () => {
+    const shred = await claw(['tenant', 'shred', 'globex', '--confirm', 'globex']);
+    expect(shred.code, shred.stderr).toBe(0);
+    expect(shred.stdout).toContain('remove the tenant from claw.yaml');
+    expect((await claw(['down'])).code).toBe(0);
+
+    const up = await claw(['up']);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toContain('warning: tenant globex is shredded (its key is destroyed) and was left out');
+    const status = await claw(['status']);
+    expect(status.stdout).toMatch(/polling for tenants: acme\n/);
+    expect(status.stdout).toContain('no Worker for tenant globex: TENANT_KEY_DESTROYED');
+
+    const sent = await claw(['send', '--tenant', 'acme', '--agent', 'helper', 'still here?']);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stdout).toContain('[scripted]');
+    expectError(await claw(['send', '--tenant', 'globex', '--agent', 'stranger', 'hello']), 'TENANT_KEY_DESTROYED', 'globex');
+  });
 });

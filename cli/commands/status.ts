@@ -15,7 +15,11 @@ export function statusCommand(): Command {
       const states = await status({ stateDir: global.stateDir, config });
       output(global, { type: 'status', target: 'local', stateDir: global.stateDir, components: states }, () =>
         states
-          .map((s) => `${s.name.padEnd(13)} ${s.state.padEnd(13)} ${s.state === 'not installed' ? '' : s.address}${s.pid ? `  pid ${s.pid}` : ''}`)
+          .flatMap((s) => [
+            `${s.name.padEnd(13)} ${s.state.padEnd(13)} ${s.state === 'not installed' ? '' : s.address}${s.pid ? `  pid ${s.pid}` : ''}`,
+            ...(s.tenants ? [`${''.padEnd(13)} polling for tenants: ${s.tenants.join(', ') || 'none'}`] : []),
+            ...Object.entries(s.unavailable ?? {}).map(([id, why]) => `${''.padEnd(13)} no Worker for tenant ${id}: ${why.code ?? why.message}`),
+          ])
           .join('\n'),
       );
     });

@@ -167,10 +167,20 @@ async function spawnComponent(platform: LocalPlatform, spec: ComponentSpec, temp
 
 // ------------------------------------------------------------------ health
 
-async function probe(spec: ComponentSpec): Promise<boolean> {
+/** What a component's /healthz says beyond ok (the worker: tenants it polls for, and those it cannot). */
+export interface HealthDetail {
+  tenants?: string[];
+  unavailable?: Record<string, { code?: string; message: string }>;
+}
+
+async function probe(spec: ComponentSpec, detail?: (d: HealthDetail) => void): Promise<boolean> {
   try {
     if (spec.health === 'http') {
       const response = await fetch(`http://127.0.0.1:${spec.port}/healthz`, { signal: AbortSignal.timeout(1_000) });
+      if (detail) {
+        const body = (await response.json().catch(() => ({}))) as HealthDetail;
+        detail({ ...(Array.isArray(body.tenants) ? { tenants: body.tenants } : {}), ...(body.unavailable && Object.keys(body.unavailable).length > 0 ? { unavailable: body.unavailable } : {}) });
+      }
       return response.ok;
     }
     if (spec.health === 'postgres') {
@@ -232,6 +242,9 @@ export interface ComponentState {
   address: string;
   /** Whether `up` started it now (false: it was already running). */
   started?: boolean;
+  /** The worker: the tenants it polls for, and those it has no Worker for (and why). */
+  tenants?: string[];
+  unavailable?: HealthDetail['unavailable'];
 }
 
 /**
@@ -277,7 +290,9 @@ export async function status(platform: Pick<LocalPlatform, 'stateDir' | 'config'
       if (!installed(spec)) return { name: spec.name, state: 'not installed', address: spec.address };
       const pid = runningPid(platform.stateDir, spec.name);
       if (pid === undefined) return { name: spec.name, state: 'stopped', address: spec.address };
-      return { name: spec.name, state: (await probe(spec)) ? 'running' : 'unhealthy', pid, address: spec.address };
+      let detail: HealthDetail = {};
+      const healthy = await probe(spec, (d) => (detail = d));
+      return { name: spec.name, state: healthy ? 'running' : 'unhealthy', pid, address: spec.address, ...detail };
     }),
   );
 }
