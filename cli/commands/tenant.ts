@@ -132,12 +132,12 @@ function keyVersions(keyring: EnvelopeKeyring, tenantId: string): number[] | und
 }
 
 /** What `--reencrypt` does not rewrite (still readable under the older key versions, which rotation keeps). */
-const NOT_REENCRYPTED = ['run records (message and reply in the metadata store)', 'trace content in the lake', 'Temporal payloads in workflow history'];
+const NOT_REENCRYPTED = ['trace content in the lake', 'Temporal payloads in workflow history'];
 
 interface RotationResult {
   tenant: string;
   keyVersion?: number;
-  reencrypted?: { blobs: number; secrets: number | null; secretsSkipped?: string; notCovered: string[] };
+  reencrypted?: { blobs: number; secrets: number | null; runs: number | null; secretsSkipped?: string; notCovered: string[] };
 }
 
 async function rotateTenantKey(global: GlobalOptions, tenantId: string, opts: { reencrypt?: boolean; databaseUrl?: string }): Promise<RotationResult> {
@@ -152,7 +152,8 @@ async function rotateTenantKey(global: GlobalOptions, tenantId: string, opts: { 
     if (data) {
       const blobs = await reencryptBlobs(data.blobs, tenantId);
       const secrets = data.secrets ? await data.secrets.reencrypt(tenantId) : null;
-      result.reencrypted = { blobs: blobs.length, secrets, ...(data.noStore ? { secretsSkipped: data.noStore } : {}), notCovered: NOT_REENCRYPTED };
+      const runs = data.runs ? await data.runs.reencryptRuns(tenantId) : null;
+      result.reencrypted = { blobs: blobs.length, secrets, runs, ...(data.noStore ? { secretsSkipped: data.noStore } : {}), notCovered: NOT_REENCRYPTED };
     }
     return result;
   } finally {
@@ -163,8 +164,9 @@ async function rotateTenantKey(global: GlobalOptions, tenantId: string, opts: { 
 function renderRotation(r: RotationResult): string {
   const lines = [`rotated the key of tenant ${r.tenant}${r.keyVersion ? ` (now version ${r.keyVersion})` : ''}: new data keys use it; existing data stays readable`];
   if (r.reencrypted) {
-    lines.push(`re-encrypted ${r.reencrypted.blobs} blob(s)${r.reencrypted.secrets === null ? '' : ` and ${r.reencrypted.secrets} secret(s)`} under the new key`);
-    if (r.reencrypted.secretsSkipped) lines.push(`secrets not re-encrypted: ${r.reencrypted.secretsSkipped}`);
+    const stored = r.reencrypted.secrets === null ? '' : `, ${r.reencrypted.secrets} secret(s) and ${r.reencrypted.runs ?? 0} run record(s)`;
+    lines.push(`re-encrypted ${r.reencrypted.blobs} blob(s)${stored} under the new key`);
+    if (r.reencrypted.secretsSkipped) lines.push(`secrets and run records not re-encrypted: ${r.reencrypted.secretsSkipped}`);
     lines.push(`not re-encrypted (still readable under the older versions): ${r.reencrypted.notCovered.join('; ')}`);
   }
   return lines.join('\n');

@@ -231,6 +231,31 @@ export class MetadataStore {
     return rows.map(runFromRow);
   }
 
+  /**
+   * Re-encrypt every run record of a tenant (message and reply) under its current key
+   * version (`rotate-key --reencrypt`), a page at a time, each row in one update. Returns
+   * the number of runs rewritten.
+   */
+  async reencryptRuns(tenantId: string, pageSize = 200): Promise<number> {
+    const crypto = await this.crypto(tenantId);
+    let after = '';
+    let count = 0;
+    for (;;) {
+      const { rows } = await this.pool.query<{ id: string; message_ct: Buffer; reply_ct: Buffer | null }>(
+        'select id, message_ct, reply_ct from runs where tenant_id = $1 and id > $2 order by id limit $3',
+        [tenantId, after, pageSize],
+      );
+      for (const row of rows) {
+        const message = Buffer.from(await crypto.encrypt(await crypto.decrypt(row.message_ct, 'record'), 'record'));
+        const reply = row.reply_ct ? Buffer.from(await crypto.encrypt(await crypto.decrypt(row.reply_ct, 'record'), 'record')) : null;
+        await this.pool.query('update runs set message_ct = $3, reply_ct = $4 where id = $1 and tenant_id = $2', [row.id, tenantId, message, reply]);
+        count += 1;
+      }
+      if (rows.length < pageSize) return count;
+      after = rows.at(-1)!.id;
+    }
+  }
+
   /** Decrypt a run's message and reply (fails closed if the tenant's key is gone). */
   async runContent(run: Pick<RunRecord, 'id' | 'tenantId'>): Promise<RunContent> {
     const { rows } = await this.pool.query('select message_ct, reply_ct from runs where id = $1 and tenant_id = $2', [run.id, run.tenantId]);
