@@ -8,6 +8,7 @@ import { addTenant, removeTenant, setTenantOnRemove } from '../installer/config-
 import { formatChanges, totalChanges } from '../installer/engine.js';
 import { overridesFrom, sessionFrom, table, withStateOptions } from '../installer/command-kit.js';
 import { apply, openInstall, preview } from '../installer/lifecycle.js';
+import { cloudTarget } from '../installer/workspace.js';
 import { confirm, confirmTyped } from '../installer/prompt.js';
 
 interface AddOptions {
@@ -61,6 +62,7 @@ export function tenantsCommand(): Command {
       .option('--no-apply', 'only edit claw.yaml'),
   ).action(async function (this: Command, id: string, opts: AddOptions) {
     const global = globalOptions(this);
+    cloudTarget(loadConfig(global.config), "'claw tenants add' (for the local target: 'claw tenant create')");
     addTenant(global.config, {
       id,
       name: opts.name ?? id,
@@ -102,6 +104,8 @@ export function tenantsCommand(): Command {
   ).action(async function (this: Command, id: string, opts: { shred?: boolean; confirm?: string; apply: boolean }) {
     const global = globalOptions(this);
     const config = loadConfig(global.config);
+    // Before any edit: on the local target this command would change claw.yaml and then fail.
+    cloudTarget(config, "'claw tenants remove'");
     const tenant = config.tenants.find((t) => t.id === id);
     if (!tenant) throw new ClawError('UNKNOWN_TENANT', `tenant '${id}' is not in ${global.config}`, { hint: "'claw tenants list' shows the tenants" });
     if (!opts.shred && tenant.onRemove === 'shred') {

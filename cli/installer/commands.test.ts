@@ -233,6 +233,16 @@ describe('claw tenants', () => {
     expect(readFileSync(t.config, 'utf8')).toContain('# the first customer');
   });
 
+  it('add and remove on the local target are refused before claw.yaml is edited', async () => {
+    const t = tempInstall(AWS_CONFIG.replace('target: aws', 'target: local'));
+    const before = readFileSync(t.config, 'utf8');
+    for (const args of [['tenants', 'add', 'globex'], ['tenants', 'remove', 'acme']]) {
+      const run = await runCli(['--config', t.config, '--state-dir', t.stateDir, '--yes', ...args]);
+      expect(run.error).toMatchObject({ code: 'TARGET_NOT_CLOUD' });
+    }
+    expect(readFileSync(t.config, 'utf8')).toBe(before);
+  });
+
   it('remove --shred of a BYOK tenant is refused and changes nothing', async () => {
     const t = tempInstall();
     const g = ['--config', t.config, '--state-dir', t.stateDir, '--yes'];
