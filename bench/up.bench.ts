@@ -17,7 +17,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { freePort } from '../test/fixtures/ports.js';
+import { freePort, freePorts } from '../test/fixtures/ports.js';
 import { REPO as repo, runClaw } from '../test/fixtures/claw-cli.js';
 import { findTemporalCli } from '../stacks/local/temporal-cli.js';
 import { report, type Figure } from './lib.js';
@@ -113,7 +113,9 @@ const floor: number[] = [];
 try {
   await must(['init']);
   const ports: Record<string, number> = {};
-  for (const name of ['temporalPort', 'temporalUiPort', 'gatewayPort', 'codecServerPort', 'storePort', 'workerPort']) ports[name] = await freePort();
+  const names = ['temporalPort', 'temporalUiPort', 'gatewayPort', 'codecServerPort', 'storePort', 'workerPort'];
+  const free = await freePorts(names.length);
+  names.forEach((name, i) => (ports[name] = free[i]!));
   appendFileSync(join(work, 'claw.yaml'), `local:\n${Object.entries(ports).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n`);
 
   const { mkdirSync } = await import('node:fs');

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runClaw, type ClawResult as Result } from './fixtures/claw-cli.js';
-import { freePort } from './fixtures/ports.js';
+import { freePort, freePorts } from './fixtures/ports.js';
 
 const work = mkdtempSync(join(tmpdir(), 'claw-e2e-'));
 const stateDir = join(work, 'state');
@@ -38,7 +38,9 @@ const ports: Record<string, number> = {};
 let firstRunId = '';
 
 beforeAll(async () => {
-  for (const name of ['temporalPort', 'temporalUiPort', 'gatewayPort', 'codecServerPort', 'storePort', 'workerPort']) ports[name] = await freePort();
+  const names = ['temporalPort', 'temporalUiPort', 'gatewayPort', 'codecServerPort', 'storePort', 'workerPort'];
+  const free = await freePorts(names.length);
+  names.forEach((name, i) => (ports[name] = free[i]!));
   const init = await claw(['init']);
   expect(init.code, init.stderr).toBe(0);
   appendFileSync(join(work, 'claw.yaml'), `local:\n${Object.entries(ports).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n`);

@@ -53,6 +53,11 @@ describe('claw.yaml loading', () => {
     expectClawError(() => parseConfig('target: gcp\n', 'c.yaml'), 'CONFIG_INVALID', 'gcp', "needs a 'gcp:' section");
   });
 
+  it('rejects two local components on one port, naming both fields', () => {
+    const text = 'local:\n  temporalUiPort: 9001\n  workerPort: 9001\n';
+    expectClawError(() => parseConfig(text, 'c.yaml'), 'CONFIG_INVALID', 'local.workerPort', 'local.temporalUiPort already uses');
+  });
+
   it('accepts a valid BYOK ARN on aws', () => {
     const ok = 'target: aws\naws: {region: eu-west-1}\ntenants:\n  - {id: acme, name: A, key: {type: byok, ref: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}}\n';
     expect(parseConfig(ok, 'c.yaml').tenants[0]!.key.type).toBe('byok');

@@ -444,6 +444,13 @@ export const ClawConfigSchema = z
     if (config.target === 'gcp' && !config.gcp) {
       ctx.addIssue({ code: 'custom', path: ['gcp'], message: "target 'gcp' needs a 'gcp:' section with 'project' and 'region'" });
     }
+    // Two local components on one port: the second would fail to start, or answer for the first.
+    const byPort = new Map<number, string>();
+    for (const [field, port] of Object.entries(config.local)) {
+      const other = byPort.get(port);
+      if (other) ctx.addIssue({ code: 'custom', path: ['local', field], message: `local.${field} is ${port}, which local.${other} already uses; give each component its own port` });
+      else byPort.set(port, field);
+    }
     const seen = new Set<string>();
     config.tenants.forEach((tenant, i) => {
       if (seen.has(tenant.id)) {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runClaw, type ClawResult } from '../../test/fixtures/claw-cli.js';
-import { freePort } from '../../test/fixtures/ports.js';
+import { freePorts } from '../../test/fixtures/ports.js';
 import { eventually } from './testing/harness.js';
 
 const work = mkdtempSync(join(tmpdir(), 'claw-approve-e2e-'));
@@ -39,7 +39,9 @@ async function waiting(): Promise<{ runId: string; callId: string; tool: string 
 
 beforeAll(async () => {
   const ports: Record<string, number> = {};
-  for (const name of ['temporalPort', 'temporalUiPort', 'gatewayPort', 'codecServerPort', 'storePort', 'workerPort']) ports[name] = await freePort();
+  const names = ['temporalPort', 'temporalUiPort', 'gatewayPort', 'codecServerPort', 'storePort', 'workerPort'];
+  const free = await freePorts(names.length);
+  names.forEach((name, i) => (ports[name] = free[i]!));
   const init = await claw(['init']);
   expect(init.code, init.stderr).toBe(0);
   appendFileSync(join(work, 'claw.yaml'), `local:\n${Object.entries(ports).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n`);
