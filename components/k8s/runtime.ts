@@ -35,8 +35,6 @@ import { podSecurityNamespace } from './namespace.js';
 
 export { CONFIG_DIR, CONFIG_FILE, STATE_DIR, TENANTS_FILE };
 export const DB_SECRET = 'claw-db';
-/** The metadata DB's CA bundle (public), mounted by the worker and the gateway at DB_CA_DIR. */
-export const DB_CA_CONFIG_MAP = 'claw-db-ca';
 
 export interface TenantWiring {
   id: string;
@@ -192,15 +190,16 @@ export function componentEnv(component: RuntimeComponentName, args: RuntimeArgs,
       // The password only ever comes from the Secret; the process builds DATABASE_URL (runtime/process-config.ts).
       { name: E.dbPassword, valueFrom: { secretKeyRef: { name: args.database.passwordSecretName ?? DB_SECRET, key: DB_PASSWORD_KEY } } },
     );
-    if (args.database.tls) env.push({ name: E.dbSslMode, value: args.database.tls.mode }, { name: E.dbCaFile, value: DB_CA_FILE });
+    if (refs.dbCa) env.push({ name: E.dbSslMode, value: refs.dbCa.mode }, { name: E.dbCaFile, value: DB_CA_FILE });
     if (args.temporal.apiKeySecret) {
       env.push({ name: E.temporalApiKey, valueFrom: { secretKeyRef: { name: args.temporal.apiKeySecret, key: TEMPORAL_API_KEY_KEY } } });
     }
+  } else {
+    // The codec-server's token hashes: the operator's optional Secret (none: every request is refused).
+    env.push({ name: E.codecTokensFile, value: CODEC_TOKENS_FILE });
   }
-  // The codec-server's token hashes: the operator's optional Secret (none: every request is refused).
-  if (component === 'codecServer') env.push({ name: E.codecTokensFile, value: CODEC_TOKENS_FILE });
-  // Only the worker exports traces (runtime/adapters.ts traceExporters).
-  if (component === 'worker' && refs.otlpHeadersSecret !== undefined) {
+  // The Runtime gives it to the worker only: it alone exports traces (runtime/adapters.ts traceExporters).
+  if (refs.otlpHeadersSecret !== undefined) {
     env.push({ name: E.otlpHeaders, valueFrom: { secretKeyRef: { name: refs.otlpHeadersSecret, key: OTLP_HEADERS_KEY } } });
   }
   if (args.openbao && component !== 'codecServer') {
@@ -218,14 +217,16 @@ const labelsOf = (component: RuntimeComponentName) => ({
   'app.kubernetes.io/part-of': 'claw',
 });
 
-/** The worker and the gateway talk to the DB (the codec-server does not). */
-const usesDbCa = (component: RuntimeComponentName, args: RuntimeArgs) => component !== 'codecServer' && args.database.tls !== undefined;
-
-/** Names of the objects the Runtime declared that a pod refers to. */
+/**
+ * Names of the objects the Runtime declared that a pod refers to. The optional ones are
+ * auto-named: a changed value is a new object under a new name, and the pods roll.
+ */
 export interface PodRefs {
   configMap: pulumi.Input<string>;
-  /** The OTLP headers Secret (auto-named: a changed value is a new Secret, and the pods roll). */
+  /** The OTLP headers Secret (the worker's). */
   otlpHeadersSecret?: pulumi.Input<string>;
+  /** The metadata DB's CA bundle and the sslmode to check it with (the worker's and the gateway's). */
+  dbCa?: { configMap: pulumi.Input<string>; mode: 'verify-full' | 'verify-ca' };
 }
 
 /** Pod spec of one component: non-root, read-only root fs, no privilege, system pool only. */
@@ -274,7 +275,7 @@ export function podSpec(component: RuntimeComponentName, args: RuntimeArgs, refs
         { name: 'tmp', mountPath: '/tmp' },
         { name: 'state', mountPath: STATE_DIR },
         { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-        ...(usesDbCa(component, args) ? [{ name: 'db-ca', mountPath: DB_CA_DIR, readOnly: true }] : []),
+        ...(refs.dbCa ? [{ name: 'db-ca', mountPath: DB_CA_DIR, readOnly: true }] : []),
         ...(component === 'codecServer' ? [{ name: 'codec-tokens', mountPath: CODEC_TOKENS_DIR, readOnly: true }] : []),
       ],
     }],
@@ -289,7 +290,7 @@ export function podSpec(component: RuntimeComponentName, args: RuntimeArgs, refs
       ...(component === 'codecServer'
         ? [{ name: 'codec-tokens', secret: { secretName: CODEC_TOKENS_SECRET, optional: true, defaultMode: 0o440, items: [{ key: CODEC_TOKENS_FILE_NAME, path: CODEC_TOKENS_FILE_NAME }] } }]
         : []),
-      ...(usesDbCa(component, args) ? [{ name: 'db-ca', configMap: { name: DB_CA_CONFIG_MAP, items: [{ key: DB_CA_FILE_NAME, path: DB_CA_FILE_NAME }] } }] : []),
+      ...(refs.dbCa ? [{ name: 'db-ca', configMap: { name: refs.dbCa.configMap, items: [{ key: DB_CA_FILE_NAME, path: DB_CA_FILE_NAME }] } }] : []),
     ],
   };
 }
@@ -316,16 +317,18 @@ export class Runtime extends pulumi.ComponentResource {
       }, child);
     }
 
-    if (args.database.tls) {
-      new k8s.core.v1.ConfigMap(`${name}-db-ca`, {
-        metadata: { name: DB_CA_CONFIG_MAP, namespace },
-        data: { [DB_CA_FILE_NAME]: args.database.tls.caPem },
-      }, child);
-    }
-
+    // No fixed names for these two: Pulumi replaces a Secret or ConfigMap whose data changed
+    // under a new name, so a rotated collector key or DB CA rolls the pods that use it.
+    const dbCa = args.database.tls
+      ? {
+        mode: args.database.tls.mode,
+        configMap: new k8s.core.v1.ConfigMap(`${name}-db-ca`, {
+          metadata: { namespace, labels: { 'app.kubernetes.io/part-of': 'claw' } },
+          data: { [DB_CA_FILE_NAME]: args.database.tls.caPem },
+        }, child).metadata.name,
+      }
+      : undefined;
     const headers = otlpHeaders(args.config);
-    // No fixed name: Pulumi replaces a Secret whose data changed under a new name, so a
-    // rotated collector key rolls the worker (the config-hash annotation cannot carry it).
     const otlpHeadersSecret = headers
       ? new k8s.core.v1.Secret(`${name}-otlp-headers`, {
         metadata: { namespace, labels: { 'app.kubernetes.io/part-of': 'claw' } },
@@ -334,6 +337,8 @@ export class Runtime extends pulumi.ComponentResource {
       }, child).metadata.name
       : undefined;
 
+    // One rendering for the three components' ConfigMaps.
+    const clawYaml = renderConfig(args.config);
     const deployments = {} as Record<RuntimeComponentName, k8s.apps.v1.Deployment>;
     const services: Partial<Record<RuntimeComponentName, k8s.core.v1.Service>> = {};
     for (const component of RUNTIME_COMPONENTS) {
@@ -347,7 +352,6 @@ export class Runtime extends pulumi.ComponentResource {
       }, child);
 
       const tenantsJson = tenantsFor(component, args.tenants).apply((t) => JSON.stringify(t));
-      const clawYaml = renderConfig(args.config);
       const config = new k8s.core.v1.ConfigMap(`${name}-${k8sName}-config`, {
         metadata: { name: `claw-${k8sName}-config`, namespace },
         data: { [CONFIG_FILE_NAME]: clawYaml, [TENANTS_FILE_NAME]: tenantsJson },
@@ -362,7 +366,11 @@ export class Runtime extends pulumi.ComponentResource {
           template: {
             // A new claw.yaml or tenant list rolls the pods: the hash is part of the template.
             metadata: { labels, annotations: { 'claw.dev/config-hash': tenantsJson.apply((j) => createHash('sha256').update(clawYaml).update('\0').update(j).digest('hex').slice(0, 16)) } },
-            spec: podSpec(component, args, { configMap: config.metadata.name, ...(otlpHeadersSecret ? { otlpHeadersSecret } : {}) }),
+            spec: podSpec(component, args, {
+              configMap: config.metadata.name,
+              ...(otlpHeadersSecret && component === 'worker' ? { otlpHeadersSecret } : {}),
+              ...(dbCa && component !== 'codecServer' ? { dbCa } : {}),
+            }),
           },
         },
       }, child);
