@@ -4,7 +4,7 @@ import { output } from '../context.js';
 import { globalOptions } from '../context.js';
 import type { Tenant } from '../../core/config/schema.js';
 import { ClawError } from '../../core/errors.js';
-import { addTenant, removeTenant, setTenantOnRemove } from '../installer/config-edit.js';
+import { addTenant, removeTenant, setTenantOnRemove, unknownTenant } from '../installer/config-edit.js';
 import { formatChanges, totalChanges } from '../installer/engine.js';
 import { overridesFrom, sessionFrom, table, withStateOptions } from '../installer/command-kit.js';
 import { apply, openInstall, preview } from '../installer/lifecycle.js';
@@ -107,7 +107,7 @@ export function tenantsCommand(): Command {
     // Before any edit: on the local target this command would change claw.yaml and then fail.
     cloudTarget(config, "'claw tenants remove'");
     const tenant = config.tenants.find((t) => t.id === id);
-    if (!tenant) throw new ClawError('UNKNOWN_TENANT', `tenant '${id}' is not in ${global.config}`, { hint: "'claw tenants list' shows the tenants" });
+    if (!tenant) throw unknownTenant(id, global.config);
     if (!opts.shred && tenant.onRemove === 'shred') {
       throw new ClawError('TENANT_MARKED_FOR_SHRED', `tenant '${id}' is marked onRemove: shred in ${global.config}: removing it deletes its key`, {
         hint: `pass --shred to go on, or set onRemove: retain for '${id}' and apply ('claw up') to keep its key`,

@@ -4,7 +4,7 @@
  * formatting survive; the result is re-validated before it is written.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { isMap, isSeq, parseDocument, type Document } from 'yaml';
+import { isMap, isSeq, parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { parseConfig } from '../../core/config/load.js';
 import type { ClawConfig, ClawConfigInput } from '../../core/config/schema.js';
 import { ClawError } from '../../core/errors.js';
@@ -40,13 +40,21 @@ export function addTenant(file: string, tenant: TenantInput): ClawConfig {
   return save(file, doc);
 }
 
-export function removeTenant(file: string, id: string): ClawConfig {
-  const doc = load(file);
+export function unknownTenant(id: string, file: string): ClawError {
+  return new ClawError('UNKNOWN_TENANT', `tenant '${id}' is not in ${file}`, { hint: "'claw tenants list' shows the tenants" });
+}
+
+/** The `tenants:` sequence and the index of tenant `id` in it (UNKNOWN_TENANT if absent). */
+function findTenant(doc: Document, file: string, id: string): { tenants: YAMLSeq; index: number } {
   const tenants = doc.get('tenants');
   const index = isSeq(tenants) ? tenants.items.findIndex((t) => isMap(t) && t.get('id') === id) : -1;
-  if (!isSeq(tenants) || index < 0) {
-    throw new ClawError('UNKNOWN_TENANT', `tenant '${id}' is not in ${file}`, { hint: "'claw tenants list' shows the tenants" });
-  }
+  if (!isSeq(tenants) || index < 0) throw unknownTenant(id, file);
+  return { tenants, index };
+}
+
+export function removeTenant(file: string, id: string): ClawConfig {
+  const doc = load(file);
+  const { tenants, index } = findTenant(doc, file, id);
   const agents = doc.get('agents');
   if (isSeq(agents) && agents.items.some((a) => isMap(a) && a.get('tenant') === id)) {
     throw new ClawError('TENANT_HAS_AGENTS', `tenant '${id}' still has agents in ${file}`, { hint: `remove the agents with 'tenant: ${id}' first` });
@@ -58,11 +66,8 @@ export function removeTenant(file: string, id: string): ClawConfig {
 /** Set a tenant's `onRemove` (what removing it from the stack does to its key). */
 export function setTenantOnRemove(file: string, id: string, onRemove: 'retain' | 'shred'): ClawConfig {
   const doc = load(file);
-  const tenants = doc.get('tenants');
-  const tenant = isSeq(tenants) ? tenants.items.find((t) => isMap(t) && t.get('id') === id) : undefined;
-  if (!isMap(tenant)) {
-    throw new ClawError('UNKNOWN_TENANT', `tenant '${id}' is not in ${file}`, { hint: "'claw tenants list' shows the tenants" });
-  }
+  const { tenants, index } = findTenant(doc, file, id);
+  const tenant = tenants.items[index] as YAMLMap;
   if (onRemove === 'retain') tenant.delete('onRemove');
   else tenant.set('onRemove', onRemove);
   return save(file, doc);

@@ -4,6 +4,7 @@
  */
 import type { Connection } from '@temporalio/client';
 import type { Agent, ClawConfig, Tenant } from '../../core/config/schema.js';
+import { isClawError } from '../../core/errors.js';
 // The local platform's keyring, from the adapters module (which loads no cloud SDK).
 import { localTenantKeyring } from '../../runtime/adapters.js';
 import { tenantPayloadCodec } from '../../runtime/crypto/codec.js';
@@ -69,7 +70,7 @@ export async function syncConfig(session: PlatformSession, config: ClawConfig): 
       await registerTenant(session, tenant);
       tenants.push(tenant.id);
     } catch (err) {
-      if ((err as { code?: unknown }).code !== 'TENANT_KEY_DESTROYED') throw err;
+      if (!isClawError(err) || err.code !== 'TENANT_KEY_DESTROYED') throw err;
       shredded.push(tenant.id);
     }
   }

@@ -15,6 +15,7 @@ import pg from 'pg';
 import { Connection } from '@temporalio/client';
 import type { ClawConfig } from '../../core/config/schema.js';
 import { ClawError } from '../../core/errors.js';
+import type { TenantUnavailable } from '../../runtime/worker/tenant-workers.js';
 import { ensureStateDir, statePaths } from './state.js';
 import { resolveTemporalCli } from './temporal-cli.js';
 
@@ -170,18 +171,23 @@ async function spawnComponent(platform: LocalPlatform, spec: ComponentSpec, temp
 /** What a component's /healthz says beyond ok (the worker: tenants it polls for, and those it cannot). */
 export interface HealthDetail {
   tenants?: string[];
-  unavailable?: Record<string, { code?: string; message: string }>;
+  unavailable?: Record<string, TenantUnavailable>;
 }
 
-async function probe(spec: ComponentSpec, detail?: (d: HealthDetail) => void): Promise<boolean> {
+/** The detail of a /healthz answer's JSON body, as far as it has one. */
+async function healthDetail(response: Response): Promise<HealthDetail> {
+  const body = (await response.json().catch(() => ({}))) as HealthDetail;
+  return {
+    ...(Array.isArray(body.tenants) ? { tenants: body.tenants } : {}),
+    ...(body.unavailable && Object.keys(body.unavailable).length > 0 ? { unavailable: body.unavailable } : {}),
+  };
+}
+
+async function probe(spec: ComponentSpec): Promise<{ ok: boolean; detail?: HealthDetail }> {
   try {
     if (spec.health === 'http') {
       const response = await fetch(`http://127.0.0.1:${spec.port}/healthz`, { signal: AbortSignal.timeout(1_000) });
-      if (detail) {
-        const body = (await response.json().catch(() => ({}))) as HealthDetail;
-        detail({ ...(Array.isArray(body.tenants) ? { tenants: body.tenants } : {}), ...(body.unavailable && Object.keys(body.unavailable).length > 0 ? { unavailable: body.unavailable } : {}) });
-      }
-      return response.ok;
+      return { ok: response.ok, detail: await healthDetail(response) };
     }
     if (spec.health === 'postgres') {
       const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${spec.port}/postgres`, connectionTimeoutMillis: 1_000 });
@@ -189,7 +195,7 @@ async function probe(spec: ComponentSpec, detail?: (d: HealthDetail) => void): P
       try {
         await client.connect();
         await client.query('select 1');
-        return true;
+        return { ok: true };
       } finally {
         await client.end().catch(() => {});
       }
@@ -197,12 +203,12 @@ async function probe(spec: ComponentSpec, detail?: (d: HealthDetail) => void): P
     const connection = await Connection.connect({ address: `127.0.0.1:${spec.port}`, connectTimeout: 1_000 });
     try {
       await connection.workflowService.getSystemInfo({});
-      return true;
+      return { ok: true };
     } finally {
       await connection.close();
     }
   } catch {
-    return false;
+    return { ok: false };
   }
 }
 
@@ -216,7 +222,7 @@ function lastLogLine(stateDir: string, name: string): string {
 async function waitHealthy(platform: LocalPlatform, spec: ComponentSpec, pid: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await probe(spec)) return;
+    if ((await probe(spec)).ok) return;
     if (!alive(pid, platform.stateDir)) {
       rmSync(statePaths(platform.stateDir).pidFile(spec.name), { force: true });
       const last = lastLogLine(platform.stateDir, spec.name);
@@ -290,9 +296,8 @@ export async function status(platform: Pick<LocalPlatform, 'stateDir' | 'config'
       if (!installed(spec)) return { name: spec.name, state: 'not installed', address: spec.address };
       const pid = runningPid(platform.stateDir, spec.name);
       if (pid === undefined) return { name: spec.name, state: 'stopped', address: spec.address };
-      let detail: HealthDetail = {};
-      const healthy = await probe(spec, (d) => (detail = d));
-      return { name: spec.name, state: healthy ? 'running' : 'unhealthy', pid, address: spec.address, ...detail };
+      const { ok, detail } = await probe(spec);
+      return { name: spec.name, state: ok ? 'running' : 'unhealthy', pid, address: spec.address, ...detail };
     }),
   );
 }
