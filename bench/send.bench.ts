@@ -28,7 +28,8 @@ import { loadConfig } from '../core/config/load.js';
 import { freePorts } from '../test/fixtures/ports.js';
 import { REPO as repo, runClaw, type ClawResult } from '../test/fixtures/claw-cli.js';
 import { findTemporalCli } from '../stacks/local/temporal-cli.js';
-import { localPlatformEnv, openPlatform, openTenantClient } from '../stacks/local/platform.js';
+import { openPlatform, openTenantClient } from '../stacks/local/platform.js';
+import { temporalAddress } from '../stacks/local/supervisor.js';
 import { newRunId } from '../cli/commands/send.js';
 import { runWorkflowId } from '../runtime/temporal/names.js';
 import type { AgentRunInput, AgentRunResult } from '../runtime/workflows/types.js';
@@ -98,7 +99,7 @@ try {
   appendFileSync(configFile, `local:\n${Object.entries(ports).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n`);
   upSeconds = (await must(['up'])).ms / 1000;
   const config = loadConfig(configFile);
-  const address = localPlatformEnv(config).temporalAddress;
+  const address = temporalAddress(config);
 
   // Baseline worker and client, on the platform's Temporal server.
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -144,7 +145,7 @@ try {
     let opened: Awaited<ReturnType<typeof openTenantClient>> | undefined;
     try {
       if (!(await s.store.getTenant(TENANT)) || !(await s.store.getAgent(TENANT, AGENT))) throw new Error('not registered');
-      opened = await openTenantClient(localPlatformEnv(cfg).temporalAddress, s.keyring, TENANT);
+      opened = await openTenantClient(temporalAddress(cfg), s.keyring, TENANT);
       await execute(opened.tenant);
     } finally {
       await opened?.connection.close();

@@ -19,7 +19,8 @@ import type { TenantClient } from '../../runtime/temporal/connection.js';
 import { AGENT_RUN_WORKFLOW } from '../../runtime/workflows/names.js';
 import { approvalSignal, cancelSignal, pendingApprovalsQuery } from '../../runtime/workflows/signals.js';
 import type { ApprovalDecision, PendingApproval } from '../../runtime/workflows/types.js';
-import { localPlatformEnv, openPlatform, openTenantClient, type PlatformSession } from '../../stacks/local/platform.js';
+import { openPlatform, openTenantClient, type PlatformSession } from '../../stacks/local/platform.js';
+import { temporalAddress } from '../../stacks/local/supervisor.js';
 import { globalOptions, output, type GlobalOptions } from '../context.js';
 
 /** How long a query may wait for the tenant's Worker (it answers queries, not the server). */
@@ -155,7 +156,7 @@ async function withRun<T>(global: GlobalOptions, runId: string, tenantOption: st
     if (!(await session.store.getTenant(tenantId))) {
       throw new ClawError('UNKNOWN_TENANT', `no tenant '${tenantId}' is registered`, { hint: "check --tenant, or run 'claw up' to register claw.yaml's tenants" });
     }
-    const opened = await openTenantClient(localPlatformEnv(config).temporalAddress, session.keyring, tenantId);
+    const opened = await openTenantClient(temporalAddress(config), session.keyring, tenantId);
     connection = opened.connection;
     return await fn(opened.tenant);
   } finally {
@@ -235,7 +236,7 @@ export function runsPendingCommand(): Command {
       if (!(await session.store.getTenant(opts.tenant))) {
         throw new ClawError('UNKNOWN_TENANT', `no tenant '${opts.tenant}' is registered`, { hint: "check --tenant, or run 'claw up' to register claw.yaml's tenants" });
       }
-      const opened = await openTenantClient(localPlatformEnv(config).temporalAddress, session.keyring, opts.tenant);
+      const opened = await openTenantClient(temporalAddress(config), session.keyring, opts.tenant);
       connection = opened.connection;
       const pending = await listPending(opened.tenant);
       output(global, { type: 'pending', tenant: opts.tenant, pending }, () =>

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { loadConfig } from '../../core/config/load.js';
 import { ClawError } from '../../core/errors.js';
 import { down } from '../../stacks/local/supervisor.js';
+import { loadInstallConfig } from './platform-access.js';
 import { globalOptions, output } from '../context.js';
 
 export function downCommand(): Command {
@@ -9,7 +9,7 @@ export function downCommand(): Command {
     .description('stop every local component (data stays in the state directory)')
     .action(async function (this: Command) {
       const global = globalOptions(this);
-      const config = loadConfig(global.config);
+      const config = loadInstallConfig(global);
       if (config.target !== 'local') {
         throw new ClawError('NOT_LOCAL', `'claw down' stops the local target; this install's target is ${config.target}`, {
           hint: "use 'claw destroy' to remove a cloud install",

@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import { existsSync, readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
-import { loadConfig } from '../../core/config/load.js';
 import { ClawError } from '../../core/errors.js';
 import { statePaths } from '../../stacks/local/state.js';
 import { components } from '../../stacks/local/supervisor.js';
+import { loadInstallConfig } from './platform-access.js';
 import { globalOptions } from '../context.js';
 
 function tail(file: string, lines: number): string[] {
@@ -20,8 +20,8 @@ export function logsCommand(): Command {
     .option('-f, --follow', 'keep printing new lines')
     .action(async function (this: Command, component: string | undefined, opts: { lines: string; follow?: boolean }) {
       const global = globalOptions(this);
-      const config = loadConfig(global.config);
-      const names = components(config).map((c) => c.name as string);
+      const config = loadInstallConfig(global);
+      const names = components(config, global.stateDir).map((c) => c.name as string);
       if (component !== undefined && !names.includes(component)) {
         throw new ClawError('UNKNOWN_COMPONENT', `no component '${component}'`, { hint: `use one of: ${names.join(', ')}` });
       }

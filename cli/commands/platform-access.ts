@@ -1,18 +1,57 @@
 /**
- * What RUNTIME's commands (events, approve, deny, schedules) need from a running platform:
- * the tenant's Temporal client (with its payload codec) and the tenant's secrets.
+ * What commands need from a running platform: which one (claw.yaml, or what `claw up`
+ * recorded in the state dir), its addresses, the tenant's Temporal client (with its payload
+ * codec) and the tenant's secrets.
  *
- * Addresses: TEMPORAL_ADDRESS / DATABASE_URL when set (CI, cloud port-forwards), else the
- * local target's ports from claw.yaml.
+ * Addresses: TEMPORAL_ADDRESS / DATABASE_URL when set (CI, cloud port-forwards) override;
+ * otherwise the local platform running from --state-dir, found with no env vars.
  */
+import { existsSync } from 'node:fs';
 import type { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../../core/config/load.js';
 import type { ClawConfig } from '../../core/config/schema.js';
 import { ClawError } from '../../core/errors.js';
+import { readPlatformRecord } from '../../stacks/local/state.js';
+import { databaseUrl, runningPid } from '../../stacks/local/supervisor.js';
 import { localTenantKeyring } from '../../runtime/crypto/index.js';
 import { tenantPayloadCodec } from '../../runtime/crypto/codec.js';
 import { openSecretStore } from '../../runtime/secrets/index.js';
 import { connectTemporal, tenantClient } from '../../runtime/temporal/connection.js';
 import type { GlobalOptions } from '../context.js';
+
+/**
+ * The install a command means: claw.yaml when there is one; else, for commands that act on
+ * a running local platform (down, status, logs, secrets, ...), the claw.yaml that `claw up`
+ * recorded in the state dir, so `--state-dir` alone is enough.
+ */
+export function loadInstallConfig(global: Pick<GlobalOptions, 'stateDir' | 'config'>): ClawConfig {
+  if (!existsSync(global.config)) {
+    const record = readPlatformRecord(global.stateDir);
+    if (record) return record.config;
+  }
+  return loadConfig(global.config);
+}
+
+/**
+ * The metadata store's URL: --database-url, DATABASE_URL, or the running local platform's
+ * store (its socket in the state dir). Undefined when none is known.
+ */
+export function metadataStoreUrl(global: Pick<GlobalOptions, 'stateDir' | 'config'>, explicit?: string): string | undefined {
+  if (explicit) return explicit;
+  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  if (runningPid(global.stateDir, 'store') === undefined) return undefined;
+  const config = existsSync(global.config) ? loadConfig(global.config) : readPlatformRecord(global.stateDir)?.config;
+  return config?.target === 'local' ? databaseUrl(config, global.stateDir) : undefined;
+}
+
+/** The same, or PLATFORM_NOT_RUNNING saying how to start it. */
+export function requireMetadataStoreUrl(global: Pick<GlobalOptions, 'stateDir' | 'config'>, explicit?: string): string {
+  const url = metadataStoreUrl(global, explicit);
+  if (url) return url;
+  throw new ClawError('PLATFORM_NOT_RUNNING', `no local platform is running under ${global.stateDir}, so the metadata store is unknown`, {
+    hint: "start it with 'claw up' (same --state-dir), or pass --database-url / set DATABASE_URL for a cloud install",
+  });
+}
 
 export function temporalAddress(config: ClawConfig): string {
   return process.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.local.temporalPort}`;
@@ -43,14 +82,8 @@ export async function openTenantClients(global: Pick<GlobalOptions, 'stateDir'>,
 }
 
 /** One secret of a tenant from the metadata store (the value never leaves the caller). */
-export async function tenantSecret(global: Pick<GlobalOptions, 'stateDir'>, tenantId: string, name: string): Promise<string | undefined> {
-  const databaseUrl = process.env.DATABASE_URL;
-  if (!databaseUrl) {
-    throw new ClawError('PLATFORM_NOT_RUNNING', 'the secret store address is unknown (DATABASE_URL is not set)', {
-      hint: "start the platform with 'claw up', or pass --secret-env <VAR> to sign with a secret from the environment",
-    });
-  }
-  const store = await openSecretStore({ databaseUrl, keyring: localTenantKeyring(global.stateDir) });
+export async function tenantSecret(global: Pick<GlobalOptions, 'stateDir' | 'config'>, tenantId: string, name: string): Promise<string | undefined> {
+  const store = await openSecretStore({ databaseUrl: requireMetadataStoreUrl(global), keyring: localTenantKeyring(global.stateDir) });
   try {
     return await store.get(tenantId, name);
   } finally {

@@ -6,25 +6,22 @@
  */
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { loadConfig } from '../../core/config/load.js';
+import { runningPid } from '../../stacks/local/supervisor.js';
 import { ClawError } from '../../core/errors.js';
 import { localTenantKeyring } from '../../runtime/crypto/index.js';
 import { openSecretStore, checkSecretName, type ClosableSecretStore } from '../../runtime/secrets/index.js';
 import { globalOptions, output, type GlobalOptions } from '../context.js';
+import { loadInstallConfig, requireMetadataStoreUrl } from './platform-access.js';
 
-/** The store of a running platform: DATABASE_URL (set by `claw up` for services, or by the caller). */
-export async function openCliSecretStore(global: GlobalOptions, databaseUrl = process.env.DATABASE_URL, keyring = localTenantKeyring(global.stateDir)): Promise<ClosableSecretStore> {
-  if (!databaseUrl) {
-    throw new ClawError('PLATFORM_NOT_RUNNING', 'the secret store address is unknown (DATABASE_URL is not set)', {
-      hint: "start the platform with 'claw up' and set DATABASE_URL to the metadata store it reports, or pass --database-url",
-    });
-  }
-  return openSecretStore({ databaseUrl, keyring });
+/** The store of a running platform: --database-url, $DATABASE_URL, or the local platform of --state-dir. */
+export async function openCliSecretStore(global: GlobalOptions, databaseUrl?: string, keyring = localTenantKeyring(global.stateDir)): Promise<ClosableSecretStore> {
+  return openSecretStore({ databaseUrl: requireMetadataStoreUrl(global, databaseUrl), keyring });
 }
 
 function checkTenant(global: GlobalOptions, tenantId: string): void {
-  if (!existsSync(global.config)) return; // no claw.yaml here: the keyring says whether the tenant exists
-  const config = loadConfig(global.config);
+  // No claw.yaml here and no platform recorded: the keyring says whether the tenant exists.
+  if (!existsSync(global.config) && runningPid(global.stateDir, 'store') === undefined) return;
+  const config = loadInstallConfig(global);
   if (!config.tenants.some((t) => t.id === tenantId)) {
     throw new ClawError('UNKNOWN_TENANT', `no tenant '${tenantId}' in ${global.config}`, { hint: `tenants: ${config.tenants.map((t) => t.id).join(', ') || '(none)'}` });
   }
@@ -78,7 +75,7 @@ export function secretsCommand(): Command {
     // Fails with TENANT_KEY_MISSING / _DESTROYED before anything is read or written.
     const keyring = localTenantKeyring(global.stateDir);
     await keyring.forTenant(tenantId);
-    const store = await openCliSecretStore(global, databaseUrl ?? process.env.DATABASE_URL, keyring);
+    const store = await openCliSecretStore(global, databaseUrl, keyring);
     try {
       return await run(store, global);
     } finally {
@@ -90,7 +87,7 @@ export function secretsCommand(): Command {
     .command('set <name>')
     .description('store a secret; the value is read from stdin')
     .requiredOption('--tenant <id>', 'the tenant that owns the secret')
-    .option('--database-url <url>', 'metadata store (default: $DATABASE_URL)')
+    .option('--database-url <url>', 'metadata store (default: $DATABASE_URL, or the running local platform)')
     .action(async function (this: Command, name: string, opts: { tenant: string; databaseUrl?: string }) {
       checkSecretName(name);
       const value = await readSecretValue(process.stdin, name);
@@ -104,7 +101,7 @@ export function secretsCommand(): Command {
     .command('list')
     .description("names of a tenant's secrets (never values)")
     .requiredOption('--tenant <id>', 'the tenant')
-    .option('--database-url <url>', 'metadata store (default: $DATABASE_URL)')
+    .option('--database-url <url>', 'metadata store (default: $DATABASE_URL, or the running local platform)')
     .action(async function (this: Command, opts: { tenant: string; databaseUrl?: string }) {
       await withStore(this, opts.tenant, opts.databaseUrl, async (store, global) => {
         const names = await store.list(opts.tenant);
@@ -116,7 +113,7 @@ export function secretsCommand(): Command {
     .command('rm <name>')
     .description('delete a secret')
     .requiredOption('--tenant <id>', 'the tenant')
-    .option('--database-url <url>', 'metadata store (default: $DATABASE_URL)')
+    .option('--database-url <url>', 'metadata store (default: $DATABASE_URL, or the running local platform)')
     .action(async function (this: Command, name: string, opts: { tenant: string; databaseUrl?: string }) {
       checkSecretName(name);
       await withStore(this, opts.tenant, opts.databaseUrl, async (store, global) => {

@@ -6,7 +6,8 @@ import { loadConfig } from '../../core/config/load.js';
 import { ClawError } from '../../core/errors.js';
 import type { AgentRunInput, AgentRunResult } from '../../runtime/workflows/types.js';
 import { runWorkflowId } from '../../runtime/temporal/names.js';
-import { localPlatformEnv, openPlatform, openTenantClient } from '../../stacks/local/platform.js';
+import { openPlatform, openTenantClient } from '../../stacks/local/platform.js';
+import { temporalAddress } from '../../stacks/local/supervisor.js';
 import { globalOptions, output } from '../context.js';
 
 /** Run ids sort by time: base36 milliseconds, then randomness. */
@@ -51,7 +52,7 @@ export function sendCommand(): Command {
             hint: "apply it with 'claw agent apply -f <agent file>' (or list it under 'agents:' in claw.yaml and run 'claw up')",
           });
         }
-        const opened = await openTenantClient(localPlatformEnv(config).temporalAddress, session.keyring, opts.tenant);
+        const opened = await openTenantClient(temporalAddress(config), session.keyring, opts.tenant);
         connection = opened.connection;
         const { tenant } = opened;
         const runId = newRunId();

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { loadConfig } from '../../core/config/load.js';
 import { cloudStatus } from '../installer/cloud.js';
 import { status } from '../../stacks/local/supervisor.js';
+import { loadInstallConfig } from './platform-access.js';
 import { globalOptions, output } from '../context.js';
 
 export function statusCommand(): Command {
@@ -9,7 +9,7 @@ export function statusCommand(): Command {
     .description("each component's health and address")
     .action(async function (this: Command) {
       const global = globalOptions(this);
-      const config = loadConfig(global.config);
+      const config = loadInstallConfig(global);
       // aws/gcp: INSTALLER's path (cli/installer/).
       if (config.target !== 'local') return cloudStatus(this, config);
       const states = await status({ stateDir: global.stateDir, config });

@@ -21,9 +21,10 @@ import { MetadataStore } from '../../runtime/store/metadata.js';
 import { addTenant } from '../installer/config-edit.js';
 import { confirmTyped } from '../installer/prompt.js';
 import { openPlatform, registerTenant, reloadWorker } from '../../stacks/local/platform.js';
-import { databaseUrl, runningPid } from '../../stacks/local/supervisor.js';
 import { globalOptions, output, type GlobalOptions } from '../context.js';
+import { runningPid } from '../../stacks/local/supervisor.js';
 import { codecTokenCommand } from './codec-token.js';
+import { metadataStoreUrl } from './platform-access.js';
 
 function checkTenantId(id: string): void {
   if (!ID_PATTERN.test(id)) {
@@ -90,17 +91,6 @@ export function tenantCommand(): Command {
 
 // ------------------------------------------------------------------ tenant data
 
-/** Where secrets and runs live: --database-url, $DATABASE_URL, or the running local platform's store. */
-function metadataStoreUrl(global: GlobalOptions, explicit: string | undefined): { url?: string; unknown?: string } {
-  if (explicit) return { url: explicit };
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL };
-  if (existsSync(global.config)) {
-    const config = loadConfig(global.config);
-    if (config.target === 'local' && runningPid(global.stateDir, 'store') !== undefined) return { url: databaseUrl(config) };
-  }
-  return { unknown: "the metadata store address is unknown: pass --database-url, set DATABASE_URL, or start the platform ('claw up')" };
-}
-
 /** The tenant's data stores on the local target; secrets and runs only when the metadata store is known. */
 interface TenantData {
   keyring: EnvelopeKeyring;
@@ -114,8 +104,11 @@ interface TenantData {
 
 async function openTenantData(global: GlobalOptions, databaseUrlOption: string | undefined, keyring = localTenantKeyring(global.stateDir)): Promise<TenantData> {
   const blobs = openDirectoryBlobStore(global.stateDir, keyring);
-  const { url, unknown } = metadataStoreUrl(global, databaseUrlOption);
-  if (!url) return { keyring, blobs, noStore: unknown, close: async () => {} };
+  const url = metadataStoreUrl(global, databaseUrlOption);
+  if (!url) {
+    const noStore = "the metadata store address is unknown: pass --database-url, set DATABASE_URL, or start the platform ('claw up')";
+    return { keyring, blobs, noStore, close: async () => {} };
+  }
   const runs = await MetadataStore.connect(url, { keyring, max: 2 });
   let secrets: ClosableSecretStore;
   try {

@@ -22,6 +22,7 @@ export function upCommand(): Command {
         { stateDir: global.stateDir, configFile: global.config, config },
         {
           timeoutMs: Number(opts.timeout) * 1000,
+          onRestart: (name, why) => process.stderr.write(`restarting ${name}: ${why}\n`),
           // Tenants and agents of claw.yaml are registered before the worker starts, so it polls for all of them.
           beforeStage1: async () => {
             const session = await openStoreSession(global.stateDir, config);
@@ -36,7 +37,7 @@ export function upCommand(): Command {
       const seconds = (performance.now() - began) / 1000;
       output(global, { type: 'up', target: 'local', stateDir: global.stateDir, seconds, components: states, tenants: synced?.tenants, shredded: synced?.shredded, agents: synced?.agents }, () =>
         [
-          ...states.map((s) => `${s.name.padEnd(13)} ${s.state === 'running' ? (s.started ? 'started' : 'running') : s.state}${s.state === 'not installed' ? '' : `  ${s.address}`}`),
+          ...states.map((s) => `${s.name.padEnd(13)} ${s.state === 'running' ? (s.restarted ? 'restarted' : s.started ? 'started' : 'running') : s.state}${s.state === 'not installed' ? '' : `  ${s.address}`}`),
           `platform up in ${seconds.toFixed(1)} s (state: ${global.stateDir}); tenants: ${synced?.tenants.join(', ') || 'none'}`,
           ...(synced?.shredded ?? []).map((id) => `warning: tenant ${id} is shredded (its key is destroyed) and was left out; remove it from ${global.config}`),
         ].join('\n'),

@@ -1,13 +1,14 @@
 /**
  * The metadata store process (local target). PGlite can be opened by one process only,
  * so this process owns `<state>/store/pgdata` and serves it over the Postgres wire
- * protocol on 127.0.0.1:CLAW_PORT; every other process connects with `pg`.
+ * protocol on a Unix socket in `<state>/store` (0700; see wire-server.ts for why no TCP
+ * port); every other process connects with `pg` through DATABASE_URL.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { migratePglite } from './migrations.js';
+import { socketFile, StoreServer } from './wire-server.js';
 
 const stateDir = process.env.CLAW_STATE_DIR;
 const port = Number(process.env.CLAW_PORT);
@@ -16,16 +17,17 @@ if (!stateDir || !Number.isInteger(port) || port <= 0) {
   process.exit(2);
 }
 
-const dataDir = join(stateDir, 'store', 'pgdata');
-mkdirSync(dataDir, { recursive: true });
+const storeDir = join(stateDir, 'store');
+const dataDir = join(storeDir, 'pgdata');
+mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 const db = await PGlite.create(dataDir);
 const applied = await migratePglite(db);
 if (applied.length > 0) console.log(`store: applied migrations ${applied.join(', ')}`);
 
-const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port, maxConnections: 64 });
-server.addEventListener('error', (event) => console.error(`store: ${(event as CustomEvent).detail}`));
+const socketPath = socketFile(storeDir, port);
+const server = new StoreServer({ db, socketPath, user: 'postgres', database: 'postgres', log: (line) => console.error(line) });
 await server.start();
-console.log(`store: serving ${dataDir} on 127.0.0.1:${port}`);
+console.log(`store: serving ${dataDir} on ${socketPath}`);
 
 let stopping = false;
 async function shutdown(signal: string) {

@@ -11,12 +11,7 @@ import { tenantPayloadCodec } from '../../runtime/crypto/codec.js';
 import type { TenantKeyring } from '../../runtime/ports.js';
 import { MetadataStore } from '../../runtime/store/metadata.js';
 import { connectTemporal, tenantClient, type TenantClient } from '../../runtime/temporal/connection.js';
-import { databaseUrl, requireRunning, temporalAddress } from './supervisor.js';
-
-/** Where a local install's services listen (all derived from claw.yaml's `local:`). */
-export function localPlatformEnv(config: ClawConfig): { temporalAddress: string; databaseUrl: string; workerUrl: string } {
-  return { temporalAddress: temporalAddress(config), databaseUrl: databaseUrl(config), workerUrl: `http://127.0.0.1:${config.local.workerPort}` };
-}
+import { databaseUrl, requireRunning } from './supervisor.js';
 
 export interface PlatformSession {
   keyring: TenantKeyring;
@@ -33,7 +28,7 @@ export async function openPlatform(stateDir: string, config: ClawConfig): Promis
 /** The same without the running check (`claw up` registers before the worker starts). */
 export async function openStoreSession(stateDir: string, config: ClawConfig): Promise<PlatformSession> {
   const keyring = localTenantKeyring(stateDir);
-  const store = await MetadataStore.connect(databaseUrl(config), { keyring, max: 2 });
+  const store = await MetadataStore.connect(databaseUrl(config, stateDir), { keyring, max: 2 });
   return { keyring, store, close: () => store.close() };
 }
 
@@ -84,7 +79,7 @@ export async function syncConfig(session: PlatformSession, config: ClawConfig): 
 
 /** Ask the worker to start Workers for new tenants (no-op when it has them all). */
 export async function reloadWorker(config: ClawConfig): Promise<void> {
-  const response = await fetch(`${localPlatformEnv(config).workerUrl}/reload`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
+  const response = await fetch(`http://127.0.0.1:${config.local.workerPort}/reload`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
   if (!response.ok) {
     const body = (await response.json().catch(() => ({}))) as { error?: string };
     throw new Error(`the worker could not reload: ${body.error ?? response.status}`);

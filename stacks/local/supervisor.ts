@@ -3,8 +3,12 @@
  * (each its own process group, pid file, log file), waits for each to be healthy, reports
  * their status and stops them. `up` is idempotent: a healthy component is left alone.
  *
- * Service processes follow one contract (see PLAN.md): env CLAW_STATE_DIR, CLAW_CONFIG,
+ * Service processes follow one contract (runtime/wiring.ts): env CLAW_STATE_DIR, CLAW_CONFIG,
  * TEMPORAL_ADDRESS, CLAW_PORT, DATABASE_URL; GET /healthz on 127.0.0.1:CLAW_PORT.
+ *
+ * Where a running platform is: its addresses derive from claw.yaml's `local:` and the state
+ * dir (the store's socket lives there), and `up` records both in run/platform.json, so the
+ * CLI finds the platform from `--state-dir` alone.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +20,8 @@ import { Connection } from '@temporalio/client';
 import type { ClawConfig } from '../../core/config/schema.js';
 import { ClawError } from '../../core/errors.js';
 import type { TenantUnavailable } from '../../runtime/worker/tenant-workers.js';
-import { ensureStateDir, statePaths } from './state.js';
+import { socketFile } from '../../runtime/store/wire-server.js';
+import { ensureStateDir, statePaths, writePlatformRecord } from './state.js';
 import { resolveTemporalCli } from './temporal-cli.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -43,11 +48,11 @@ export interface LocalPlatform {
   config: ClawConfig;
 }
 
-export function components(config: ClawConfig): ComponentSpec[] {
+export function components(config: ClawConfig, stateDir: string): ComponentSpec[] {
   const l = config.local;
   return [
     { name: 'temporal', port: l.temporalPort, portField: 'local.temporalPort', stage: 0, health: 'temporal', address: `127.0.0.1:${l.temporalPort} (UI http://127.0.0.1:${l.temporalUiPort})` },
-    { name: 'store', port: l.storePort, portField: 'local.storePort', stage: 0, entry: 'runtime/store/main.ts', health: 'postgres', address: `postgres://127.0.0.1:${l.storePort}/postgres` },
+    { name: 'store', port: l.storePort, portField: 'local.storePort', stage: 0, entry: 'runtime/store/main.ts', health: 'postgres', address: databaseUrl(config, stateDir) },
     { name: 'worker', port: l.workerPort, portField: 'local.workerPort', stage: 1, entry: 'runtime/worker/main.ts', health: 'http', address: `http://127.0.0.1:${l.workerPort}/healthz` },
     { name: 'gateway', port: l.gatewayPort, portField: 'local.gatewayPort', stage: 1, entry: 'runtime/gateway/main.ts', health: 'http', address: `http://127.0.0.1:${l.gatewayPort}` },
     { name: 'codec-server', port: l.codecServerPort, portField: 'local.codecServerPort', stage: 1, entry: 'runtime/codec-server/main.ts', health: 'http', address: `http://127.0.0.1:${l.codecServerPort}` },
@@ -58,8 +63,25 @@ export function temporalAddress(config: ClawConfig): string {
   return `127.0.0.1:${config.local.temporalPort}`;
 }
 
-export function databaseUrl(config: ClawConfig): string {
-  return `postgres://postgres@127.0.0.1:${config.local.storePort}/postgres`;
+/**
+ * The metadata store's URL: its Unix socket in the state dir (libpq's `host=<dir>` form,
+ * which psql and node-postgres both take), so it works as printed and needs no password.
+ */
+export function databaseUrl(config: ClawConfig, stateDir: string): string {
+  const dir = statePaths(stateDir).storeDir;
+  return `postgresql://postgres@/postgres?host=${encodeURIComponent(dir)}&port=${config.local.storePort}`;
+}
+
+/** The longest Unix socket path Linux takes (sun_path is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 107;
+
+function checkSocketPath(config: ClawConfig, stateDir: string): void {
+  const path = socketFile(statePaths(stateDir).storeDir, config.local.storePort);
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+    throw new ClawError('STATE_DIR_PATH_TOO_LONG', `the store's socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes`, {
+      hint: 'pass a shorter --state-dir (or CLAW_STATE_DIR)',
+    });
+  }
 }
 
 function installed(spec: ComponentSpec): boolean {
@@ -128,7 +150,7 @@ function portInUse(spec: ComponentSpec): ClawError {
 
 async function spawnComponent(platform: LocalPlatform, spec: ComponentSpec, temporalCli: string | undefined): Promise<number> {
   const paths = statePaths(platform.stateDir);
-  const log = openSync(paths.logFile(spec.name), 'a');
+  const log = openSync(paths.logFile(spec.name), 'a', 0o600);
   const { config } = platform;
   let command: string;
   let args: string[];
@@ -153,7 +175,7 @@ async function spawnComponent(platform: LocalPlatform, spec: ComponentSpec, temp
       CLAW_CONFIG: platform.configFile,
       TEMPORAL_ADDRESS: temporalAddress(config),
       CLAW_PORT: String(spec.port),
-      DATABASE_URL: databaseUrl(config),
+      DATABASE_URL: databaseUrl(config, platform.stateDir),
     },
   });
   closeSync(log);
@@ -162,7 +184,7 @@ async function spawnComponent(platform: LocalPlatform, spec: ComponentSpec, temp
     child.once('spawn', () => resolveSpawn(child.pid!));
   });
   child.unref();
-  writeFileSync(paths.pidFile(spec.name), `${pid}\n`);
+  writeFileSync(paths.pidFile(spec.name), `${pid}\n`, { mode: 0o600 });
   return pid;
 }
 
@@ -184,13 +206,14 @@ async function healthDetail(response: Response): Promise<HealthDetail> {
 }
 
 async function probe(spec: ComponentSpec): Promise<{ ok: boolean; detail?: HealthDetail }> {
+  // One slow answer is not a sick component: probes wait up to 2 s.
   try {
     if (spec.health === 'http') {
-      const response = await fetch(`http://127.0.0.1:${spec.port}/healthz`, { signal: AbortSignal.timeout(1_000) });
+      const response = await fetch(`http://127.0.0.1:${spec.port}/healthz`, { signal: AbortSignal.timeout(2_000) });
       return { ok: response.ok, detail: await healthDetail(response) };
     }
     if (spec.health === 'postgres') {
-      const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${spec.port}/postgres`, connectionTimeoutMillis: 1_000 });
+      const client = new pg.Client({ connectionString: spec.address, connectionTimeoutMillis: 2_000, query_timeout: 2_000 });
       client.on('error', () => {});
       try {
         await client.connect();
@@ -200,7 +223,7 @@ async function probe(spec: ComponentSpec): Promise<{ ok: boolean; detail?: Healt
         await client.end().catch(() => {});
       }
     }
-    const connection = await Connection.connect({ address: `127.0.0.1:${spec.port}`, connectTimeout: 1_000 });
+    const connection = await Connection.connect({ address: `127.0.0.1:${spec.port}`, connectTimeout: 2_000 });
     try {
       await connection.workflowService.getSystemInfo({});
       return { ok: true };
@@ -248,6 +271,8 @@ export interface ComponentState {
   address: string;
   /** Whether `up` started it now (false: it was already running). */
   started?: boolean;
+  /** Why `up` stopped and started it again (it ran but was unhealthy). */
+  restarted?: string;
   /** The worker: the tenants it polls for, and those it has no Worker for (and why). */
   tenants?: string[];
   unavailable?: HealthDetail['unavailable'];
@@ -255,20 +280,34 @@ export interface ComponentState {
 
 /**
  * Bring every installed component up and healthy. Checks that can fail (state dir, ports)
- * run before anything starts, so a failed `up` changes nothing.
+ * run before anything starts, so a failed `up` changes nothing. A component that runs but
+ * stays unhealthy is stopped and started again (`restarted` says so), instead of `up`
+ * failing on a platform it could heal.
  */
 export async function up(
   platform: LocalPlatform,
-  options: { timeoutMs?: number; beforeStage1?: () => Promise<void> } = {},
+  options: { timeoutMs?: number; beforeStage1?: () => Promise<void>; onRestart?: (name: ComponentName, why: string) => void } = {},
 ): Promise<ComponentState[]> {
   ensureStateDir(platform.stateDir);
-  const specs = components(platform.config).filter(installed);
-  const pending: ComponentSpec[] = [];
+  checkSocketPath(platform.config, platform.stateDir);
+  const specs = components(platform.config, platform.stateDir).filter(installed);
+  const restart = new Map<ComponentName, string>();
   for (const spec of specs) {
-    if (runningPid(platform.stateDir, spec.name) !== undefined) continue;
-    if (!(await portFree(spec.port))) throw portInUse(spec);
-    pending.push(spec);
+    if (runningPid(platform.stateDir, spec.name) === undefined) continue;
+    if (await healthyWithin(spec, 3_000)) continue;
+    restart.set(spec.name, 'it was running but did not answer its health check');
   }
+  for (const spec of specs) {
+    if (runningPid(platform.stateDir, spec.name) !== undefined && !restart.has(spec.name)) continue;
+    // The store listens on a socket in the state dir, not on a TCP port.
+    if (spec.name !== 'store' && !restart.has(spec.name) && !(await portFree(spec.port))) throw portInUse(spec);
+  }
+  for (const [name, why] of restart) {
+    options.onRestart?.(name, why);
+    await stopComponent(platform.stateDir, name, 10_000);
+  }
+  writePlatformRecord(platform.stateDir, { configFile: platform.configFile, config: platform.config, startedAt: new Date().toISOString() });
+  const pending = specs.filter((s) => runningPid(platform.stateDir, s.name) === undefined);
   const temporalCli = pending.some((s) => s.name === 'temporal') ? (await resolveTemporalCli(statePaths(platform.stateDir).bin)).path : undefined;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const started = new Set<ComponentName>();
@@ -287,12 +326,33 @@ export async function up(
         }),
     );
   }
-  return (await status(platform)).map((s) => ({ ...s, started: started.has(s.name) }));
+  return (await status(platform)).map((s) => ({ ...s, started: started.has(s.name), ...(restart.has(s.name) ? { restarted: restart.get(s.name) } : {}) }));
+}
+
+async function healthyWithin(spec: ComponentSpec, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if ((await probe(spec)).ok) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** SIGTERM to a component's process group, SIGKILL after `graceMs`; its pid file goes. */
+async function stopComponent(stateDir: string, name: ComponentName, graceMs: number): Promise<boolean> {
+  const pid = runningPid(stateDir, name);
+  if (pid === undefined) return false;
+  signalGroup(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (processExists(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (processExists(pid)) signalGroup(pid, 'SIGKILL');
+  rmSync(statePaths(stateDir).pidFile(name), { force: true });
+  return true;
 }
 
 export async function status(platform: Pick<LocalPlatform, 'stateDir' | 'config'>): Promise<ComponentState[]> {
   return Promise.all(
-    components(platform.config).map(async (spec): Promise<ComponentState> => {
+    components(platform.config, platform.stateDir).map(async (spec): Promise<ComponentState> => {
       if (!installed(spec)) return { name: spec.name, state: 'not installed', address: spec.address };
       const pid = runningPid(platform.stateDir, spec.name);
       if (pid === undefined) return { name: spec.name, state: 'stopped', address: spec.address };
@@ -305,22 +365,11 @@ export async function status(platform: Pick<LocalPlatform, 'stateDir' | 'config'
 /** Stop every component (reverse order): SIGTERM to its process group, SIGKILL after `graceMs`. */
 export async function down(platform: Pick<LocalPlatform, 'stateDir' | 'config'>, graceMs = 10_000): Promise<ComponentName[]> {
   const stopped: ComponentName[] = [];
-  const byStage = [1, 0] as const;
-  for (const stage of byStage) {
-    await Promise.all(
-      components(platform.config)
-        .filter((s) => s.stage === stage)
-        .map(async (spec) => {
-          const pid = runningPid(platform.stateDir, spec.name);
-          if (pid === undefined) return;
-          signalGroup(pid, 'SIGTERM');
-          const deadline = Date.now() + graceMs;
-          while (processExists(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-          if (processExists(pid)) signalGroup(pid, 'SIGKILL');
-          rmSync(statePaths(platform.stateDir).pidFile(spec.name), { force: true });
-          stopped.push(spec.name);
-        }),
-    );
+  for (const stage of [1, 0] as const) {
+    const names = components(platform.config, platform.stateDir)
+      .filter((s) => s.stage === stage)
+      .map((s) => s.name);
+    await Promise.all(names.map(async (name) => (await stopComponent(platform.stateDir, name, graceMs)) && stopped.push(name)));
   }
   return stopped;
 }
