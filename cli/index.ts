@@ -29,6 +29,7 @@ import { tracesCommand } from './commands/traces.js';
 import { eventsCommand } from './commands/events.js';
 import { schedulesCommand } from './commands/schedules.js';
 import { secretsCommand } from './commands/secrets.js';
+import { channelsCommand } from './commands/channels.js';
 import { policyCommand } from './commands/policy.js';
 import { approveCommand, cancelCommand, denyCommand, runsPendingCommand } from './commands/approve.js';
 
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   program.addCommand(tracesCommand());
   // runtime: channel events and schedules (RUNTIME)
   program.addCommand(eventsCommand());
+  program.addCommand(channelsCommand());
   program.addCommand(schedulesCommand());
   // tenant data protection (DATA)
   program.addCommand(secretsCommand());
