@@ -13,7 +13,8 @@
  *    isolate's heap after the same eval; and the process RSS growth per call over many
  *    calls (each call's isolate is disposed, so this should stay near zero).
  */
-import ivm from 'isolated-vm';
+import ivm from '../runtime/sandbox/ivm.js';
+import type ivmTypes from 'isolated-vm';
 import { IsolateSandbox } from '../runtime/sandbox/isolate.js';
 import { percentile, report, type Figure } from './lib.js';
 
@@ -28,7 +29,7 @@ const ARGS = { values: [1, 2, 3, 4, 5] };
 const ms = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 
-async function bareIsolate(): Promise<{ isolate: ivm.Isolate; context: ivm.Context }> {
+async function bareIsolate(): Promise<{ isolate: ivmTypes.Isolate; context: ivmTypes.Context }> {
   const isolate = new ivm.Isolate({ memoryLimit: MEMORY_MB });
   const context = await isolate.createContext();
   return { isolate, context };

@@ -1,5 +1,5 @@
 /**
- * JavaScript tools in V8 isolates (`isolated-vm` 5), DESIGN.md invariant 4.
+ * JavaScript tools in V8 isolates (`isolated-vm`, the build for this Node: ivm.ts), DESIGN.md invariant 4.
  *
  * Each call gets a fresh isolate (from a warm pool when the memory limit matches) that
  * is disposed afterwards, so nothing survives from one call to the next. Inside: the
@@ -18,7 +18,8 @@
  * vitest without the flag); if a Node build crashes on `new Isolate`, start the worker
  * with `node --no-node-snapshot`.
  */
-import ivm from 'isolated-vm';
+import ivm from './ivm.js';
+import type ivmTypes from 'isolated-vm';
 
 export type HostFunction = (...args: unknown[]) => unknown | Promise<unknown>;
 
@@ -63,8 +64,8 @@ const MAX_LOG_LINES = 200;
 const MAX_LOG_LINE = 4_096;
 
 interface Warm {
-  isolate: ivm.Isolate;
-  context: ivm.Context;
+  isolate: ivmTypes.Isolate;
+  context: ivmTypes.Context;
   memoryMb: number;
 }
 
@@ -174,11 +175,11 @@ export class IsolateSandbox {
  * a Reference the host holds (the isolate never holds one), with a JSON result. Whatever
  * the tool does to its own built-ins afterwards cannot reach a host object.
  */
-async function installGlobals(context: ivm.Context, logs: string[], hostFunctions: Record<string, HostFunction>): Promise<void> {
+async function installGlobals(context: ivmTypes.Context, logs: string[], hostFunctions: Record<string, HostFunction>): Promise<void> {
   const log = new ivm.Callback((...parts: unknown[]) => {
     if (logs.length < MAX_LOG_LINES) logs.push(parts.map((p) => (typeof p === 'string' ? p : safeJson(p))).join(' ').slice(0, MAX_LOG_LINE));
   });
-  let settle: ivm.Reference<(id: number, ok: boolean, json: string) => void> | undefined;
+  let settle: ivmTypes.Reference<(id: number, ok: boolean, json: string) => void> | undefined;
   const start = new ivm.Callback((name: string, id: number, argsJson: string) => {
     const fn = hostFunctions[name];
     const reply = (ok: boolean, json: string) => {

