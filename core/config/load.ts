@@ -121,6 +121,17 @@ export function loadConfig(file = DEFAULT_CONFIG_FILE): ClawConfig {
   return parseConfig(readText(file), file);
 }
 
+/**
+ * The files a loaded config is made of: claw.yaml and the agent files it references, so a
+ * process that reloads on change sees an edited agent file too (absolute paths).
+ */
+export function configSourceFiles(file = DEFAULT_CONFIG_FILE): string[] {
+  const raw = (parseYaml(readText(file), file).doc.toJS() ?? {}) as { agents?: unknown };
+  const refs = Array.isArray(raw.agents) ? raw.agents.filter((a): a is { file: string } => typeof a?.file === 'string') : [];
+  const baseDir = dirname(resolve(file));
+  return [resolve(file), ...refs.map((r) => resolve(baseDir, r.file))];
+}
+
 /** Names of every tool an agent may be granted: built-ins plus claw.yaml's `tools:`. */
 export function toolCatalog(config: Pick<ClawConfig, 'tools'>): Set<string> {
   return new Set<string>([...BUILTIN_TOOLS, ...config.tools.map((t) => t.name)]);

@@ -7,7 +7,7 @@
  * change that does not validate is logged and the previous config stays in force.
  */
 import { watchFile } from 'node:fs';
-import { loadConfig } from '../../core/config/load.js';
+import { configSourceFiles, loadConfig } from '../../core/config/load.js';
 import type { ClawConfig } from '../../core/config/schema.js';
 import { isClawError } from '../../core/errors.js';
 import { openTenantKeyring } from '../adapters.js';
@@ -27,14 +27,31 @@ async function main(): Promise<void> {
   const temporal = processConfig.temporal!;
 
   let config: ClawConfig = processConfig.config!;
-  watchFile(configFile, { interval: 1_000 }, () => {
+  // claw.yaml and the agent files it references: an agent given a channel in its own file
+  // (then 'claw agent apply -f') is routed without a restart.
+  const watched = new Set<string>();
+  const reload = () => {
     try {
       config = loadConfig(configFile);
       console.log(JSON.stringify({ msg: 'config reloaded', tenants: config.tenants.length, agents: config.agents.length }));
     } catch (err) {
       console.error(JSON.stringify({ msg: 'config reload failed; keeping the previous config', code: isClawError(err) ? err.code : 'INTERNAL' }));
     }
-  });
+    watchSources();
+  };
+  const watchSources = () => {
+    let files: string[];
+    try {
+      files = configSourceFiles(configFile);
+    } catch {
+      files = [configFile];
+    }
+    for (const file of files.filter((f) => !watched.has(f))) {
+      watched.add(file);
+      watchFile(file, { interval: 1_000 }, reload);
+    }
+  };
+  watchSources();
 
   // The tenant keys by target (local keyring file; AWS KMS / Cloud KMS from CLAW_TARGET + CLAW_TENANTS_FILE).
   const keyring = await openTenantKeyring({ component: 'gateway', stateDir, config });
