@@ -31,7 +31,8 @@ function expectError(result: Result, code: string, ...mentions: string[]): void 
 
 function pidFiles(dir: string): string[] {
   const run = join(dir, 'run');
-  return existsSync(run) ? readdirSync(run) : [];
+  // run/platform.json stays after down: it tells status/logs which platform lived here.
+  return existsSync(run) ? readdirSync(run).filter((f) => f.endsWith('.pid')) : [];
 }
 
 const ports: Record<string, number> = {};
