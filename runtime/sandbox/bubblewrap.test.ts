@@ -1,30 +1,36 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BubblewrapSandbox, bwrapArgs } from './bubblewrap.js';
+import { BubblewrapSandbox, bwrapArgs, sandboxEnv } from './bubblewrap.js';
 
 const sandbox = new BubblewrapSandbox();
 const sh = (script: string) => ['/bin/sh', '-c', script];
 
 describe('bwrapArgs (pure)', () => {
   const links = [['--symlink', 'usr/bin', '/bin']];
-  it('unshares every namespace, network included, unless egress is granted', () => {
-    const args = bwrapArgs({ command: ['true'], args: {} }, '/tmp/s', links);
-    expect(args).toContain('--unshare-all');
-    expect(args).not.toContain('--share-net');
-    expect(bwrapArgs({ command: ['true'], args: {}, network: true }, '/tmp/s', links)).toContain('--share-net');
+  it('unshares every namespace, the network always (egress goes through the proxy), and forbids new user namespaces', () => {
+    for (const egress of [undefined, { dir: '/tmp/e', node: '/usr/bin/node' }]) {
+      const args = bwrapArgs({ command: ['true'], args: {}, egress: { allow: ['api.github.com'] } }, '/tmp/s', links, egress);
+      expect(args).toContain('--unshare-all');
+      expect(args).toContain('--disable-userns');
+      expect(args).not.toContain('--share-net');
+    }
   });
-  it('binds /usr read-only, the scratch dir read-write, clears the environment, drops capabilities', () => {
-    const args = bwrapArgs({ command: ['true'], args: {}, secrets: { TOKEN: 'v' }, memoryMb: 32 }, '/tmp/s', links).join(' ');
+  it('binds /usr read-only, the scratch dir read-write, drops capabilities, limits processes; no secret on the command line', () => {
+    const args = bwrapArgs({ command: ['true'], args: {}, secrets: { TOKEN: 'v-secret' }, memoryMb: 32 }, '/tmp/s', links, undefined, 300).join(' ');
     expect(args).toContain('--ro-bind /usr /usr');
     expect(args).toContain('--bind /tmp/s /scratch --chdir /scratch');
-    expect(args).toContain('--clearenv');
     expect(args).toContain('--cap-drop ALL');
-    expect(args).toContain('--setenv TOKEN v');
+    expect(args).not.toContain('v-secret');
     expect(args).toContain(`/usr/bin/prlimit --as=${32 * 1_048_576}`);
+    expect(args).toContain('--nproc=300');
     expect(args).not.toMatch(/--bind \/ |--ro-bind \/ \/ |\/home|\/work/);
   });
+  it('builds the environment from nothing: PATH, HOME, the proxy when egress is granted, the secrets', () => {
+    expect(sandboxEnv({ command: ['true'], args: {}, secrets: { TOKEN: 'v' } })).toEqual({ PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/scratch', TMPDIR: '/tmp', TOKEN: 'v' });
+    expect(sandboxEnv({ command: ['true'], args: {}, egress: { allow: ['x.test'] } }).HTTPS_PROXY).toBe('http://127.0.0.1:3128');
+  });
   it('refuses a secret name that is not an environment variable name', () => {
-    expect(() => bwrapArgs({ command: ['true'], args: {}, secrets: { 'A=B': 'x' } }, '/tmp/s', links)).toThrow(/cannot be an environment variable/);
+    expect(() => sandboxEnv({ command: ['true'], args: {}, secrets: { 'A=B': 'x' } })).toThrow(/cannot be an environment variable/);
   });
 });
 

@@ -3,28 +3,34 @@
  *
  * The program sees: /usr (and the /bin, /lib symlinks) read-only, fresh /proc, /dev and
  * /tmp, and a scratch directory per call at /scratch (its working directory and HOME),
- * deleted afterwards. All namespaces are unshared — no network at all unless the tool
- * is granted egress (then the host network is shared; per-host filtering is the egress
- * authorization plus, in the cloud, the pod's NetworkPolicy). Capabilities are dropped,
- * the environment is cleared (only PATH, HOME and the tool's secrets are set), the
- * address space and written file sizes are capped with prlimit, and a wall-clock timer
+ * deleted afterwards. All namespaces are unshared, the network always: the sandbox has
+ * only its own loopback, so neither the store, Temporal nor anything else on the host is
+ * reachable. A tool granted egress gets one way out: HTTP(S)_PROXY=127.0.0.1:3128, a
+ * bridge (the host's Node, inside the sandbox) to the call's egress proxy on a Unix socket
+ * (egress-proxy.ts: allowed hosts only, no internal addresses). Capabilities are dropped,
+ * no further user namespaces may be made, the environment is built from nothing (PATH,
+ * HOME, TMPDIR, the proxy, the tool's secrets) and handed to bwrap as its environment,
+ * never as arguments (which any local user can read in /proc); address space, written
+ * file sizes, open files and processes are capped with prlimit, and a wall-clock timer
  * kills the whole sandbox. Arguments arrive as JSON on stdin; stdout is the result.
  *
- * Not covered here: a CPU-share or cgroup memory limit (no cgroup delegation on the
- * local target; RLIMIT_AS bounds memory per process), and per-host egress filtering.
+ * Not covered here: a seccomp filter (bwrap takes a compiled BPF program, which needs
+ * libseccomp tooling this target does not ship), and a CPU-share or cgroup memory limit
+ * (no cgroup delegation on the local target; RLIMIT_AS bounds memory per process).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startEgressProxy, type EgressDenial, type EgressProxy } from './egress-proxy.js';
 
 export interface ProgramJob {
   command: string[];
   args: unknown;
   /** Set as environment variables of the program (name = secret name). */
   secrets?: Record<string, string>;
-  /** Share the host network namespace (only when the tool is granted egress). */
-  network?: boolean;
+  /** The hosts the program may reach through the egress proxy (none: no way out at all). */
+  egress?: { allow: string[]; resolve?: (host: string) => Promise<string[]> };
   memoryMb?: number;
   timeoutMs?: number;
 }
@@ -36,7 +42,24 @@ export interface ProgramOutcome {
   exitCode: number | null;
   error?: { code: 'SANDBOX_TIMEOUT' | 'SANDBOX_EXIT' | 'SANDBOX_OUTPUT_TOO_LARGE' | 'SANDBOX_UNAVAILABLE'; message: string };
   wallMs: number;
+  /** Connections the egress proxy refused (for the tool call's trace). */
+  egressDenied?: EgressDenial[];
 }
+
+/** Where the egress proxy's socket and the host's Node appear inside the sandbox. */
+const SANDBOX_RUN = '/run/claw';
+const SANDBOX_NODE = '/run/node';
+const PROXY_PORT = 3128;
+/** More processes than the user already runs that one call may start (RLIMIT_NPROC counts per user). */
+const EXTRA_PROCESSES = 128;
+
+/**
+ * The in-sandbox bridge: listens on 127.0.0.1:3128 in the sandbox's network namespace,
+ * pipes each connection to the proxy's socket, then runs the tool and exits with its code.
+ */
+const BRIDGE = `const net=require('net'),cp=require('child_process');const [sock,...cmd]=process.argv.slice(1);
+net.createServer(c=>{const u=net.connect(sock);c.pipe(u);u.pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy());})
+.listen(${PROXY_PORT},'127.0.0.1',function(){const ch=cp.spawn(cmd[0],cmd.slice(1),{stdio:'inherit'});ch.on('exit',(code,sig)=>process.exit(code===null?128:code));});`;
 
 const MAX_STDOUT = 1_048_576;
 const MAX_STDERR = 16_384;
@@ -54,23 +77,51 @@ function rootLinks(): string[][] {
   return out;
 }
 
-/** The bwrap command line for a job: a pure function of the job and its scratch dir. */
-export function bwrapArgs(job: ProgramJob, scratch: string, links: string[][] = rootLinks()): string[] {
-  const memoryBytes = (job.memoryMb ?? 256) * 1_048_576;
-  const env: string[] = ['--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin', '--setenv', 'HOME', '/scratch', '--setenv', 'TMPDIR', '/tmp'];
+/**
+ * The environment bwrap is started with, which the program inherits: built from nothing,
+ * so no host variable leaks in, and never on a command line.
+ */
+export function sandboxEnv(job: ProgramJob): Record<string, string> {
+  const env: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/scratch', TMPDIR: '/tmp' };
+  if (job.egress?.allow.length) {
+    const proxy = `http://127.0.0.1:${PROXY_PORT}`;
+    Object.assign(env, { HTTPS_PROXY: proxy, HTTP_PROXY: proxy, https_proxy: proxy, http_proxy: proxy });
+  }
   for (const [name, value] of Object.entries(job.secrets ?? {})) {
     if (!SECRET_NAME.test(name)) throw new Error(`secret name '${name}' cannot be an environment variable`);
-    env.push('--setenv', name, value);
+    env[name] = value;
   }
+  return env;
+}
+
+/** Processes the user runs now (RLIMIT_NPROC counts them all, sandboxed or not). */
+function processesOfThisUser(): number {
+  const uid = process.getuid?.() ?? 0;
+  let count = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (statSync(`/proc/${entry}`).uid === uid) count++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return count;
+}
+
+/** The bwrap command line for a job: a pure function of the job, its scratch dir and (with egress) the proxy's directory. */
+export function bwrapArgs(job: ProgramJob, scratch: string, links: string[][] = rootLinks(), egress?: { dir: string; node: string }, maxProcesses = 1_024): string[] {
+  const memoryBytes = (job.memoryMb ?? 256) * 1_048_576;
+  const limited = ['/usr/bin/prlimit', `--as=${memoryBytes}`, `--fsize=${MAX_FILE_BYTES}`, '--nofile=256', `--nproc=${maxProcesses}`, '--core=0', '--', ...job.command];
   return [
     '--unshare-all',
-    ...(job.network ? ['--share-net', '--ro-bind-try', '/etc/resolv.conf', '/etc/resolv.conf', '--ro-bind-try', '/etc/hosts', '/etc/hosts', '--ro-bind-try', '/etc/ssl', '/etc/ssl', '--ro-bind-try', '/etc/ca-certificates', '/etc/ca-certificates'] : []),
+    '--unshare-user',
+    '--disable-userns',
+    ...(egress ? ['--ro-bind', egress.dir, SANDBOX_RUN, '--ro-bind', egress.node, SANDBOX_NODE, '--ro-bind-try', '/etc/ssl', '/etc/ssl', '--ro-bind-try', '/etc/ca-certificates', '/etc/ca-certificates'] : []),
     '--die-with-parent',
     '--new-session',
     '--cap-drop', 'ALL',
     '--hostname', 'sandbox',
-    '--clearenv',
-    ...env,
     '--ro-bind', '/usr', '/usr',
     ...links.flat(),
     '--ro-bind-try', '/etc/alternatives', '/etc/alternatives',
@@ -80,8 +131,7 @@ export function bwrapArgs(job: ProgramJob, scratch: string, links: string[][] = 
     '--bind', scratch, '/scratch',
     '--chdir', '/scratch',
     '--',
-    '/usr/bin/prlimit', `--as=${memoryBytes}`, `--fsize=${MAX_FILE_BYTES}`, '--nofile=256', '--core=0', '--',
-    ...job.command,
+    ...(egress ? [SANDBOX_NODE, '-e', BRIDGE, '--', `${SANDBOX_RUN}/egress.sock`, ...limited] : limited),
   ];
 }
 
@@ -98,9 +148,16 @@ export class BubblewrapSandbox {
       return { ok: false, stderr: '', exitCode: null, wallMs: 0, error: { code: 'SANDBOX_UNAVAILABLE', message: `bubblewrap is not installed (${this.bwrap})` } };
     }
     const scratch = mkdtempSync(join(tmpdir(), 'claw-scratch-'));
+    let proxy: EgressProxy | undefined;
+    let proxyDir: string | undefined;
     try {
-      return await new Promise<ProgramOutcome>((resolvePromise) => {
-        const child = spawn(this.bwrap, bwrapArgs(job, scratch), { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: {} });
+      if (job.egress?.allow.length) {
+        proxyDir = mkdtempSync(join(tmpdir(), 'claw-egress-'));
+        proxy = await startEgressProxy(join(proxyDir, 'egress.sock'), { allow: job.egress.allow, ...(job.egress.resolve ? { resolve: job.egress.resolve } : {}) });
+      }
+      const args = bwrapArgs(job, scratch, rootLinks(), proxyDir ? { dir: proxyDir, node: process.execPath } : undefined, processesOfThisUser() + EXTRA_PROCESSES);
+      const outcome = await new Promise<ProgramOutcome>((resolvePromise) => {
+        const child = spawn(this.bwrap, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: sandboxEnv(job) });
         const stdout: Buffer[] = [];
         let stdoutBytes = 0;
         let stderr = '';
@@ -145,8 +202,11 @@ export class BubblewrapSandbox {
           resolvePromise({ ok: true, value: parseOutput(text), stderr, exitCode: code, wallMs });
         });
       });
+      return proxy?.denied.length ? { ...outcome, egressDenied: [...proxy.denied] } : outcome;
     } finally {
+      await proxy?.close();
       rmSync(scratch, { recursive: true, force: true });
+      if (proxyDir) rmSync(proxyDir, { recursive: true, force: true });
     }
   }
 }

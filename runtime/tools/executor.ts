@@ -151,11 +151,14 @@ export class SandboxedToolExecutor implements ToolExecutor {
       command: tool.command,
       args: request.args,
       secrets: { ...lease.values },
-      network: egress.length > 0,
+      egress: { allow: egress },
       memoryMb: tool.limits.memoryMb,
       timeoutMs: tool.limits.timeoutMs,
     });
-    return { ok: out.ok, output: out.ok ? out.value : null, ...(out.error ? { error: out.error } : {}), logs: out.stderr ? [out.stderr] : [], sandbox: 'bubblewrap' };
+    // Each connection the egress proxy refused goes into the call's trace with its reason.
+    const denied = (out.egressDenied ?? []).map((d) => `egress denied: ${d.host}:${d.port} (${d.reason}${d.address ? ` ${d.address}` : ''})`);
+    const logs = [...(out.stderr ? [out.stderr] : []), ...denied];
+    return { ok: out.ok, output: out.ok ? out.value : null, ...(out.error ? { error: out.error } : {}), logs, sandbox: 'bubblewrap' };
   }
 
   /** The tool's declared egress hosts that the tenant's policies allow for this agent. */
