@@ -1,10 +1,15 @@
 /**
- * The Temporal payload codec of one tenant (PLAN.md: one task queue, Worker and Client
- * per tenant, each with its tenant's codec). Every payload (workflow and activity
+ * The Temporal payload codec of one tenant (one task queue, Worker and Client per tenant,
+ * each with its tenant's codec). Every payload (workflow and activity
  * arguments and results, signals, queries, memos, failures' details) is serialized and
  * envelope-encrypted under the tenant's key with purpose 'payload'. What stays clear is
  * what Temporal itself routes on (workflow ids, types, task queues: not payloads) plus
  * `encoding: binary/encrypted` and the tenant id, so the codec server knows whose key to use.
+ *
+ * Decoding refuses what this tenant's key did not seal: a payload in the clear (a start or
+ * signal forged by anyone who can reach Temporal) or labelled for another tenant. The
+ * refusal fails the task that carries it, so a forged input never reaches workflow or
+ * activity code.
  */
 import type { Payload, PayloadCodec } from '@temporalio/common';
 // @temporalio/proto is CommonJS: Node's ESM loader only sees its default export.
@@ -49,8 +54,16 @@ export class TenantPayloadCodec implements PayloadCodec {
     return Promise.all(
       payloads.map(async (payload) => {
         const tenant = payloadTenant(payload);
-        // Not ours to decrypt: payloads written without a codec pass through unchanged.
-        if (tenant === undefined) return payload;
+        if (tenant === undefined) {
+          throw new ClawError('PAYLOAD_NOT_ENCRYPTED', `a payload for tenant ${this.crypto.tenantId} is not encrypted; it was not written by claw and is refused`, {
+            hint: "start and signal runs with claw (or a client with the tenant's payload codec), never with a plain Temporal client",
+          });
+        }
+        if (tenant !== this.crypto.tenantId) {
+          throw new ClawError('PAYLOAD_TENANT_MISMATCH', `a payload labelled for tenant '${tenant}' reached tenant ${this.crypto.tenantId}'s codec and is refused`, {
+            hint: "each tenant's runs are started with that tenant's client",
+          });
+        }
         if (!payload.data) throw new ClawError('CIPHERTEXT_CORRUPT', 'an encrypted payload has no data', { hint: 'the workflow history was altered' });
         // The envelope itself binds the tenant; a mismatch fails there with CIPHERTEXT_TENANT_MISMATCH.
         const plain = await this.crypto.decrypt(payload.data, 'payload');

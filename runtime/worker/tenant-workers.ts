@@ -3,12 +3,16 @@
  * tenant's payload codec: a tenant's workflows never run on (or decrypt in) another
  * tenant's Worker. All Workers share one connection and one prebuilt workflow bundle.
  *
+ * Each tenant's Worker gets the activities bound to its tenant: an activity whose input
+ * names another tenant is refused (TENANT_MISMATCH, not retried), so a workflow started
+ * with a forged tenant id cannot act for that tenant.
+ *
  * A tenant whose Worker cannot start (its key is missing here, or destroyed by
  * `claw tenant shred`) is left out and reported; the other tenants' Workers still run.
  * `ensure` tries it again next time (after `claw tenant add`, a reload, a restart).
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { PayloadCodec } from '@temporalio/common';
+import { ApplicationFailure, type PayloadCodec } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import { DEFAULT_NAMESPACE } from '../temporal/connection.js';
 import { taskQueueFor } from '../temporal/names.js';
@@ -66,7 +70,7 @@ export class TenantWorkers {
           namespace: this.options.namespace ?? DEFAULT_NAMESPACE,
           taskQueue: taskQueueFor(tenantId),
           workflowBundle: this.options.workflowBundle,
-          activities: this.options.activities,
+          activities: bindToTenant(this.options.activities, tenantId),
           ...(codecs.length > 0 ? { dataConverter: { payloadCodecs: codecs } } : {}),
         });
       } catch (err) {
@@ -94,4 +98,23 @@ export class TenantWorkers {
     await Promise.all([...this.running.values()].map(({ done }) => done));
     this.running.clear();
   }
+}
+
+/**
+ * The activities as one tenant's Worker runs them: an input that names a tenant must name
+ * this one. The Worker polls only this tenant's queue and its codec decrypts only this
+ * tenant's payloads, so the input's `tenantId` is the one claim left to check.
+ */
+export function bindToTenant<A extends Record<string, (...args: never[]) => unknown>>(activities: A, tenantId: string): A {
+  const bound: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(activities)) {
+    bound[name] = async (...args: unknown[]) => {
+      const claimed = (args[0] as { tenantId?: unknown } | undefined)?.tenantId;
+      if (claimed !== undefined && claimed !== tenantId) {
+        throw ApplicationFailure.create({ type: 'TENANT_MISMATCH', message: `activity ${name} for tenant '${String(claimed)}' refused on tenant ${tenantId}'s worker`, nonRetryable: true });
+      }
+      return (fn as (...a: unknown[]) => unknown)(...args);
+    };
+  }
+  return bound as A;
 }
