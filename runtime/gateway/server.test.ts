@@ -157,7 +157,7 @@ describe('gateway: accepted deliveries', () => {
     const body = JSON.stringify({ thread: 't1', text: 'hi' });
     const ambiguous = await webhook('acme', '/t/acme/webhook', body, SECRETS.acme.HOOK_KEY, 'd1');
     expect(ambiguous.statusCode).toBe(404);
-    expect(ambiguous.json().error.code).toBe('AGENT_REQUIRED');
+    expect(ambiguous.json().error.code).toBe('NOT_FOUND');
     const ok = await webhook('acme', '/t/acme/webhook/other', body, SECRETS.acme.HOOK_KEY, 'd1');
     expect(ok.statusCode).toBe(200);
     expect(starter.events[0]!.key.agentId).toBe('other');
@@ -206,8 +206,8 @@ describe('gateway: rejections start nothing', () => {
       const body = slackEvent('Ev5');
       return app.inject({ method: 'POST', url: '/t/acme/slack', headers: { 'content-type': 'application/json', ...signSlack(SECRETS.acme.SLACK_SIGNING_SECRET, body, nowSeconds) }, payload: body.replace('hello', 'HELLO') });
     }, 401, 'BAD_SIGNATURE'],
-    ['unknown tenant', () => webhook('nope', '/t/nope/webhook', '{}', 'k', 'd'), 404, 'UNKNOWN_TENANT'],
-    ['unknown channel type', () => webhook('acme', '/t/acme/fax', '{}', 'k', 'd'), 404, 'UNKNOWN_CHANNEL'],
+    ['unknown tenant', () => webhook('nope', '/t/nope/webhook', '{}', 'k', 'd'), 404, 'NOT_FOUND'],
+    ['unknown channel type', () => webhook('acme', '/t/acme/fax', '{}', 'k', 'd'), 404, 'NOT_FOUND'],
     ['malformed body (signed, not JSON)', () => webhook('tiny', '/t/tiny/webhook', '{"thread": ', SECRETS.tiny.WEBHOOK_SIGNING_SECRET, 'd'), 400, 'MALFORMED_BODY'],
     ['malformed body (signed JSON, wrong shape)', () => {
       const body = JSON.stringify({ type: 'event_callback', event: { type: 'message' } });
@@ -246,7 +246,7 @@ describe('gateway: limits and health', () => {
   it('rate-limits per tenant: a busy tenant gets 429, another tenant is unaffected', async () => {
     const body = JSON.stringify({ thread: 't', text: 'x' });
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await webhook('tiny', '/t/tiny/webhook', body, SECRETS.tiny.WEBHOOK_SIGNING_SECRET, `rl${i}`)).statusCode);
+    for (let i = 0; i < 5; i++) statuses.push((await webhook('tiny', '/t/tiny/webhook', JSON.stringify({ thread: 't', text: `x${i}` }), SECRETS.tiny.WEBHOOK_SIGNING_SECRET, `rl${i}`)).statusCode);
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
     const other = await webhook('acme', '/t/acme/webhook/other', body, SECRETS.acme.HOOK_KEY, 'rl-acme');
     expect(other.statusCode).toBe(200);

@@ -7,8 +7,17 @@
  *
  * A delivery is answered 2xx only after its conversation workflow has durably accepted it
  * (ConversationStarter), and within the channel's deadline. Before that: route (404),
- * rate limit (429), size (413), signature (401), body (400) — each rejection starts nothing.
+ * per-source rate limit (429), size (413), signature (401), the tenant's budget (429),
+ * body (400) — each rejection starts nothing.
+ *
+ * What an unauthenticated caller learns is kept small: every unknown route (tenant, agent,
+ * channel) gets the same 404, and only requests whose signature verified count against a
+ * tenant's budget, so unsigned floods cannot exhaust it (they meet the per-source limit).
+ * Generic webhooks dedup on a hash of their signed timestamp and body, not on the delivery
+ * id header, which the signature does not cover (a captured request replayed under new ids
+ * within the freshness window is a duplicate).
  */
+import { createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { LRUCache } from 'lru-cache';
@@ -30,6 +39,8 @@ export const CHANNEL_DEADLINE_MS: Record<ChannelType, number> = {
 const DEADLINE_MARGIN_MS = 500;
 
 export const DEFAULT_RATE_PER_MINUTE = 600;
+/** Requests per minute one source address may make before its signature is checked. */
+export const DEFAULT_SOURCE_RATE_PER_MINUTE = 3_000;
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 /** No tenant may raise its body limit beyond this (Fastify refuses to read more). */
 export const HARD_MAX_BODY_BYTES = 1024 * 1024;
@@ -47,6 +58,8 @@ export interface GatewayOptions {
   secretCacheTtlMs?: number;
   /** How many recently accepted delivery ids are remembered per process. */
   dedupCapacity?: number;
+  /** Requests per minute per source address, before authentication (default 3,000). */
+  sourceRatePerMinute?: number;
   logger?: boolean;
 }
 
@@ -66,6 +79,18 @@ class Rejection extends Error {
   ) {
     super(message);
   }
+}
+
+/** The one answer for every unknown route. */
+const NO_ROUTE = new Rejection(404, 'NOT_FOUND', 'no channel endpoint here', 'check the URL that claw channels url prints');
+
+/**
+ * A generic webhook's delivery id, from what its signature covers (timestamp and body):
+ * the x-claw-delivery header is not signed, so a replay could pick a fresh one.
+ */
+function signedDeliveryId(request: FastifyRequest, raw: Buffer): string {
+  const timestamp = String(request.headers['x-claw-timestamp'] ?? '');
+  return `sig-${createHash('sha256').update(timestamp).update('\n').update(raw).digest('hex').slice(0, 32)}`;
 }
 
 function reject(reply: FastifyReply, error: Rejection): FastifyReply {
@@ -177,14 +202,17 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   });
 
   // Route resolution runs first, before rate limiting and before any byte of the body is read.
+  // Why a route is unknown goes to the log for the operator; the caller gets one generic 404,
+  // so tenant and agent ids cannot be told apart from outside.
   app.addHook('onRequest', async (request, reply) => {
     const params = request.params as { tenant?: string; channel?: string; agent?: string };
     if (params.tenant === undefined || params.channel === undefined) return;
     try {
       request.clawRoute = resolveRoute(params as { tenant: string; channel: string; agent?: string });
     } catch (err) {
-      if (err instanceof Rejection) return reject(reply, err);
-      throw err;
+      if (!(err instanceof Rejection)) throw err;
+      request.log.info({ code: err.code, reason: err.message }, 'no route');
+      return reject(reply, NO_ROUTE);
     }
   });
 
@@ -200,14 +228,29 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     return payload;
   });
 
+  // Before authentication: per source address. A tenant's own budget is spent only by
+  // requests whose signature verified (tenantBudget, in handleDelivery).
   const rateLimitConfig = {
     rateLimit: {
-      keyGenerator: (request: FastifyRequest) => `tenant:${request.clawRoute?.tenant.id ?? '?'}`,
-      max: (request: FastifyRequest) => request.clawRoute?.tenant.gateway?.ratePerMinute ?? DEFAULT_RATE_PER_MINUTE,
+      keyGenerator: (request: FastifyRequest) => `source:${request.ip}`,
+      max: options.sourceRatePerMinute ?? DEFAULT_SOURCE_RATE_PER_MINUTE,
       timeWindow: 60_000,
       errorResponseBuilder: (_request: FastifyRequest, context: { statusCode: number }) => ({ statusCode: context.statusCode, message: 'rate limited' }),
     },
   };
+
+  // Verified deliveries per tenant in the current minute (fixed window).
+  const tenantBudget = new Map<string, { window: number; used: number }>();
+  function spendTenantBudget(route: Route): void {
+    const window = Math.floor(now() / 60_000);
+    const entry = tenantBudget.get(route.tenant.id);
+    const current = entry && entry.window === window ? entry : { window, used: 0 };
+    current.used++;
+    tenantBudget.set(route.tenant.id, current);
+    if (current.used > (route.tenant.gateway?.ratePerMinute ?? DEFAULT_RATE_PER_MINUTE)) {
+      throw new Rejection(429, 'RATE_LIMITED', 'too many deliveries for this tenant this minute', 'retry after the retry-after header; raise tenants[].gateway.ratePerMinute if this is expected');
+    }
+  }
 
   async function verify(route: Route, request: FastifyRequest, raw: Buffer): Promise<void> {
     const name = route.channelConfig.signingSecret ?? DEFAULT_SECRET_NAMES[route.channel].signing;
@@ -258,6 +301,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
         throw new Rejection(413, 'BODY_TOO_LARGE', `the request body is over this tenant's limit of ${maxBody(route)} bytes`);
       }
       await verify(route, request, raw);
+      spendTenantBudget(route);
       const parsed = parseInbound(route.channel, raw, request.headers);
       if (parsed.kind === 'malformed') throw new Rejection(400, 'MALFORMED_BODY', parsed.why, `send the ${route.channel} wire format`);
       if (parsed.kind === 'challenge') return reply.code(200).send(parsed.body);
@@ -270,7 +314,8 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
             key: { tenantId: route.tenant.id, agentId: route.agent.id, channel: route.channel, thread: m.thread },
             message: { ...m.message, receivedAt: new Date(receivedAt).toISOString() },
           };
-          return deliverOnce(`${route.tenant.id}/${route.agent.id}/${route.channel}/${m.message.deliveryId}`, event, deadline);
+          if (route.channel === 'webhook') event.message.deliveryId = signedDeliveryId(request, raw);
+          return deliverOnce(`${route.tenant.id}/${route.agent.id}/${route.channel}/${event.message.deliveryId}`, event, deadline);
         }),
       );
       return reply.code(200).send({
@@ -280,7 +325,10 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
         workflowIds: [...new Set(results.map((r) => r.workflowId))],
       });
     } catch (err) {
-      if (err instanceof Rejection) return reject(reply, err);
+      if (err instanceof Rejection) {
+        if (err.status === 429) reply.header('retry-after', String(60 - (Math.floor(now() / 1000) % 60)));
+        return reject(reply, err);
+      }
       // Temporal did not accept in time (or at all): the channel must retry, so not 2xx.
       const cause = (err as Error & { cause?: Error }).cause;
       // Temporal's error (a gRPC status), never the event: its payloads are the tenant's.
