@@ -163,7 +163,9 @@ export class TenantQuerySession {
 
   static async open(stateDir: string, tenantId: string): Promise<TenantQuerySession> {
     const dir = tenantLakeDir(stateDir, tenantId);
-    const instance = await DuckDBInstance.create(':memory:');
+    // No temp directory: DuckDB's default ('.tmp' under the cwd) stays readable by queries
+    // even with external access off; a trace query needs no spilling.
+    const instance = await DuckDBInstance.create(':memory:', { temp_directory: '' });
     const connection = await instance.connect();
     const hasFiles = existsSync(dir) && readdirSync(dir).some((d) => d.startsWith('day=') && readdirSync(join(dir, d)).some((f) => f.endsWith('.parquet')));
     if (hasFiles) {
