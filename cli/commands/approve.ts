@@ -77,6 +77,8 @@ export interface DecisionResult {
   runId: string;
   callId: string;
   tool: string;
+  step: number;
+  args: Record<string, unknown>;
   approved: boolean;
   by?: string;
 }
@@ -93,8 +95,9 @@ export async function decide(tenant: TenantClient, runId: string, decision: Appr
       details: { pending },
     });
   }
-  await handle.signal(approvalSignal, decision);
-  return { type: 'approval', tenant: tenant.tenantId, runId, callId: call.callId, tool: call.tool, approved: decision.approved, by: decision.by };
+  // Bound to what the approver is shown: this step and exactly these arguments.
+  await handle.signal(approvalSignal, { ...decision, step: call.step, argsJson: JSON.stringify(call.args ?? {}) });
+  return { type: 'approval', tenant: tenant.tenantId, runId, callId: call.callId, tool: call.tool, step: call.step, args: call.args ?? {}, approved: decision.approved, by: decision.by };
 }
 
 /** Ask a running run to end now; it ends cleanly with RUN_CANCELLED. */
@@ -194,7 +197,7 @@ function decisionCommand(name: 'approve' | 'deny'): Command {
     const result = await withRun(global, runId, opts.tenant, (tenant) =>
       decide(tenant, runId, { callId, approved, by: opts.by ?? whoami(), ...(opts.reason ? { reason: opts.reason } : {}) }),
     );
-    output(global, result, () => `${approved ? 'approved' : 'rejected'} call ${result.callId} (${result.tool}) of run ${result.runId}${result.by ? ` as ${result.by}` : ''}`);
+    output(global, result, () => `${approved ? 'approved' : 'rejected'} call ${result.callId} (${result.tool} ${JSON.stringify(result.args)}) of run ${result.runId}${result.by ? ` as ${result.by}` : ''}`);
   });
 }
 
@@ -242,7 +245,7 @@ export function runsPendingCommand(): Command {
       output(global, { type: 'pending', tenant: opts.tenant, pending }, () =>
         pending.length === 0
           ? 'no tool call is waiting for an approval'
-          : pending.map((p) => [p.runId, p.callId, p.tool, `step ${p.step}`, `since ${p.since}`].join('  ')).join('\n'),
+          : pending.map((p) => [p.runId, p.callId, p.tool, `step ${p.step}`, `since ${p.since}`, `args ${JSON.stringify(p.args ?? {})}`].join('  ')).join('\n'),
       );
     } finally {
       await connection?.close();

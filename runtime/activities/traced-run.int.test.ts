@@ -242,13 +242,15 @@ describe('a run as its trace tells it', () => {
       const { runId, started } = start('helper', CANARY.ask);
       const handle = await started;
       // A human approves the parked call.
+      let parkedCall;
       for (let i = 0; ; i++) {
-        const pending = await handle.query(pendingApprovalsQuery);
-        if (pending.some((p) => p.callId === 'c2')) break;
+        parkedCall = (await handle.query(pendingApprovalsQuery)).find((p) => p.callId === 'c2');
+        if (parkedCall) break;
         if (i > 300) throw new Error('the mail.send call was never parked for approval');
         await new Promise((r) => setTimeout(r, 100));
       }
-      await handle.signal(approvalSignal, { callId: 'c2', approved: true, by: 'alice@example.com' });
+      // The decision binds to the step and the arguments the approver was shown.
+      await handle.signal(approvalSignal, { callId: 'c2', step: parkedCall.step, argsJson: JSON.stringify(parkedCall.args ?? {}), approved: true, by: 'alice@example.com' });
       const result = (await handle.result()) as AgentRunResult;
       expect(result).toMatchObject({ status: 'completed', reply: CANARY.reply, steps: 2, toolCalls: 3, usage: { inputTokens: 1067, outputTokens: 97 } });
       expect(model.requests).toHaveLength(4);

@@ -94,7 +94,7 @@ describe('tenant payload codec on a real Temporal server', () => {
     const decoded = await acmeCodec.decode(payloads);
     expect(decoded.map((p) => Buffer.from(p.data ?? []).toString('utf8')).join('\n')).toContain('plaintext-marker-7f3a');
     const globexCodec = tenantPayloadCodec(await keyring.forTenant('globex'));
-    expect(await codeOf(globexCodec.decode(payloads.slice(0, 1)))).toBe('CIPHERTEXT_TENANT_MISMATCH');
+    expect(await codeOf(globexCodec.decode(payloads.slice(0, 1)))).toBe('PAYLOAD_TENANT_MISMATCH');
   });
 
   it('after shredding a tenant its history no longer decodes; other tenants still run', async () => {

@@ -8,6 +8,10 @@
  * time from claw.yaml), cancelled (the `cancel` signal). A failure the run cannot get past
  * (e.g. the provider rejected the API key) fails it at once with that code.
  *
+ * A decision binds to the call it was made for (step, call id and arguments, as the
+ * approver saw them) and is consumed by it: a later call reusing a model-chosen id does not
+ * inherit it, and a decision for other arguments is ignored.
+ *
  * A tool call whose authorization requires a human parks the run on the `approval` signal
  * (`claw approve|deny <run> <call>`) for at most `approvalTimeoutMs`; time parked does not
  * count against the wall-time budget.
@@ -32,6 +36,8 @@ const storeActivities = proxyActivities<Activities>({ startToCloseTimeout: '30s'
  */
 const storeLocal = proxyLocalActivities<Activities>({ startToCloseTimeout: '30s', retry: STORE_RETRY });
 const STORE_AS_LOCAL_ACTIVITIES = 'store-as-local-activities';
+/** Approvals bound to (step, call id, arguments) and used once. */
+const APPROVAL_BINDING = 'approval-binding';
 
 const model = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
@@ -93,8 +99,13 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
   const pending = new Map<string, PendingApproval>();
   let cancelled: string | undefined;
   const work = new CancellationScope();
+  // Runs started before approvals were bound to their call keep the old matching on replay.
+  const bound = patched(APPROVAL_BINDING);
   setHandler(approvalSignal, (decision) => {
-    if (pending.has(decision.callId) && !decisions.has(decision.callId)) decisions.set(decision.callId, decision);
+    const waiting = pending.get(decision.callId);
+    if (!waiting || decisions.has(decision.callId)) return;
+    if (bound && (decision.step !== waiting.step || decision.argsJson !== JSON.stringify(waiting.args ?? {}))) return;
+    decisions.set(decision.callId, decision);
   });
   setHandler(cancelSignal, ({ reason }) => {
     cancelled ??= reason ?? 'cancelled by request';
@@ -131,7 +142,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
   void wallClock;
 
   async function waitForApproval(call: ToolCall, seq: number): Promise<ApprovalDecision | undefined> {
-    pending.set(call.id, { callId: call.id, tool: call.tool, step: seq, since: new Date().toISOString() });
+    pending.set(call.id, { callId: call.id, tool: call.tool, step: seq, since: new Date().toISOString(), ...(bound ? { args: call.args } : {}) });
     await store.recordStep({ tenantId, agentId, runId, seq, kind: 'approval', name: call.tool, callId: call.id, status: 'waiting' });
     const parkedAt = Date.now();
     parked++;
@@ -148,6 +159,8 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
       parked--;
       deadline += Date.now() - parkedAt;
       pending.delete(call.id);
+      // Single use: the next call with this id waits for a decision of its own.
+      if (bound) decisions.delete(call.id);
     }
   }
 

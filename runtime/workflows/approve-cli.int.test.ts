@@ -84,7 +84,7 @@ describe('claw approve|deny|cancel on a running local platform', () => {
     const call = await waiting();
     const denied = await claw(['deny', call.runId, call.callId, '--reason', 'not today', '--by', 'dana']);
     expect(denied.code, denied.stderr).toBe(0);
-    expect(denied.stdout).toBe(`rejected call ${call.callId} (echo) of run ${call.runId} as dana\n`);
+    expect(denied.stdout).toBe(`rejected call ${call.callId} (echo {"text":"launched"}) of run ${call.runId} as dana\n`);
     const sent = await sending;
     expect(JSON.parse(sent.stdout)).toMatchObject({ status: 'completed', reply: '[scripted] Launch handled.' });
   });

@@ -46,10 +46,19 @@ export interface PendingApproval {
   tool: string;
   step: number;
   since: string;
+  /** The call's arguments (the query answer is encrypted by the tenant's codec). */
+  args?: Record<string, unknown>;
 }
 
 export interface ApprovalDecision {
   callId: string;
+  /**
+   * What the approver was shown: the step and the arguments (as JSON). A decision binds to
+   * exactly that call and is used once; one that names another step or other arguments is
+   * ignored.
+   */
+  step?: number;
+  argsJson?: string;
   approved: boolean;
   /** Who decided (for the record). */
   by?: string;
