@@ -136,6 +136,25 @@ describe('the README journey, as separate claw processes with no env vars', () =
     expect(shown).toMatchObject({ runId, status: 'completed' });
   });
 
+  it('claw up restarts a component that runs but does not answer, and says so', async () => {
+    const pidFile = join(stateDir, 'run', 'gateway.pid');
+    const stuck = Number(readFileSync(pidFile, 'utf8'));
+    process.kill(stuck, 'SIGSTOP'); // alive, but deaf to its health check
+    const up = await ok(['up']);
+    expect(up.stderr).toContain('restarting gateway: it was running but did not answer its health check');
+    expect(up.stdout).toMatch(/^gateway +restarted/m);
+    expect(Number(readFileSync(pidFile, 'utf8'))).not.toBe(stuck);
+    const status = json(await ok(['--json', 'status']));
+    expect(status.components.every((c: { state: string }) => c.state === 'running')).toBe(true);
+  });
+
+  it('runtime commands work from a directory without claw.yaml', async () => {
+    const elsewhere = mkdtempSync(join(work, 'no-config-'));
+    const sent = await ok(['send', '--tenant', 'acme', '--agent', 'helper', 'hello'], { cwd: elsewhere });
+    expect(sent.stdout).toContain('Hello from helper');
+    expect(json(await ok(['--json', 'runs', 'list'], { cwd: elsewhere })).runs.length).toBeGreaterThanOrEqual(2);
+  });
+
   it('the store URL claw status prints works as printed', async () => {
     const store = json(await ok(['--json', 'status'])).components.find((c: { name: string }) => c.name === 'store');
     const client = new pg.Client({ connectionString: store.address });

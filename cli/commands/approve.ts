@@ -11,7 +11,6 @@
 import { Command, CommanderError } from 'commander';
 import { userInfo } from 'node:os';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { loadConfig } from '../../core/config/load.js';
 import { ID_PATTERN } from '../../core/config/schema.js';
 import { ClawError } from '../../core/errors.js';
 import { runWorkflowId } from '../../runtime/temporal/names.js';
@@ -22,6 +21,7 @@ import type { ApprovalDecision, PendingApproval } from '../../runtime/workflows/
 import { openPlatform, openTenantClient, type PlatformSession } from '../../stacks/local/platform.js';
 import { temporalAddress } from '../../stacks/local/supervisor.js';
 import { globalOptions, output, type GlobalOptions } from '../context.js';
+import { loadInstallConfig } from './platform-access.js';
 
 /** How long a query may wait for the tenant's Worker (it answers queries, not the server). */
 const QUERY_DEADLINE_MS = 15_000;
@@ -151,7 +151,7 @@ const CALL_ID = /^[^\s/]{1,200}$/;
 async function withRun<T>(global: GlobalOptions, runId: string, tenantOption: string | undefined, fn: (tenant: TenantClient) => Promise<T>): Promise<T> {
   checkId('run id', runId, RUN_ID);
   if (tenantOption !== undefined) checkId('tenant id', tenantOption);
-  const config = loadConfig(global.config);
+  const config = loadInstallConfig(global);
   const session = await openPlatform(global.stateDir, config);
   let connection: Awaited<ReturnType<typeof openTenantClient>>['connection'] | undefined;
   try {
@@ -232,7 +232,7 @@ export function runsPendingCommand(): Command {
   ).action(async function (this: Command, opts: { tenant: string }) {
     const global = globalOptions(this);
     checkId('tenant id', opts.tenant);
-    const config = loadConfig(global.config);
+    const config = loadInstallConfig(global);
     const session = await openPlatform(global.stateDir, config);
     let connection: Awaited<ReturnType<typeof openTenantClient>>['connection'] | undefined;
     try {

@@ -9,10 +9,10 @@
  * `--tokens-file` and put it in the Secret; the pods see a new file within a minute.
  */
 import { Command } from 'commander';
-import { loadConfig } from '../../core/config/load.js';
 import { ClawError } from '../../core/errors.js';
 import { issueToken, listTokens, revokeToken, tokensPath } from '../../runtime/codec-server/tokens.js';
 import { globalOptions, output } from '../context.js';
+import { loadInstallConfig } from './platform-access.js';
 
 interface Options {
   tenant?: string[];
@@ -50,7 +50,7 @@ export function codecTokenCommand(): Command {
       }
       const tenants = opts.tenant ?? [];
       if (tenants.length === 0) throw new ClawError('CODEC_TOKEN_TENANT_REQUIRED', 'name the tenant(s) the token may decrypt with --tenant', { hint: 'repeat --tenant for several: --tenant acme --tenant globex' });
-      const known = new Set(loadConfig(global.config).tenants.map((t) => t.id));
+      const known = new Set(loadInstallConfig(global).tenants.map((t) => t.id));
       const unknown = tenants.filter((t) => !known.has(t));
       if (unknown.length > 0) {
         throw new ClawError('UNKNOWN_TENANT', `${unknown.map((t) => `'${t}'`).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a tenant in ${global.config}`, {

@@ -5,11 +5,11 @@
  * by --secret-env); it is never printed.
  */
 import { Command, Option } from 'commander';
-import { loadConfig } from '../../core/config/load.js';
 import { ClawError } from '../../core/errors.js';
 import { CHANNEL_TYPES, DEFAULT_SECRET_NAMES, type ChannelType } from '../../runtime/channels/types.js';
 import { sampleDelivery } from '../../runtime/gateway/sample.js';
 import { globalOptions, output } from '../context.js';
+import { loadInstallConfig } from './platform-access.js';
 
 interface SendOptions {
   tenant: string;
@@ -39,7 +39,7 @@ export function eventsCommand(): Command {
     .option('--timestamp <unix-seconds>', 'sign with this timestamp (an old one shows the stale-timestamp rejection)')
     .action(async function (this: Command, opts: SendOptions) {
       const global = globalOptions(this);
-      const config = loadConfig(global.config);
+      const config = loadInstallConfig(global);
       const agent = config.agents.find((a) => a.tenant === opts.tenant && a.channels.some((c) => c.type === opts.channel) && (!opts.agent || a.id === opts.agent));
       const channel = agent?.channels.find((c) => c.type === opts.channel);
       const secretName = channel?.signingSecret ?? DEFAULT_SECRET_NAMES[opts.channel].signing;

@@ -40,8 +40,8 @@ export function metadataStoreUrl(global: Pick<GlobalOptions, 'stateDir' | 'confi
   if (explicit) return explicit;
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
   if (runningPid(global.stateDir, 'store') === undefined) return undefined;
-  const config = existsSync(global.config) ? loadConfig(global.config) : readPlatformRecord(global.stateDir)?.config;
-  return config?.target === 'local' ? databaseUrl(config, global.stateDir) : undefined;
+  const config = loadInstallConfig(global);
+  return config.target === 'local' ? databaseUrl(config, global.stateDir) : undefined;
 }
 
 /** The same, or PLATFORM_NOT_RUNNING saying how to start it. */

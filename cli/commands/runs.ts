@@ -11,7 +11,6 @@ import { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { loadConfig } from '../../core/config/load.js';
 import { durationMs, ID_PATTERN, type ClawConfig } from '../../core/config/schema.js';
 import { ClawError, isClawError } from '../../core/errors.js';
 import { localTenantKeyring } from '../../runtime/crypto/index.js';
@@ -22,6 +21,7 @@ import { renderRunList, renderTimeline } from '../../runtime/traces/timeline.js'
 import { openPlatform, type PlatformSession } from '../../stacks/local/platform.js';
 import { runningPid } from '../../stacks/local/supervisor.js';
 import { globalOptions, output } from '../context.js';
+import { loadInstallConfig } from './platform-access.js';
 
 const tenantId = z.string().regex(ID_PATTERN, { message: 'tenant ids are 2-32 lowercase letters, digits and -' });
 
@@ -112,7 +112,7 @@ export function runsCommand(): Command {
     .action(async function (this: Command) {
       const global = globalOptions(this);
       const opts = parse(ListOptions, this.opts());
-      const config = loadConfig(global.config);
+      const config = loadInstallConfig(global);
       const tenants = opts.tenant ? [opts.tenant] : config.tenants.map((t) => t.id);
       const listed: ListedRun[] = [];
       for (const tenant of tenants) {
@@ -152,7 +152,7 @@ export function runsCommand(): Command {
     .action(async function (this: Command, runId: string) {
       const global = globalOptions(this);
       const opts = parse(ShowOptions, this.opts());
-      const config = loadConfig(global.config);
+      const config = loadInstallConfig(global);
       const keyring = localTenantKeyring(global.stateDir);
       const session = await storeIfRunning(global.stateDir, config);
       try {

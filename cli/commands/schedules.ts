@@ -4,9 +4,9 @@
  * `list` shows what Temporal has, with the next and recent fire times.
  */
 import { Command } from 'commander';
-import { loadConfig } from '../../core/config/load.js';
 import { listSchedules, reconcileSchedules } from '../../runtime/schedules/reconcile.js';
 import { globalOptions, output } from '../context.js';
+import { loadInstallConfig } from './platform-access.js';
 
 export function schedulesCommand(): Command {
   const schedules = new Command('schedules').description("agents' schedules, kept as Temporal Schedules");
@@ -17,7 +17,7 @@ export function schedulesCommand(): Command {
     .option('--tenant <id>', 'only this tenant')
     .action(async function (this: Command, opts: { tenant?: string }) {
       const global = globalOptions(this);
-      const config = loadConfig(global.config);
+      const config = loadInstallConfig(global);
       const scoped = { ...config, tenants: config.tenants.filter((t) => !opts.tenant || t.id === opts.tenant) };
       // Loaded on use: the platform clients pull in Temporal, the keyring and the codec.
       const { openTenantClients } = await import('./platform-access.js');
@@ -47,7 +47,7 @@ export function schedulesCommand(): Command {
     .description('make Temporal match claw.yaml: create, update and delete schedules (idempotent)')
     .action(async function (this: Command) {
       const global = globalOptions(this);
-      const config = loadConfig(global.config);
+      const config = loadInstallConfig(global);
       // Loaded on use: the platform clients pull in Temporal, the keyring and the codec.
       const { openTenantClients } = await import('./platform-access.js');
       const clients = await openTenantClients(global, config);

@@ -2,13 +2,13 @@ import { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { loadConfig } from '../../core/config/load.js';
 import { ClawError } from '../../core/errors.js';
 import type { AgentRunInput, AgentRunResult } from '../../runtime/workflows/types.js';
 import { runWorkflowId } from '../../runtime/temporal/names.js';
 import { openPlatform, openTenantClient } from '../../stacks/local/platform.js';
 import { temporalAddress } from '../../stacks/local/supervisor.js';
 import { globalOptions, output } from '../context.js';
+import { loadInstallConfig } from './platform-access.js';
 
 /** Run ids sort by time: base36 milliseconds, then randomness. */
 export function newRunId(): string {
@@ -34,7 +34,7 @@ export function sendCommand(): Command {
     .argument('<message>', 'the message')
     .action(async function (this: Command, message: string, opts: { tenant: string; agent: string }) {
       const global = globalOptions(this);
-      const config = loadConfig(global.config);
+      const config = loadInstallConfig(global);
       if (!config.tenants.some((t) => t.id === opts.tenant)) {
         throw new ClawError('UNKNOWN_TENANT', `no tenant '${opts.tenant}' in ${global.config}`, {
           hint: `check --tenant, or add it with 'claw tenant create ${opts.tenant}'`,

@@ -343,6 +343,8 @@ async function stopComponent(stateDir: string, name: ComponentName, graceMs: num
   const pid = runningPid(stateDir, name);
   if (pid === undefined) return false;
   signalGroup(pid, 'SIGTERM');
+  // A stopped (SIGSTOP) process handles SIGTERM only once it runs again.
+  signalGroup(pid, 'SIGCONT');
   const deadline = Date.now() + graceMs;
   while (processExists(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   if (processExists(pid)) signalGroup(pid, 'SIGKILL');
