@@ -13,7 +13,7 @@ import { buildSchema } from '../../policies/cedar/compile.js';
 import { CedarAuthorizer } from '../../runtime/authz/authorizer.js';
 import { diffPolicies, formatDiff, type PolicySide } from '../../runtime/authz/diff.js';
 import { validateInstallPolicies } from '../../runtime/authz/policies.js';
-import { outcomeOf, runPolicyTests } from '../../runtime/authz/testing.js';
+import { outcomeOf, runPolicyTests } from '../../runtime/authz/policy-test-runner.js';
 import type { AuthorizationDecision } from '../../runtime/ports.js';
 import { globalOptions, output } from '../context.js';
 

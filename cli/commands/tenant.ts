@@ -28,7 +28,7 @@ import { metadataStoreUrl } from './platform-access.js';
 
 function checkTenantId(id: string): void {
   if (!ID_PATTERN.test(id)) {
-    throw new ClawError('INVALID_TENANT_ID', `'${id}' is not a valid tenant id`, {
+    throw new ClawError('TENANT_ID_INVALID', `'${id}' is not a valid tenant id`, {
       hint: "use 2-32 lowercase letters, digits and '-', starting with a letter, e.g. 'acme'",
     });
   }

@@ -13,7 +13,7 @@ import type { ClawConfig } from '../../core/config/schema.js';
 import { argType, catalog, uid, type ArgType } from '../../policies/cedar/compile.js';
 import type { AuthorizationDecision } from '../ports.js';
 import { CedarAuthorizer } from './authorizer.js';
-import { outcomeOf } from './testing.js';
+import { outcomeOf } from './policy-test-runner.js';
 
 export interface PolicySide {
   config: ClawConfig;

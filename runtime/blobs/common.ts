@@ -72,7 +72,7 @@ export function checkBlobPrefix(prefix: string | undefined): string {
 
 export function checkTenantId(tenantId: string): void {
   if (typeof tenantId !== 'string' || !ID_PATTERN.test(tenantId)) {
-    throw new ClawError('INVALID_TENANT_ID', `'${String(tenantId)}' is not a valid tenant id`, {
+    throw new ClawError('TENANT_ID_INVALID', `'${String(tenantId)}' is not a valid tenant id`, {
       hint: "use 2-32 lowercase letters, digits and '-', starting with a letter, e.g. 'acme'",
     });
   }

@@ -9,8 +9,8 @@ export const AGENT_RUN_WORKFLOW = 'agentRun';
 export const INBOUND_SIGNAL = 'inbound';
 
 /**
- * `<tenant>/conv/<agent>/<channel>/<thread>`: workflow ids start with `<tenantId>/` (PLAN.md
- * tenancy). Thread ids come from the channel and are escaped so a '/' inside one cannot
+ * `<tenant>/conv/<agent>/<channel>/<thread>`: workflow ids start with `<tenantId>/` so
+ * every id names its tenant and can be checked against it. Thread ids come from the channel and are escaped so a '/' inside one cannot
  * forge another conversation's id.
  */
 export function conversationWorkflowId(key: ConversationKey): string {

@@ -167,7 +167,7 @@ export function blobStoreContract(name: string, setup: () => Promise<BlobHarness
         await expectRejectsWith(h.store.delete(A, key), 'BLOB_KEY_INVALID');
       }
       await expectRejectsWith(h.store.list(A, '../'), 'BLOB_KEY_INVALID');
-      await expectRejectsWith(h.store.put('../acme', 'x', Buffer.from('x')), 'INVALID_TENANT_ID');
+      await expectRejectsWith(h.store.put('../acme', 'x', Buffer.from('x')), 'TENANT_ID_INVALID');
     });
 
     it('lists by prefix within the tenant only, and deletes (idempotently)', async () => {

@@ -93,7 +93,7 @@ function readTestFile(file: string): z.output<typeof TestFileSchema> {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new ClawError('POLICY_TEST_INVALID', `${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`, {
-      hint: 'see runtime/authz/testing.ts for the test file format',
+      hint: 'see runtime/authz/policy-test-runner.ts for the test file format',
     });
   }
   return parsed.data;
