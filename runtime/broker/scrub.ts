@@ -4,6 +4,10 @@
  * base64 (standard or URL-safe, padded or not, also inside a longer base64 string such as
  * a Basic auth header), in hex, URL-encoded or JSON-escaped, has every form replaced by
  * `[REDACTED:<secret name>]`.
+ *
+ * Scrubbing is best effort, not a boundary: a tool that holds a secret can transform it
+ * (reverse, split, upper-case, double-base64) and the output gets past. Keep secrets out of
+ * tools where possible (broker-side injection, e.g. an egress proxy adding the header).
  */
 
 export interface ScrubSecret {
