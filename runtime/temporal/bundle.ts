@@ -15,9 +15,11 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from './failure-converter.js';
 
 export const WORKFLOWS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'workflows');
 export const WORKFLOWS_PATH = join(WORKFLOWS_DIR, 'index.ts');
+
 
 function sdkVersion(): string {
   const require = createRequire(import.meta.url);
@@ -29,7 +31,7 @@ function sourceFiles(dir: string): string[] {
     .flatMap((entry) => {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) return sourceFiles(path);
-      return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') ? [path] : [];
+      return (entry.name.endsWith('.ts') || entry.name.endsWith('.cjs')) && !entry.name.endsWith('.test.ts') ? [path] : [];
     })
     .sort();
 }
@@ -52,7 +54,7 @@ export interface WorkflowBundle {
 export async function workflowBundle(cacheDir?: string): Promise<WorkflowBundle> {
   const file = cacheDir ? join(cacheDir, `workflow-${workflowSourceHash()}.js`) : undefined;
   if (file && existsSync(file)) return { code: readFileSync(file, 'utf8'), path: file, built: false };
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietLogger });
   if (file) {
     mkdirSync(dirname(file), { recursive: true });
     // Write then rename, so a concurrent reader never sees half a bundle.

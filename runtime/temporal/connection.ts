@@ -4,7 +4,8 @@
  * server is ciphertext under that tenant's key (DESIGN.md invariant 1).
  */
 import { Client, Connection, type DataConverter } from '@temporalio/client';
-import type { PayloadCodec } from '@temporalio/common';
+import { defaultPayloadConverter, type PayloadCodec } from '@temporalio/common';
+import { failureConverter } from './failure-converter.js';
 import { ClawError } from '../../core/errors.js';
 import { taskQueueFor, workflowIdFor } from './names.js';
 
@@ -51,8 +52,11 @@ export interface TenantClient {
   workflowId(...parts: string[]): string;
 }
 
+/** With a codec, failure messages are encoded too (and so encrypted): see workflows/failure-converter.ts. */
 export function tenantDataConverter(payloadCodecs: PayloadCodec[] | undefined): DataConverter | undefined {
-  return payloadCodecs && payloadCodecs.length > 0 ? { payloadCodecs } : undefined;
+  if (!payloadCodecs || payloadCodecs.length === 0) return undefined;
+  // A loaded converter (the client takes one as is), so the CLI never require()s by path.
+  return { payloadConverter: defaultPayloadConverter, failureConverter, payloadCodecs } as DataConverter;
 }
 
 /** A Temporal client for one tenant: its task queue, its workflow ids, its codec. */

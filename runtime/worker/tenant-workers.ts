@@ -15,6 +15,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { ApplicationFailure, type PayloadCodec } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import { DEFAULT_NAMESPACE } from '../temporal/connection.js';
+import { FAILURE_CONVERTER_PATH } from '../temporal/failure-converter.js';
 import { taskQueueFor } from '../temporal/names.js';
 
 export interface TenantWorkersOptions {
@@ -71,7 +72,7 @@ export class TenantWorkers {
           taskQueue: taskQueueFor(tenantId),
           workflowBundle: this.options.workflowBundle,
           activities: bindToTenant(this.options.activities, tenantId),
-          ...(codecs.length > 0 ? { dataConverter: { payloadCodecs: codecs } } : {}),
+          ...(codecs.length > 0 ? { dataConverter: { payloadCodecs: codecs, failureConverterPath: FAILURE_CONVERTER_PATH } } : {}),
         });
       } catch (err) {
         const reason = reasonOf(err);

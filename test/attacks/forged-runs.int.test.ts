@@ -42,9 +42,12 @@ describe('forged runs on the real Temporal dev server', () => {
     });
     const failure = await eventually(async () => {
       const history = await handle.fetchHistory();
-      return (history.events ?? []).map((e) => e.workflowTaskFailedEventAttributes?.failure?.message).find(Boolean) ?? undefined;
+      return (history.events ?? []).map((e) => e.workflowTaskFailedEventAttributes?.failure).find(Boolean) ?? undefined;
     }, 'a failed workflow task in the forged run', 30_000, 250);
-    expect(failure).toMatch(/not encrypted/);
+    // The failure itself is sealed in history (encodeCommonAttributes); the tenant's codec opens it.
+    expect(failure.message).toBe('Encoded failure');
+    const [opened] = await tenantPayloadCodec(await h.keyring.forTenant(h.tenantId)).decode([failure.encodedAttributes!]);
+    expect(JSON.parse(new TextDecoder().decode(opened!.data!)).message).toMatch(/not encrypted/);
     expect(h.traces.filter((e) => e.runId === runId)).toEqual([]);
     expect(h.modelCalls).toEqual([]);
     await handle.terminate('test cleanup');
@@ -63,6 +66,10 @@ describe('forged runs on the real Temporal dev server', () => {
     expect(JSON.stringify((err as WorkflowFailedError).cause)).toContain('TENANT_MISMATCH');
     expect(h.modelCalls).toEqual([]);
     expect(h.traces.filter((e) => e.tenantId === other)).toEqual([]);
+    // What the failure says is not in the clear in the history the server keeps.
+    const rawHistory = JSON.stringify(await raw.workflow.getHandle(runWorkflowId(h.tenantId, runId)).fetchHistory());
+    expect(rawHistory).not.toContain(other);
+    expect(rawHistory).toContain('Encoded failure');
   });
 });
 
