@@ -4,6 +4,7 @@
  * codec), so a workflow of tenant A can never run on B's worker.
  */
 import { ID_PATTERN } from '../../core/config/schema.js';
+import { agentRunWorkflowId } from '../workflows/names.js';
 
 export const TASK_QUEUE_PREFIX = 'claw-tenant-';
 
@@ -33,5 +34,6 @@ export function tenantOfWorkflowId(workflowId: string): string | undefined {
 
 /** Workflow id of one agent run: `<tenant>/run/<runId>`. */
 export function runWorkflowId(tenantId: string, runId: string): string {
-  return workflowIdFor(tenantId, 'run', runId);
+  if (runId.length === 0) throw new Error('a workflow id needs non-empty parts after the tenant');
+  return agentRunWorkflowId(checkTenantId(tenantId), runId);
 }

@@ -16,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { InboundMessage } from '../channels/types.js';
 import { agentRun } from './agent-run.js';
-import { runIdFor } from './names.js';
+import { agentRunWorkflowId, runIdFor } from './names.js';
 import { inboundSignal } from './signals.js';
 import type { AgentRunResult, ChatMessage, ConversationInput } from './types.js';
 
@@ -75,7 +75,7 @@ export async function conversation(input: ConversationInput): Promise<{ turns: n
     let result: AgentRunResult | undefined;
     try {
       result = await executeChild(agentRun, {
-        workflowId: `${key.tenantId}/run/${runId}`,
+        workflowId: agentRunWorkflowId(key.tenantId, runId),
         args: [{
           tenantId: key.tenantId, agentId: key.agentId, runId, message: message.text, channel: key.channel,
           history: history.slice(-HISTORY_KEPT), replyTo: message.replyTo,

@@ -17,6 +17,11 @@ export function conversationWorkflowId(key: ConversationKey): string {
   return [key.tenantId, 'conv', key.agentId, key.channel, encodeURIComponent(key.thread)].join('/');
 }
 
+/** `<tenant>/run/<runId>`: the workflow id of one agent run (runtime/temporal/names.ts checks the tenant id first). */
+export function agentRunWorkflowId(tenantId: string, runId: string): string {
+  return `${tenantId}/run/${runId}`;
+}
+
 /** FNV-1a, 32 bits: deterministic and dependency-free (workflow code has no node:crypto). */
 function fnv1a(text: string, seed: number): number {
   let hash = seed >>> 0;
