@@ -23,7 +23,7 @@ function checkTenant(global: GlobalOptions, tenantId: string): void {
   if (!existsSync(global.config) && runningPid(global.stateDir, 'store') === undefined) return;
   const config = loadInstallConfig(global);
   if (!config.tenants.some((t) => t.id === tenantId)) {
-    throw new ClawError('UNKNOWN_TENANT', `no tenant '${tenantId}' in ${global.config}`, { hint: `tenants: ${config.tenants.map((t) => t.id).join(', ') || '(none)'}` });
+    throw new ClawError('UNKNOWN_TENANT', `no tenant '${tenantId}' in this install's claw.yaml`, { hint: `tenants: ${config.tenants.map((t) => t.id).join(', ') || '(none)'}` });
   }
 }
 

@@ -94,8 +94,18 @@ export function sandboxEnv(job: ProgramJob): Record<string, string> {
   return env;
 }
 
-/** Processes the user runs now (RLIMIT_NPROC counts them all, sandboxed or not). */
+/**
+ * Processes the user runs (RLIMIT_NPROC counts them all, sandboxed or not). Counted at most
+ * every 10 s: a tool call should not stat all of /proc, and the cap's margin absorbs drift.
+ */
+let counted: { at: number; count: number } | undefined;
 function processesOfThisUser(): number {
+  if (counted && Date.now() - counted.at < 10_000) return counted.count;
+  counted = { at: Date.now(), count: countProcesses() };
+  return counted.count;
+}
+
+function countProcesses(): number {
   const uid = process.getuid?.() ?? 0;
   let count = 0;
   for (const entry of readdirSync('/proc')) {
