@@ -38,7 +38,7 @@ if [ ${#pip_missing[@]} -gt 0 ]; then
 fi
 
 if [ -z "${CLAW_SETUP_SKIP_IMAGES:-}" ]; then
-  # Layers are cached under build/images, bases under ~/.cache/claw: only what changed rebuilds.
+  # Bases are cached under ~/.cache/claw; the images rebuild from them (about 10 min).
   npm run -s images:lint
   # One retry: the first build fetches Debian and npm packages over the network.
   npm run -s images || { echo "setup: image build failed once; retrying"; npm run -s images; }

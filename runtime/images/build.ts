@@ -6,7 +6,8 @@
  *   2. `buildah bud --isolation chroot --storage-driver vfs` of runtime/images/Containerfile,
  *      one target per service, with BASE/BUILD_BASE overridden to those digests;
  *   3. each image exported as an OCI archive (skopeo) to build/images/<name>.oci.tar, and its
- *      digest written to build/images/manifest.json for the stacks and the smoke test.
+ *      digest written to build/images/manifest.json for the stacks and the smoke test;
+ *   4. intermediate layers pruned (vfs keeps a full root filesystem per layer).
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -98,7 +99,10 @@ async function main() {
     const started = Date.now();
     const ref = `localhost/claw-${service}:${version}`;
     run('buildah', [
-      'bud', '--isolation', 'chroot', '--layers', '--format', 'docker', '--quiet',
+      // No --layers: with it buildah keeps a working container per instruction until the
+      // build ends, and vfs copies the whole root filesystem for each (18 GB for one target).
+      // Without it a stage is one container; the build stage reruns per target instead.
+      'bud', '--isolation', 'chroot', '--layers=false', '--force-rm', '--format', 'docker', '--quiet',
       '--target', service, '--build-arg', `BASE=${runBase}`, '--build-arg', `BUILD_BASE=${buildBase}`,
       // The build stage's npm cache: the host's, so CI does not download every package twice.
       '--volume', `${process.env.npm_config_cache ?? join(process.env.HOME ?? '/root', '.npm')}:/root/.npm`,
@@ -113,6 +117,10 @@ async function main() {
     console.log(`built ${ref} ${digest} in ${((Date.now() - started) / 1000).toFixed(0)} s -> ${archive}`);
   }
   writeFileSync(join(imagesDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  // The vfs driver stores every layer as a full copy of the root filesystem: drop the
+  // build stages and earlier builds' images, keeping the tagged images the smoke test mounts.
+  run('buildah', ['rmi', '--prune']);
+  console.log(`storage after pruning: ${run('du', ['-sh', join(imagesDir, 'storage')]).split('\t')[0]}`);
 }
 
 await main();
