@@ -114,12 +114,12 @@ async function main() {
     rmSync(archive, { force: true });
     run('skopeo', ['copy', '--quiet', `containers-storage:${ref}`, `oci-archive:${archive}:${ref}`]);
     manifest.images[service] = { ref, digest, archive };
+    // The vfs driver stores every layer as a full copy of the root filesystem: drop this
+    // target's build stage before the next one builds (only tagged images stay).
+    run('buildah', ['rmi', '--prune']);
     console.log(`built ${ref} ${digest} in ${((Date.now() - started) / 1000).toFixed(0)} s -> ${archive}`);
   }
   writeFileSync(join(imagesDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  // The vfs driver stores every layer as a full copy of the root filesystem: drop the
-  // build stages and earlier builds' images, keeping the tagged images the smoke test mounts.
-  run('buildah', ['rmi', '--prune']);
   console.log(`storage after pruning: ${run('du', ['-sh', join(imagesDir, 'storage')]).split('\t')[0]}`);
 }
 
