@@ -2,8 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-// Layers must not run upward (so the runtime images need not copy components/ or policies/), and
-// test stand-ins must never be reachable from production code.
+// Layers must not run upward: the runtime images copy bin/, core/, contracts/, runtime/ and
+// policies/cedar/ only, with the installer's packages (@pulumi/*) removed (.containerignore,
+// runtime/images/Containerfile). Test stand-ins must never be reachable from production code.
 const ROOT = join(import.meta.dirname, '..');
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'bench']);
 
@@ -25,25 +26,26 @@ const isTestSupport = (rel: string) =>
   // The second component synthesis harness; it is test support despite its name.
   rel === 'policies/infra/synth.ts';
 
-// Known upward imports still to be moved to a neutral contracts module. This list may only
-// shrink: the test fails when an entry no longer violates, so it cannot go stale.
-const KNOWN_UPWARD = new Set([
-  'runtime/crypto/aws-kms.ts',
-  'runtime/crypto/gcp-kms.ts',
-  'runtime/sandbox/kubernetes.ts',
-]);
-
 describe('import boundaries', () => {
-  const files = [...tsFiles(join(ROOT, 'runtime')), ...tsFiles(join(ROOT, 'cli')), ...tsFiles(join(ROOT, 'core')),
+  const files = [...tsFiles(join(ROOT, 'runtime')), ...tsFiles(join(ROOT, 'cli')), ...tsFiles(join(ROOT, 'core')), ...tsFiles(join(ROOT, 'contracts')),
     ...tsFiles(join(ROOT, 'stacks')), ...tsFiles(join(ROOT, 'components')), ...tsFiles(join(ROOT, 'policies'))];
 
-  it('no production file under runtime/ imports components/, stacks/ or policies/infra', () => {
-    const upward = files
-      .map((f) => relative(ROOT, f))
-      .filter((rel) => rel.startsWith('runtime/') && !isTestSupport(rel))
-      .filter((rel) => importsOf(join(ROOT, rel)).some((spec) => /(^|\/)(components|stacks|policies\/infra)\//.test(spec)));
-    expect(upward.filter((rel) => !KNOWN_UPWARD.has(rel))).toEqual([]);
-    expect([...KNOWN_UPWARD].filter((rel) => !upward.includes(rel))).toEqual([]);
+  const production = (prefix: RegExp) => files.map((f) => relative(ROOT, f)).filter((rel) => prefix.test(rel) && !isTestSupport(rel));
+  const importing = (rels: string[], forbidden: RegExp) =>
+    rels.flatMap((rel) => importsOf(join(ROOT, rel)).filter((spec) => forbidden.test(spec)).map((spec) => `${rel} -> ${spec}`));
+
+  it('no production file under runtime/ or core/ imports cli/, components/, stacks/ or policies/infra', () => {
+    expect(importing(production(/^(runtime|core)\//), /(^|\/)(cli|components|stacks|policies\/infra)\//)).toEqual([]);
+  });
+
+  it('contracts/ depends on nothing but itself, node builtins and zod', () => {
+    const rels = production(/^contracts\//);
+    expect(rels.length).toBeGreaterThan(0);
+    expect(importing(rels, /^(?!node:|\.\/|zod$)/)).toEqual([]);
+  });
+
+  it('nothing the images run imports @pulumi/* (the image build removes those packages)', () => {
+    expect(importing(production(/^(runtime|core|contracts|policies\/cedar)\//), /^@pulumi\//)).toEqual([]);
   });
 
   it('no production file imports a testing/ path, a test file or test fixtures', () => {

@@ -388,7 +388,7 @@ describe('malformed wiring: one ClawError naming what to fix', () => {
     ]);
   });
 
-  it('a field of the wrong type is named by the schema (runtime/wiring.ts)', async () => {
+  it('a field of the wrong type is named by the schema (contracts/wiring.ts)', async () => {
     const err = await clawError(() => openAdapters(cloudInputs(AWS_YAML, 'aws', [{ ...good, bucket: 42 }])));
     expect(err.message).toMatch(/tenant 'acme': bucket: /);
   });

@@ -6,7 +6,7 @@
  * Inputs:
  *  - claw.yaml (`target`, `name`, `aws.region`, `observability.otlp`, each tenant's `otlpContent`);
  *  - the wiring the cloud Deployments give (components/k8s/runtime.ts; the contract is
- *    runtime/wiring.ts): env `CLAW_TARGET` and `CLAW_TENANTS_FILE`, a JSON array of
+ *    contracts/wiring.ts): env `CLAW_TARGET` and `CLAW_TENANTS_FILE`, a JSON array of
  *    `{ id, keyRef, roleArn?, serviceAccount?, bucket?, prefix?, dataset?, database?, workgroup? }`
  *    (buckets, datasets, lake names and tenant roles only in the worker's file).
  *
@@ -36,11 +36,11 @@ import type { BlobStore, TenantKeyring } from './ports.js';
 import type { LakeWriter } from './traces/lake.js';
 import type { TraceRow } from './traces/model.js';
 import type { OtlpTraceExporter, OtlpTraceExporterOptions } from './traces/otlp.js';
-import { TenantWiringEntrySchema, WIRING_ENV, type TenantWiringEntry } from './wiring.js';
+import { TenantWiringEntrySchema, WIRING_ENV, type TenantWiringEntry } from '../contracts/wiring.js';
 
 export type RuntimeComponent = 'worker' | 'gateway' | 'codecServer' | 'cli';
 
-/** One entry of tenants.json: the schema is runtime/wiring.ts's, which components/k8s/runtime.ts writes. */
+/** One entry of tenants.json: the schema is contracts/wiring.ts's, which components/k8s/runtime.ts writes. */
 export type { TenantWiringEntry };
 
 export interface AdapterInputs {
@@ -174,7 +174,7 @@ export function resolveWiring(inputs: AdapterInputs): RuntimeWiring {
       problems.push(`tenants[${i}].id is missing or not a tenant id`);
       return;
     }
-    // The shape is runtime/wiring.ts's schema (what the stack writes); id and keyRef get their own messages below.
+    // The shape is contracts/wiring.ts's schema (what the stack writes); id and keyRef get their own messages below.
     const shape = TenantWiringEntrySchema.safeParse(entry);
     if (!shape.success) {
       for (const issue of shape.error.issues.filter((x) => x.path[0] !== 'id' && x.path[0] !== 'keyRef')) problems.push(`${where}: ${issue.path.join('.')}: ${issue.message}`);

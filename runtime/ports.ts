@@ -13,7 +13,8 @@
  * A tenant's root of trust. Data is encrypted under data keys wrapped by the tenant's
  * root key, bound by an encryption context that names the tenant and the purpose.
  */
-export type Purpose = 'payload' | 'blob' | 'secret' | 'trace' | 'record';
+export type { Purpose } from '../contracts/encryption.js';
+import type { Purpose } from '../contracts/encryption.js';
 
 export interface TenantCrypto {
   readonly tenantId: string;

@@ -1,6 +1,6 @@
 /**
  * "Read my configuration from env and files": what each runtime process does at start,
- * before it opens a connection or a port (runtime/wiring.ts is the contract). The three
+ * before it opens a connection or a port (contracts/wiring.ts is the contract). The three
  * main.ts call `readProcessConfig`; stacks/wiring.test.ts calls it on the environment a
  * synthesized Deployment gives, so the Deployments and the processes cannot drift apart.
  */
@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { loadConfig } from '../core/config/load.js';
 import type { ClawConfig } from '../core/config/schema.js';
 import { ClawError } from '../core/errors.js';
-import { DB_SSL_MODES, DEFAULT_DB_PORT, DEFAULT_TEMPORAL_NAMESPACE, WIRING_ENV as E, type WiredComponent } from './wiring.js';
+import { DB_SSL_MODES, DEFAULT_DB_PORT, DEFAULT_TEMPORAL_NAMESPACE, WIRING_ENV as E, type WiredComponent } from '../contracts/wiring.js';
 
 export interface ProcessConfig {
   component: WiredComponent;

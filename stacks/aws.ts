@@ -21,7 +21,7 @@ import { Cluster, clusterRole } from '../components/aws/cluster.js';
 import { RuntimeIdentity } from '../components/aws/iam.js';
 import { GatewayIngress } from '../components/aws/ingress.js';
 import { MetadataDb } from '../components/aws/metadata-db.js';
-import { installTags } from '../components/aws/naming.js';
+import { installTags } from '../contracts/aws.js';
 import { Network } from '../components/aws/network.js';
 import { platformKey, platformKeyPolicy, unsealKeyPolicy } from '../components/aws/platform-keys.js';
 import { AwsTenant } from '../components/aws/tenant.js';

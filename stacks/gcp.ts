@@ -27,10 +27,10 @@ import { ComponentIdentities, TenantIdentities } from '../components/gcp/iam.js'
 import { GatewayIngress, NEG_ANNOTATION } from '../components/gcp/ingress.js';
 import { PlatformKeys, TenantKey } from '../components/gcp/keys.js';
 import { TenantDataset } from '../components/gcp/lakehouse.js';
-import { componentServiceAccountId, tenantBucketName, tenantDatasetId } from '../components/gcp/names.js';
+import { componentServiceAccountId, tenantBucketName, tenantDatasetId } from '../contracts/gcp.js';
 import { Network } from '../components/gcp/network.js';
 import { TenantBucket, type RequiredBinding } from '../components/gcp/storage.js';
-import type { RuntimeComponentName } from '../components/k8s/constants.js';
+import type { RuntimeComponentName } from '../contracts/kubernetes.js';
 import { OpenBao } from '../components/k8s/openbao.js';
 import { Runtime } from '../components/k8s/runtime.js';
 import { SandboxNamespace } from '../components/k8s/sandbox.js';

@@ -1,5 +1,5 @@
 /**
- * The contract test between the cloud Deployments and the processes (runtime/wiring.ts).
+ * The contract test between the cloud Deployments and the processes (contracts/wiring.ts).
  *
  * Synthesize the aws and the gcp stack under mocks; for the worker, gateway and
  * codec-server Deployments, do what the kubelet does: write each ConfigMap volume's files
@@ -21,7 +21,7 @@ import { isClawError, type ClawError } from '../core/errors.js';
 import { openAdapters, resolveWiring } from '../runtime/adapters.js';
 import { readProcessConfig } from '../runtime/process-config.js';
 import { TokenStore, issueToken, tokensPath } from '../runtime/codec-server/tokens.js';
-import { PORTS, type WiredComponent } from '../runtime/wiring.js';
+import { PORTS, type WiredComponent } from '../contracts/wiring.js';
 import { awsConfig } from './aws.fixture.js';
 import { gcpConfig } from './gcp.fixture.js';
 

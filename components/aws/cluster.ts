@@ -13,7 +13,7 @@
 import * as aws from '@pulumi/aws';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { POOLS, POOL_LABEL, SANDBOX_TAINT, installTags, physicalName } from './naming.js';
+import { POOLS, POOL_LABEL, SANDBOX_TAINT, installTags, physicalName } from '../../contracts/aws.js';
 
 export const EKS_VERSION = '1.32';
 const GVISOR_RELEASES = 'https://storage.googleapis.com/gvisor/releases/release';

@@ -14,7 +14,7 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { OPENBAO_NAMESPACE, OPENBAO_SERVICE_ACCOUNT, RUNTIME_NAMESPACE, SERVICE_ACCOUNTS, installTags, physicalName, tenantTags } from './naming.js';
+import { OPENBAO_NAMESPACE, OPENBAO_SERVICE_ACCOUNT, RUNTIME_NAMESPACE, SERVICE_ACCOUNTS, installTags, physicalName, tenantTags } from '../../contracts/aws.js';
 import { TENANT_KEY_ACTIONS, type PolicyDocument } from './tenant-key.js';
 import { TRACE_STAGING_TABLE } from '../../runtime/traces/schema.js';
 

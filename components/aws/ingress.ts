@@ -5,7 +5,7 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { installTags, physicalName } from './naming.js';
+import { installTags, physicalName } from '../../contracts/aws.js';
 
 export const NODE_PORTS = { gateway: 30080, codecServer: 30081 } as const;
 export const TLS_POLICY = 'ELBSecurityPolicy-TLS13-1-2-2021-06';

@@ -12,7 +12,7 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { physicalName, tenantTags } from './naming.js';
+import { physicalName, tenantTags } from '../../contracts/aws.js';
 import { PREFIXES } from './tenant-storage.js';
 import {
   athenaColumnList,

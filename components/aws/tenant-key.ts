@@ -11,11 +11,13 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { Tenant } from '../../core/config/schema.js';
-import { ON_REMOVE_TAG, tenantTags } from './naming.js';
+import { ON_REMOVE_TAG, tenantTags } from '../../contracts/aws.js';
 
-/** Encryption-context keys the runtime binds every envelope to (see runtime/crypto). */
-export const CONTEXT_TENANT = 'claw:tenant';
-export const CONTEXT_PURPOSE = 'claw:purpose';
+import { ENCRYPTION_CONTEXT, kmsContextConditionKey } from '../../contracts/encryption.js';
+
+/** Encryption-context keys the runtime binds every envelope to (contracts/encryption.ts). */
+const CONTEXT_TENANT = ENCRYPTION_CONTEXT.tenant;
+const CONTEXT_PURPOSE = ENCRYPTION_CONTEXT.purpose;
 
 /** What the tenant's own role may do with its key (S3, Athena and the codec go through it). */
 export const TENANT_KEY_ACTIONS = [
@@ -66,7 +68,7 @@ export interface TenantKeyPolicyInput {
 
 /** The key policy of one tenant's key. Pure, so tests and the guardrails can read it. */
 export function tenantKeyPolicy(input: TenantKeyPolicyInput): PolicyDocument {
-  const tenantContext = { [`kms:EncryptionContext:${CONTEXT_TENANT}`]: input.tenantId };
+  const tenantContext = { [kmsContextConditionKey('tenant')]: input.tenantId };
   return {
     Version: '2012-10-17',
     Statement: [

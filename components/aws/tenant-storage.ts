@@ -7,7 +7,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { Tenant } from '../../core/config/schema.js';
-import { physicalName, tenantTags } from './naming.js';
+import { physicalName, tenantTags } from '../../contracts/aws.js';
 import type { PolicyDocument, PolicyStatement } from './tenant-key.js';
 
 /** Object prefixes inside a tenant's bucket (or BYOB prefix). */

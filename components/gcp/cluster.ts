@@ -7,7 +7,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as gcp from '@pulumi/gcp';
-import { POOL_LABEL, POOLS, SANDBOX_TAINT } from '../k8s/constants.js';
+import { POOL_LABEL, POOLS, SANDBOX_TAINT } from '../../contracts/kubernetes.js';
 import { PODS_RANGE, SERVICES_RANGE } from './network.js';
 
 export interface PoolSize {

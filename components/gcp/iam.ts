@@ -13,8 +13,8 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as gcp from '@pulumi/gcp';
-import { OPENBAO_NAMESPACE, RUNTIME_NAMESPACE, SERVICE_ACCOUNTS, type RuntimeComponentName } from '../k8s/constants.js';
-import { componentServiceAccountId, tenantServiceAccountId, type TenantRole } from './names.js';
+import { OPENBAO_NAMESPACE, RUNTIME_NAMESPACE, SERVICE_ACCOUNTS, type RuntimeComponentName } from '../../contracts/kubernetes.js';
+import { componentServiceAccountId, tenantServiceAccountId, type TenantRole } from '../../contracts/gcp.js';
 
 export const TENANT_ROLE_OF: Record<RuntimeComponentName, TenantRole> = { worker: 'data', gateway: 'ingest', codecServer: 'decode' };
 

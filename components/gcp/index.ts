@@ -1,5 +1,5 @@
 /** GCP components of an install (composed by stacks/gcp.ts). */
-export * from './names.js';
+export * from '../../contracts/gcp.js';
 export { Network, type NetworkArgs } from './network.js';
 export { GkeCluster, type GkeClusterArgs, sandboxTaint } from './cluster.js';
 export { ComponentIdentities, TenantIdentities, TENANT_ROLE_OF } from './iam.js';

@@ -8,8 +8,8 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as gcp from '@pulumi/gcp';
 import type { Tenant } from '../../core/config/schema.js';
-import type { RuntimeComponentName } from '../k8s/constants.js';
-import { tenantKeyName, tenantLabels } from './names.js';
+import type { RuntimeComponentName } from '../../contracts/kubernetes.js';
+import { tenantKeyName, tenantLabels } from '../../contracts/gcp.js';
 
 export const ROTATION_PERIOD = `${90 * 24 * 3600}s`;
 

@@ -10,7 +10,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as gcp from '@pulumi/gcp';
-import { tenantLabels } from './names.js';
+import { tenantLabels } from '../../contracts/gcp.js';
 import { BIGQUERY_CLUSTERING, BIGQUERY_TIME_PARTITIONING, bigQuerySchema, TRACE_TABLE, TRACE_TABLE_DESCRIPTION } from '../../runtime/traces/schema.js';
 
 export interface TenantDatasetArgs {

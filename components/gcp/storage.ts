@@ -8,7 +8,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as gcp from '@pulumi/gcp';
 import type { Tenant } from '../../core/config/schema.js';
-import { tenantLabels } from './names.js';
+import { tenantLabels } from '../../contracts/gcp.js';
 
 export interface RequiredBinding {
   resource: string;

@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as k8s from '@pulumi/kubernetes';
-import { restrictedNamespaceLabels } from './constants.js';
+import { restrictedNamespaceLabels } from '../../contracts/kubernetes.js';
 
 /**
  * Pod Security level a namespace enforces. Our own workloads (runtime, sandbox) run

@@ -7,7 +7,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as k8s from '@pulumi/kubernetes';
-import { OPENBAO_NAMESPACE, RUNTIME_NAMESPACE, SERVICE_ACCOUNTS } from './constants.js';
+import { OPENBAO_NAMESPACE, RUNTIME_NAMESPACE, SERVICE_ACCOUNTS } from '../../contracts/kubernetes.js';
 import { podSecurityNamespace } from './namespace.js';
 
 export const OPENBAO_CHART_REPO = 'https://openbao.github.io/openbao-helm';

@@ -8,7 +8,7 @@
  * buckets and datasets; the gateway and codec-server learn each tenant's key and the
  * identity they may use for it, nothing else.
  *
- * What the pods get is runtime/wiring.ts's contract, which the processes read
+ * What the pods get is contracts/wiring.ts's contract, which the processes read
  * (runtime/process-config.ts, runtime/adapters.ts): a ConfigMap per component mounted
  * read-only at /etc/claw with the install's claw.yaml (rendered from the config the stack
  * was given: the stack stays a pure function of it) and that component's tenants.json; a
@@ -26,11 +26,11 @@ import type { ClawConfig } from '../../core/config/schema.js';
 import {
   CODEC_TOKENS_DIR, CODEC_TOKENS_FILE, CODEC_TOKENS_FILE_NAME, CODEC_TOKENS_SECRET, CONFIG_DIR, CONFIG_FILE, CONFIG_FILE_NAME, DB_CA_DIR, DB_CA_FILE, DB_CA_FILE_NAME, DB_PASSWORD_KEY, DEFAULT_DB_PORT, OTLP_HEADERS_KEY, POD_HOST, STATE_DIR,
   TEMPORAL_API_KEY_KEY, TENANTS_FILE, TENANTS_FILE_NAME, WIRING_ENV as E, type TenantWiringEntry,
-} from '../../runtime/wiring.js';
+} from '../../contracts/wiring.js';
 import {
   K8S_NAMES, POOL_LABEL, POOLS, PORTS, RUNTIME_COMPONENTS, RUNTIME_NAMESPACE, RUNTIME_UID, SERVICE_ACCOUNTS,
   type RuntimeComponentName,
-} from './constants.js';
+} from '../../contracts/kubernetes.js';
 import { podSecurityNamespace } from './namespace.js';
 
 export { CONFIG_DIR, CONFIG_FILE, STATE_DIR, TENANTS_FILE };
@@ -127,7 +127,7 @@ export function validateRuntimeArgs(args: RuntimeArgs): void {
 }
 
 /**
- * One component's tenants.json (runtime/wiring.ts TenantsFileSchema): only the worker sees
+ * One component's tenants.json (contracts/wiring.ts TenantsFileSchema): only the worker sees
  * buckets, datasets, lake names and tenant roles.
  */
 export function tenantsFor(component: RuntimeComponentName, tenants: TenantWiring[]): pulumi.Output<TenantWiringEntry[]> {
@@ -283,7 +283,7 @@ export function podSpec(component: RuntimeComponentName, args: RuntimeArgs, refs
       { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
       // CLAW_STATE_DIR: the worker's trace WAL and workflow bundle cache. An emptyDir lives as
       // long as the pod (container restarts replay the WAL); a pod lost without SIGTERM loses
-      // the segments not yet landed in the lake (runtime/wiring.ts STATE_DIR says more).
+      // the segments not yet landed in the lake (contracts/wiring.ts STATE_DIR says more).
       { name: 'state', emptyDir: { sizeLimit: component === 'worker' ? '2Gi' : '256Mi' } },
       { name: 'config', configMap: { name: refs.configMap, items: [{ key: CONFIG_FILE_NAME, path: CONFIG_FILE_NAME }, { key: TENANTS_FILE_NAME, path: TENANTS_FILE_NAME }] } },
       // Optional: the pod starts without it (and refuses every caller); a new file reaches it within a minute.

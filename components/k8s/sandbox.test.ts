@@ -5,7 +5,7 @@ import { installRecorder, resolve, settle } from '../testing/mocks.js';
 const recorder = await installRecorder();
 const k8s = await import('@pulumi/kubernetes');
 const { SandboxNamespace } = await import('./sandbox.js');
-const { SANDBOX_TAINT, sandboxPodScheduling } = await import('./constants.js');
+const { SANDBOX_TAINT, sandboxPodScheduling } = await import('../../contracts/kubernetes.js');
 
 describe('SandboxNamespace', () => {
   beforeEach(() => recorder.reset());

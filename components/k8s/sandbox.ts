@@ -5,7 +5,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as k8s from '@pulumi/kubernetes';
-import { POOL_LABEL, POOLS, SANDBOX_NAMESPACE, SANDBOX_RUNTIME_CLASS, SANDBOX_TAINT } from './constants.js';
+import { POOL_LABEL, POOLS, SANDBOX_NAMESPACE, SANDBOX_RUNTIME_CLASS, SANDBOX_TAINT } from '../../contracts/kubernetes.js';
 import { podSecurityNamespace } from './namespace.js';
 
 /** containerd runtime handler: `runsc` where we register gVisor ourselves (EKS), `gvisor` on GKE Sandbox. */

@@ -7,7 +7,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as k8s from '@pulumi/kubernetes';
 import type { ClawConfig } from '../../core/config/schema.js';
-import { TEMPORAL_NAMESPACE } from './constants.js';
+import { TEMPORAL_NAMESPACE } from '../../contracts/kubernetes.js';
 import { podSecurityNamespace } from './namespace.js';
 
 export const TEMPORAL_CHART_REPO = 'https://go.temporal.io/helm-charts';

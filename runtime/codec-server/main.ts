@@ -1,5 +1,5 @@
 /**
- * The codec-server process (runtime/wiring.ts): env CLAW_STATE_DIR, CLAW_CONFIG,
+ * The codec-server process (contracts/wiring.ts): env CLAW_STATE_DIR, CLAW_CONFIG,
  * CLAW_PORT; optional CLAW_HOST (default 127.0.0.1), CLAW_CODEC_CORS_ORIGINS (comma
  * separated; default the local Temporal UI on local.temporalUiPort), CLAW_CODEC_TOKENS_FILE.
  * GET /healthz answers 200 once listening; SIGTERM closes it cleanly.
@@ -11,7 +11,7 @@ import { buildCodecServer } from './server.js';
 import { TokenStore, tokensPath } from './tokens.js';
 
 async function main(): Promise<void> {
-  // Env and files (runtime/wiring.ts); a missing one is CODEC_ENV_MISSING naming it.
+  // Env and files (contracts/wiring.ts); a missing one is CODEC_ENV_MISSING naming it.
   const { stateDir, host, port, config } = readProcessConfig('codecServer');
   const uiPort = config?.local.temporalUiPort ?? 8233;
   const corsOrigins = (process.env.CLAW_CODEC_CORS_ORIGINS ?? `http://127.0.0.1:${uiPort},http://localhost:${uiPort}`)

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { ClawError } from '../../core/errors.js';
-import { WIRING_ENV } from '../wiring.js';
+import { WIRING_ENV } from '../../contracts/wiring.js';
 
 const TokenFileSchema = z.object({
   tokens: z.array(z.object({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/), tenants: z.array(z.string().min(1)).min(1), createdAt: z.string() })),

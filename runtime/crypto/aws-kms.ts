@@ -30,7 +30,7 @@ import {
 import type { KeyringNode } from '@aws-crypto/material-management-node';
 import { KmsKeyringNode } from '@aws-crypto/kms-keyring-node';
 import { ClawError, isClawError } from '../../core/errors.js';
-import { INSTALL_TAG, TENANT_TAG } from '../../components/aws/naming.js';
+import { INSTALL_TAG, TENANT_TAG } from '../../contracts/aws.js';
 import type { RootKeyBackend, WrappedKeyRef } from './envelope.js';
 import { corrupt, keyDestroyed, keyDisabled, keyMissing, kmsAccessDenied, kmsUnavailable, tenantMismatch } from './errors.js';
 import { DEFAULT_KMS_RETRY, KeyStateWatch, withKmsRetry, type FailureKind, type RetryPolicy } from './kms-common.js';

@@ -32,6 +32,8 @@ import {
 } from '@aws-crypto/material-management-node';
 import { ClawError } from '../../core/errors.js';
 import type { Purpose, TenantCrypto, TenantKeyring } from '../ports.js';
+import { encryptionContext } from '../../contracts/encryption.js';
+export { encryptionContext };
 import { corrupt, purposeMismatch, tenantMismatch, truncated } from './errors.js';
 
 const MAGIC = Buffer.from('CLW1', 'latin1');
@@ -49,9 +51,6 @@ const SUITE = new NodeAlgorithmSuite(AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV1
 
 export const PURPOSES: readonly Purpose[] = ['payload', 'blob', 'secret', 'trace', 'record'];
 
-export function encryptionContext(tenantId: string, purpose: Purpose): Record<string, string> {
-  return { 'claw:tenant': tenantId, 'claw:purpose': purpose };
-}
 
 /** The clear header: routing metadata (tenant, purpose) and the wrapped data keys. */
 interface Header {

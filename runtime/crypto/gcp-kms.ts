@@ -30,7 +30,7 @@ import { ClawError, isClawError } from '../../core/errors.js';
 import { cachedAccessToken } from '../google-token.js';
 import type { RootKeyBackend, WrappedKeyRef } from './envelope.js';
 import { corrupt, keyDestroyed, keyDisabled, keyMissing, kmsAccessDenied, kmsThrottled, kmsUnavailable, tenantMismatch } from './errors.js';
-import { tenantKeyName, tenantLabels } from '../../components/gcp/names.js';
+import { tenantKeyName, tenantLabels } from '../../contracts/gcp.js';
 import { DEFAULT_KMS_RETRY, KeyStateWatch, withKmsRetry, type FailureKind, type RetryPolicy } from './kms-common.js';
 import { EnvelopeKeyring, DEFAULT_CACHE, type CacheLimits } from './envelope.js';
 

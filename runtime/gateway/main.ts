@@ -1,5 +1,5 @@
 /**
- * The gateway process (runtime/wiring.ts): env CLAW_STATE_DIR, CLAW_CONFIG,
+ * The gateway process (contracts/wiring.ts): env CLAW_STATE_DIR, CLAW_CONFIG,
  * TEMPORAL_ADDRESS (+ TEMPORAL_NAMESPACE), CLAW_PORT, DATABASE_URL or CLAW_DB_*; listens on CLAW_HOST (default 127.0.0.1) and
  * answers GET /healthz once Temporal is connected; exits cleanly on SIGTERM.
  *
@@ -20,7 +20,7 @@ import { buildGateway } from './server.js';
 import { temporalStarter } from './starter.js';
 
 async function main(): Promise<void> {
-  // Env and files (runtime/wiring.ts); a missing one is GATEWAY_ENV_MISSING naming it.
+  // Env and files (contracts/wiring.ts); a missing one is GATEWAY_ENV_MISSING naming it.
   const processConfig = readProcessConfig('gateway');
   const { stateDir, host, port } = processConfig;
   const configFile = processConfig.configFile!;

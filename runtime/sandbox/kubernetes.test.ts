@@ -7,7 +7,7 @@
 import * as k8s from '@kubernetes/client-node';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_NAMESPACE, SANDBOX_TAINT } from '../../components/k8s/constants.js';
+import { SANDBOX_NAMESPACE, SANDBOX_TAINT } from '../../contracts/kubernetes.js';
 import { KubernetesSandbox, sandboxName, sandboxNetworkPolicy, sandboxPod, sandboxSecret, type KubernetesJob } from './kubernetes.js';
 
 const job: KubernetesJob = {

@@ -15,7 +15,7 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
-import { SANDBOX_NAMESPACE, sandboxPodScheduling } from '../../components/k8s/constants.js';
+import { SANDBOX_NAMESPACE, sandboxPodScheduling } from '../../contracts/kubernetes.js';
 
 export interface KubernetesJob {
   tenantId: string;

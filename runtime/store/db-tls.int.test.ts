@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type RunningServer } from '../../test/fixtures/servers.js';
 import { localTenantKeyring } from '../crypto/index.js';
 import { databaseUrlFrom } from '../process-config.js';
-import { DB_SSL_MODES, WIRING_ENV as E } from '../wiring.js';
+import { DB_SSL_MODES, WIRING_ENV as E } from '../../contracts/wiring.js';
 import { MetadataStore } from './metadata.js';
 
 let dir: string;

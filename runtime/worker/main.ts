@@ -5,7 +5,7 @@
  *   GET  /healthz  200 once every tenant's Worker polls (503 before)
  *   POST /reload   re-reads claw.yaml and the store's tenants, starts Workers for new ones,
  *                  rebuilds the tool runtime (tools, Cedar policies)
- * Contract (runtime/wiring.ts, read by runtime/process-config.ts): env CLAW_STATE_DIR,
+ * Contract (contracts/wiring.ts, read by runtime/process-config.ts): env CLAW_STATE_DIR,
  * CLAW_CONFIG, TEMPORAL_ADDRESS (+ TEMPORAL_NAMESPACE), CLAW_PORT, DATABASE_URL or CLAW_DB_*;
  * on a cloud target also CLAW_TARGET and CLAW_TENANTS_FILE (components/k8s/runtime.ts), from
  * which runtime/adapters.ts picks the keyring, blob store, lake and OTLP exporter.
@@ -31,7 +31,7 @@ import { openTraceWriter } from '../traces/writer.js';
 import { TenantWorkers } from './tenant-workers.js';
 import { WorkerToolRuntime } from './tool-runtime.js';
 
-// Env and files (runtime/wiring.ts): one line and exit 2 on a bad wiring.
+// Env and files (contracts/wiring.ts): one line and exit 2 on a bad wiring.
 const processConfig = (() => {
   try {
     return readProcessConfig('worker');

@@ -3,7 +3,7 @@
  * (each its own process group, pid file, log file), waits for each to be healthy, reports
  * their status and stops them. `up` is idempotent: a healthy component is left alone.
  *
- * Service processes follow one contract (runtime/wiring.ts): env CLAW_STATE_DIR, CLAW_CONFIG,
+ * Service processes follow one contract (contracts/wiring.ts): env CLAW_STATE_DIR, CLAW_CONFIG,
  * TEMPORAL_ADDRESS, CLAW_PORT, DATABASE_URL; GET /healthz on 127.0.0.1:CLAW_PORT.
  *
  * Where a running platform is: its addresses derive from claw.yaml's `local:` and the state

@@ -7,6 +7,7 @@
  */
 import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from '@pulumi/policy';
 import { bucketOfLocation, isWildcardAction, list, principals, statements, tenantOf, type GuardrailPolicy } from './common.js';
+import { kmsContextConditionKey } from '../../../contracts/encryption.js';
 
 const T = {
   bucket: 'aws:s3/bucket:Bucket',
@@ -475,7 +476,7 @@ const gatewayCannotRead: StackValidationPolicy = {
         const reads = list(s.Action).filter((a) => !['kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'].includes(a));
         if (reads.length) report(`key policy lets the gateway ${reads.join(', ')}`, key.urn);
         const tenant = tenantOf(key.props);
-        const ctx = s.Condition?.StringEquals?.['kms:EncryptionContext:claw:tenant'];
+        const ctx = s.Condition?.StringEquals?.[kmsContextConditionKey('tenant')];
         if (tenant && ctx !== tenant) report(`key policy of tenant '${tenant}' lets the gateway encrypt without binding the tenant's encryption context`, key.urn);
       }
     }

@@ -8,7 +8,8 @@ import type { ResourceValidationPolicy, StackValidationPolicy } from '@pulumi/po
 
 export type GuardrailPolicy = ResourceValidationPolicy | StackValidationPolicy;
 
-export const TENANT_TAG = 'claw:tenant';
+import { TENANT_TAG } from '../../../contracts/aws.js';
+export { TENANT_TAG };
 
 export interface Statement {
   Sid?: string;

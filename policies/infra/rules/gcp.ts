@@ -11,7 +11,7 @@
  * tenant service accounts carry `claw:tenant=<id>` in their description (names.ts, iam.ts).
  */
 import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from '@pulumi/policy';
-import { POOL_LABEL, POOLS, SANDBOX_TAINT } from '../../../components/k8s/constants.js';
+import { POOL_LABEL, POOLS, SANDBOX_TAINT } from '../../../contracts/kubernetes.js';
 import type { GuardrailPolicy } from './common.js';
 
 export const GCP_TENANT_LABEL = 'claw-tenant';

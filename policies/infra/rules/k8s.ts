@@ -5,7 +5,7 @@
  * restricted Pod Security profile. Cloud-neutral: they hold on EKS and GKE alike.
  */
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from '@pulumi/policy';
-import { POOL_LABEL, POOLS, SANDBOX_NAMESPACE, SANDBOX_RUNTIME_CLASS, SANDBOX_TAINT } from '../../../components/k8s/constants.js';
+import { POOL_LABEL, POOLS, SANDBOX_NAMESPACE, SANDBOX_RUNTIME_CLASS, SANDBOX_TAINT } from '../../../contracts/kubernetes.js';
 import type { GuardrailPolicy } from './common.js';
 
 interface PodSpec {

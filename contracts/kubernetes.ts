@@ -3,7 +3,7 @@
  * and with the runtime's sandbox executor. One place, so a node pool's taint and the
  * RuntimeClass's toleration cannot drift apart.
  */
-import { PORTS as RUNTIME_PORTS } from '../../runtime/wiring.js';
+import { PORTS as RUNTIME_PORTS } from './wiring.js';
 
 /** Taint on sandbox nodes: only pods that tolerate it (sandbox pods) land there. */
 export const SANDBOX_TAINT = { key: 'claw.dev/sandbox', value: 'gvisor', effect: 'NoSchedule' } as const;

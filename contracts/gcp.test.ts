@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boundedName, componentServiceAccountId, tenantBucketName, tenantDatasetId, tenantServiceAccountId } from './names.js';
+import { boundedName, componentServiceAccountId, tenantBucketName, tenantDatasetId, tenantServiceAccountId } from './gcp.js';
 
 const SA_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 

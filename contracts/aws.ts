@@ -12,7 +12,7 @@ export const ON_REMOVE_TAG = 'claw:on-remove';
 export const INSTALL_TAG = 'claw:install';
 
 // Kubernetes names the clusters share with components/k8s (one place; see there).
-export { OPENBAO_NAMESPACE, POOL_LABEL, POOLS, RUNTIME_NAMESPACE, SANDBOX_TAINT, SERVICE_ACCOUNTS } from '../k8s/constants.js';
+export { OPENBAO_NAMESPACE, POOL_LABEL, POOLS, RUNTIME_NAMESPACE, SANDBOX_TAINT, SERVICE_ACCOUNTS } from './kubernetes.js';
 /** The ServiceAccount the OpenBao chart runs as (components/k8s/openbao.ts). */
 export const OPENBAO_SERVICE_ACCOUNT = 'openbao';
 
