@@ -32,6 +32,7 @@ async function writerRate(codec: 'sealed' | 'plain'): Promise<number> {
     const keyring = await localKeyring(stateDir, ['acme']);
     const writer = await openTraceWriter({
       stateDir,
+      lake: new LocalLake(stateDir),
       keyring,
       ...(codec === 'plain' ? { codecFor: async (): Promise<TraceCodec> => new PlaintextCodecForBenchmarks() } : {}),
     });

@@ -1,7 +1,7 @@
 /**
  * The wiring contract between the cloud Deployments (components/k8s/runtime.ts) and the
  * three runtime processes (runtime/{worker,gateway,codec-server}/main.ts through
- * runtime/process-config.ts, and runtime/adapters.ts). One place, imported by both sides,
+ * runtime/process-config.ts, and runtime/targets/, which builds each process's ports). One place, imported by both sides,
  * so a renamed variable or a missing file is a type error or a failing contract test
  * (stacks/wiring.test.ts), not a pod that does not start.
  *
@@ -19,6 +19,10 @@
  *                                            Secret claw-codec-tokens; none: all 401)  tokens.json)
  *   OTLP headers    CLAW_OTLP_HEADERS        secretKeyRef (worker; the values never enter  unset (claw.yaml has them)
  *                                            the ConfigMap's claw.yaml)
+ *   secrets         OPENBAO_ADDR, OPENBAO_AUTH_MOUNT,   worker, gateway (OpenBao      unset (the metadata DB)
+ *                   OPENBAO_AUTH_ROLE                    in the cluster)
+ *   program tools   CLAW_SANDBOX_NAMESPACE,              worker: the gVisor pool's     unset (bubblewrap)
+ *                   CLAW_SANDBOX_IMAGE                   namespace, images.sandbox
  *   metadata DB     CLAW_DB_HOST, CLAW_DB_PORT, CLAW_DB_NAME, CLAW_DB_USER,     DATABASE_URL
  *                   CLAW_DB_PASSWORD (secretKeyRef, never a literal)
  *                   CLAW_DB_SSLMODE, CLAW_DB_CA_FILE         verify-full (RDS) / verify-ca       unset (loopback)
@@ -51,7 +55,19 @@ export const WIRING_ENV = {
   temporalApiKey: 'TEMPORAL_API_KEY',
   otlpHeaders: 'CLAW_OTLP_HEADERS',
   codecTokensFile: 'CLAW_CODEC_TOKENS_FILE',
+  openbaoAddr: 'OPENBAO_ADDR',
+  openbaoAuthMount: 'OPENBAO_AUTH_MOUNT',
+  openbaoAuthRole: 'OPENBAO_AUTH_ROLE',
+  sandboxNamespace: 'CLAW_SANDBOX_NAMESPACE',
+  sandboxImage: 'CLAW_SANDBOX_IMAGE',
 } as const;
+
+/**
+ * OpenBao as the stacks set it up (components/k8s/openbao.ts, declarative self-init): the
+ * runtime logs in with its ServiceAccount token (Kubernetes auth) and keeps each tenant's
+ * secrets under `<kv mount>/data/<tenant>/`, values envelope-encrypted under the tenant's key.
+ */
+export const OPENBAO = { authMount: 'kubernetes', authRole: 'claw-runtime', kvMount: 'claw' } as const;
 
 /** The ConfigMap mounted read-only at CONFIG_DIR: the install's claw.yaml and this component's tenants.json. */
 export const CONFIG_DIR = '/etc/claw';

@@ -3,7 +3,7 @@
  * per target. Workflows and activities depend on these, never on an adapter.
  *
  * Adapters live beside their port (runtime/crypto, runtime/blobs, runtime/secrets,
- * runtime/authz, runtime/sandbox, runtime/traces); `runtime/adapters.ts` picks them
+ * runtime/authz, runtime/sandbox, runtime/traces); `runtime/targets` picks them
  * from claw.yaml's target.
  */
 

@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import { loadConfig } from '../core/config/load.js';
 import type { ClawConfig } from '../core/config/schema.js';
 import { ClawError } from '../core/errors.js';
+import { K8S_NAMES } from '../contracts/kubernetes.js';
+import { tokensPath } from './codec-server/tokens.js';
 import { DB_SSL_MODES, DEFAULT_DB_PORT, DEFAULT_TEMPORAL_NAMESPACE, WIRING_ENV as E, type WiredComponent } from '../contracts/wiring.js';
 
 export interface ProcessConfig {
@@ -22,6 +24,8 @@ export interface ProcessConfig {
   temporal?: { address: string; namespace: string; apiKey?: string };
   /** Worker and gateway; contains the password: never log it. */
   databaseUrl?: string;
+  /** Codec-server: the issued tokens' hashes (CLAW_CODEC_TOKENS_FILE, else under the state dir). */
+  codecTokensFile?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -74,6 +78,14 @@ export function readProcessConfig(component: WiredComponent, env: Env = process.
     if (!value) missing.push(name);
     return value;
   };
+  // The Deployment names the component its pod is for: an image started in the wrong one stops here.
+  const declared = get(E.component);
+  if (declared && declared !== K8S_NAMES[component]) {
+    throw new ClawError(CODE[component], `${LABEL[component]}: ${E.component} is '${declared}', but this is the ${K8S_NAMES[component]} process`, {
+      hint: "each Deployment runs its own image (claw.yaml images.worker, images.gateway, images.codecServer); check the image digests and run 'claw upgrade'",
+      details: { [E.component]: declared },
+    });
+  }
   const stateDir = need(E.stateDir);
   const configFile = component === 'codecServer' ? get(E.config) : need(E.config);
   const portText = need(E.port);
@@ -102,5 +114,6 @@ export function readProcessConfig(component: WiredComponent, env: Env = process.
     port,
     ...(temporalAddress ? { temporal: temporalFrom(temporalAddress, get(E.temporalNamespace), get(E.temporalApiKey)) } : {}),
     ...(db.url ? { databaseUrl: db.url } : {}),
+    ...(component === 'codecServer' ? { codecTokensFile: tokensPath(stateDir!, env) } : {}),
   };
 }

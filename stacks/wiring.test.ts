@@ -6,7 +6,7 @@
  * at its mount path (under a temp root), create each emptyDir, resolve env values and
  * secretKeyRefs (from the synthesized Secret). Then run the processes' own start-up code
  * on that: readProcessConfig (runtime/process-config.ts, what each main.ts calls first)
- * and openAdapters (construction only: no cloud call), and check that each component gets
+ * and openTarget (construction only: no cloud call), and check that each component gets
  * the keys, buckets, lake names and identities the stack created for each tenant.
  * A negative control drops one piece of the wiring and expects the process's own error.
  */
@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Synth from '../policies/infra/synth.js';
 import type { RecordedResource } from '../policies/infra/synth.js';
 import { isClawError, type ClawError } from '../core/errors.js';
-import { openAdapters, resolveWiring } from '../runtime/adapters.js';
+import { openTarget, resolveWiring } from '../runtime/targets/index.js';
 import { readProcessConfig } from '../runtime/process-config.js';
 import { TokenStore, issueToken, tokensPath } from '../runtime/codec-server/tokens.js';
 import { PORTS, type WiredComponent } from '../contracts/wiring.js';
@@ -132,6 +132,31 @@ function materialize(resources: RecordedResource[], deployment: RecordedResource
   return { env, root };
 }
 
+/**
+ * What the process's real start-up code reads of its pod: readProcessConfig and openTarget
+ * run over a recording env. Every variable the Deployment sets must be among the reads, and
+ * every mount must hold a path that a read variable names (the state dir, claw.yaml and
+ * tenants.json, CA and token files); /tmp is for the OS (the root filesystem is read-only).
+ */
+async function startUpReads(component: WiredComponent, pod: Pod, dep: RecordedResource) {
+  const read = new Set<string>();
+  const env = new Proxy(pod.env, {
+    get: (target, name) => {
+      if (typeof name === 'string') read.add(name);
+      return Reflect.get(target, name);
+    },
+  });
+  const config = readProcessConfig(component, env);
+  const ports = await openTarget({ component, stateDir: config.stateDir, ...(config.config ? { config: config.config } : {}), env });
+  const values = [...read].map((name) => pod.env[name]).filter((v): v is string => typeof v === 'string');
+  const mounts: string[] = (dep.inputs.spec.template.spec.containers[0].volumeMounts ?? []).map((m: { mountPath: string }) => m.mountPath);
+  return {
+    ports,
+    unreadEnv: Object.keys(pod.env).filter((name) => !read.has(name)),
+    unreadMounts: mounts.filter((m) => m !== '/tmp' && !values.some((v) => v === join(pod.root, m) || v.startsWith(`${join(pod.root, m)}/`))),
+  };
+}
+
 /** The mocks record secret inputs in Pulumi's wire form; the API server would hold the plain value. */
 const SECRET_SIG = { key: '4dabf18193072939515e22adb298388d', value: '1b47061264138c4ac30d75fd1eb44270' };
 function unsecret(value: any): any {
@@ -165,7 +190,7 @@ describe('aws: the synthesized Deployments start the processes', () => {
   }, 120_000);
   const deployment = (c: WiredComponent) => synth.named(resources, DEPLOYMENT, COMPONENTS[c]);
 
-  it.each(['worker', 'gateway', 'codecServer'] as const)('%s: readProcessConfig and openAdapters succeed on what the pod gets', async (component) => {
+  it.each(['worker', 'gateway', 'codecServer'] as const)('%s: readProcessConfig and openTarget succeed on what the pod gets', async (component) => {
     const dep = deployment(component);
     const pod = materialize(resources, dep);
     const config = readProcessConfig(component, pod.env);
@@ -203,7 +228,7 @@ describe('aws: the synthesized Deployments start the processes', () => {
       expect(subjects.some((subject) => subject.split('\n').includes('CN=Amazon RDS eu-west-1 Root CA RSA2048 G1')), 'the region root CA is in the bundle').toBe(true);
     }
 
-    const adapters = await openAdapters({ component, stateDir: config.stateDir, ...(config.config ? { config: config.config } : {}), env: pod.env });
+    const adapters = await openTarget({ component, stateDir: config.stateDir, ...(config.config ? { config: config.config } : {}), env: pod.env });
     const d = adapters.describe();
     expect(d.target).toBe('aws');
     expect(d.tenantKeyring).toMatchObject({ kind: 'aws-kms', region: 'eu-west-1', createKeys: false, keys: Object.fromEntries(tenantIds.map((id) => [id, outputs.tenants[id].key])) });
@@ -242,6 +267,21 @@ describe('aws: the synthesized Deployments start the processes', () => {
     expect(decodeURIComponent(new URL(readProcessConfig('worker', pod.env).databaseUrl!).password)).toBe(password);
   });
 
+  it.each(['worker', 'gateway', 'codecServer'] as const)('%s: every env var and mount the pod gets is read at start-up, and the ports are the ones the stack set up', async (component) => {
+    const dep = deployment(component);
+    const pod = materialize(resources, dep);
+    const { ports, unreadEnv, unreadMounts } = await startUpReads(component, pod, dep);
+    expect(unreadEnv).toEqual([]);
+    expect(unreadMounts).toEqual([]);
+    const d = ports.describe();
+    // The stack runs OpenBao: the worker and gateway keep secrets there, the codec-server reads none.
+    expect(d.secretStore).toEqual(component === 'codecServer' ? { kind: 'database' } : { kind: 'openbao', address: pod.env.OPENBAO_ADDR, authRole: 'claw-runtime', kvMount: 'claw' });
+    // Program tools run as pods in the gVisor pool's namespace, never in the worker's own pod.
+    if (component === 'worker') expect(d.programSandbox).toEqual({ kind: 'kubernetes', namespace: 'claw-sandbox', image: pod.env.CLAW_SANDBOX_IMAGE });
+    else expect(d.programSandbox).toBeUndefined();
+    await ports.lakeWriter?.close?.();
+  });
+
   describe('negative controls: a Deployment missing one piece fails with the process own error', () => {
     const dropEnv = (name: string) => (spec: any) => {
       spec.containers[0].env = spec.containers[0].env.filter((e: { name: string }) => e.name !== name);
@@ -270,10 +310,10 @@ describe('aws: the synthesized Deployments start the processes', () => {
       expect(err.message).toContain('claw.yaml');
     });
 
-    it('the worker without CLAW_TENANTS_FILE: openAdapters fails with RUNTIME_WIRING_INVALID naming it', async () => {
+    it('the worker without CLAW_TENANTS_FILE: openTarget fails with RUNTIME_WIRING_INVALID naming it', async () => {
       const pod = materialize(resources, deployment('worker'), dropEnv('CLAW_TENANTS_FILE'));
       const config = readProcessConfig('worker', pod.env);
-      await expect(openAdapters({ component: 'worker', stateDir: config.stateDir, config: config.config!, env: pod.env })).rejects.toMatchObject({
+      await expect(openTarget({ component: 'worker', stateDir: config.stateDir, config: config.config!, env: pod.env })).rejects.toMatchObject({
         code: 'RUNTIME_WIRING_INVALID',
         message: expect.stringContaining('CLAW_TENANTS_FILE'),
       });
@@ -291,7 +331,7 @@ describe('gcp: the synthesized Deployments start the processes', () => {
     });
   }, 120_000);
 
-  it.each(['worker', 'gateway', 'codecServer'] as const)('%s: readProcessConfig and openAdapters succeed on what the pod gets', async (component) => {
+  it.each(['worker', 'gateway', 'codecServer'] as const)('%s: readProcessConfig and openTarget succeed on what the pod gets', async (component) => {
     const dep = synth.named(resources, DEPLOYMENT, COMPONENTS[component]);
     const pod = materialize(resources, dep);
     const config = readProcessConfig(component, pod.env);
@@ -311,7 +351,7 @@ describe('gcp: the synthesized Deployments start the processes', () => {
       expect(dep.inputs.spec.template.spec.volumes.map((v: { name: string }) => v.name)).not.toContain('db-ca');
     }
 
-    const adapters = await openAdapters({ component, stateDir: config.stateDir, ...(config.config ? { config: config.config } : {}), env: pod.env });
+    const adapters = await openTarget({ component, stateDir: config.stateDir, ...(config.config ? { config: config.config } : {}), env: pod.env });
     const d = adapters.describe();
     expect(d.tenantKeyring).toMatchObject({ kind: 'gcp-kms', createKeys: false, keys: Object.fromEntries(tenantIds.map((id) => [id, outputs.tenants[id].key])) });
     // Each component impersonates its own per-tenant identity.
@@ -326,6 +366,18 @@ describe('gcp: the synthesized Deployments start the processes', () => {
       expect(d.blobStore).toBeUndefined();
     }
     await adapters.lakeWriter?.close?.();
+  });
+
+  it.each(['worker', 'gateway', 'codecServer'] as const)('%s: every env var and mount the pod gets is read at start-up, and the ports are the ones the stack set up', async (component) => {
+    const dep = synth.named(resources, DEPLOYMENT, COMPONENTS[component]);
+    const pod = materialize(resources, dep);
+    const { ports, unreadEnv, unreadMounts } = await startUpReads(component, pod, dep);
+    expect(unreadEnv).toEqual([]);
+    expect(unreadMounts).toEqual([]);
+    const d = ports.describe();
+    expect(d.secretStore.kind).toBe(component === 'codecServer' ? 'database' : 'openbao');
+    if (component === 'worker') expect(d.programSandbox).toMatchObject({ kind: 'kubernetes', namespace: 'claw-sandbox' });
+    await ports.lakeWriter?.close?.();
   });
 });
 

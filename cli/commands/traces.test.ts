@@ -8,6 +8,7 @@ import { tracesCommand } from './traces.js';
 import { openTraceWriter } from '../../runtime/traces/writer.js';
 import { tenantLakeDir } from '../../runtime/traces/local-lake.js';
 import { CANARY, localKeyring, mustShowRun, tempStateDir } from '../../runtime/traces/test-support.js';
+import { LocalLake } from '../../runtime/traces/local-lake.js';
 
 const claw = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../bin/claw.js');
 
@@ -41,7 +42,7 @@ describe('claw traces query', () => {
   const { stateDir, cleanup } = tempStateDir();
   beforeAll(async () => {
     const keyring = await localKeyring(stateDir, ['acme', 'acme-corp']);
-    const writer = await openTraceWriter({ stateDir, keyring, flushIntervalMs: 60_000 });
+    const writer = await openTraceWriter({ stateDir, lake: new LocalLake(stateDir), keyring, flushIntervalMs: 60_000 });
     await writer.emit([...mustShowRun('acme', 'run-1'), ...mustShowRun('acme-corp', 'run-7')]);
     await writer.close();
   });

@@ -9,12 +9,14 @@ import * as pulumi from '@pulumi/pulumi';
 import * as k8s from '@pulumi/kubernetes';
 import { OPENBAO_NAMESPACE, RUNTIME_NAMESPACE, SERVICE_ACCOUNTS } from '../../contracts/kubernetes.js';
 import { podSecurityNamespace } from './namespace.js';
+import { OPENBAO } from '../../contracts/wiring.js';
 
 export const OPENBAO_CHART_REPO = 'https://openbao.github.io/openbao-helm';
-export const OPENBAO_AUTH_MOUNT = 'kubernetes';
-export const OPENBAO_AUTH_ROLE = 'claw-runtime';
+/** Names the runtime logs in and stores under (contracts/wiring.ts OPENBAO). */
+export const OPENBAO_AUTH_MOUNT = OPENBAO.authMount;
+export const OPENBAO_AUTH_ROLE = OPENBAO.authRole;
 /** KV v2 mount holding tenant secrets (values are envelope-encrypted by the runtime too). */
-export const OPENBAO_KV_MOUNT = 'claw';
+export const OPENBAO_KV_MOUNT = OPENBAO.kvMount;
 
 export type SealConfig =
   | { type: 'awskms'; region: string; kmsKeyId: pulumi.Input<string> }

@@ -155,12 +155,17 @@ describe('Runtime', () => {
     expect(thrown).toMatchObject({ propertyPath: 'nodePorts.gateway', message: expect.stringMatching(/30000-32767/) });
   });
 
-  it('lets the worker manage pods, and only pods, in the sandbox namespace', async () => {
+  it("gives the worker what the sandbox executor does in the sandbox namespace: a call's pod, its Secret and NetworkPolicy, no list or watch", async () => {
     new Runtime('rt', baseArgs());
     await settle(recorder);
     const role = recorder.get('kubernetes:rbac.authorization.k8s.io/v1:Role', 'rt-sandbox-role');
     expect(role.inputs.metadata.namespace).toBe('claw-sandbox');
-    expect(role.inputs.rules.flatMap((r: any) => r.resources)).toEqual(['pods', 'pods/log']);
+    expect(role.inputs.rules).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'delete'] },
+      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create', 'delete'] },
+      { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['create', 'delete'] },
+    ]);
     const binding = recorder.get('kubernetes:rbac.authorization.k8s.io/v1:RoleBinding', 'rt-sandbox-binding');
     expect(binding.inputs.subjects).toEqual([{ kind: 'ServiceAccount', name: 'claw-worker', namespace: 'claw' }]);
   });

@@ -9,7 +9,7 @@
  * identity they may use for it, nothing else.
  *
  * What the pods get is contracts/wiring.ts's contract, which the processes read
- * (runtime/process-config.ts, runtime/adapters.ts): a ConfigMap per component mounted
+ * (runtime/process-config.ts, runtime/targets): a ConfigMap per component mounted
  * read-only at /etc/claw with the install's claw.yaml (rendered from the config the stack
  * was given: the stack stays a pure function of it) and that component's tenants.json; a
  * writable emptyDir state dir; the DB as parts with the password from a Secret
@@ -85,9 +85,17 @@ export interface RuntimeArgs {
   serviceType?: 'ClusterIP' | 'NodePort';
   nodePorts?: { gateway: number; codecServer: number };
   scaling?: Partial<Record<RuntimeComponentName, ComponentScaling>>;
-  /** If set, the worker may manage sandbox pods (and only pods) in this namespace. */
+  /** If set, the worker runs program tools as pods in this namespace (its Role: SANDBOX_EXECUTOR_RULES). */
   sandboxNamespace?: pulumi.Input<string>;
 }
+
+/** The worker's Role in the sandbox namespace (the calls runtime/sandbox/kubernetes.ts makes). */
+export const SANDBOX_EXECUTOR_RULES = [
+  { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'delete'] },
+  { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+  { apiGroups: [''], resources: ['secrets'], verbs: ['create', 'delete'] },
+  { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['create', 'delete'] },
+];
 
 export const DEFAULT_SCALING: Record<RuntimeComponentName, ComponentScaling> = {
   worker: { min: 2, max: 20, cpu: '500m', memory: '1Gi' },
@@ -167,6 +175,11 @@ export function renderConfig(config: ClawConfig): string {
   return `# Rendered by the stack from this install's claw.yaml; edit the source and run 'claw upgrade'.\n${toYaml(rendered)}`;
 }
 
+/** The image program tools run in: claw.yaml images.sandbox, else the worker's own image. */
+export function sandboxImage(config: ClawConfig): string {
+  return config.images.sandbox ?? config.images.worker!;
+}
+
 /** Environment of one component's container (the contract with runtime/*'s main.ts). */
 export function componentEnv(component: RuntimeComponentName, args: RuntimeArgs, refs: PodRefs): k8s.types.input.core.v1.EnvVar[] {
   const env: k8s.types.input.core.v1.EnvVar[] = [
@@ -198,15 +211,23 @@ export function componentEnv(component: RuntimeComponentName, args: RuntimeArgs,
     // The codec-server's token hashes: the operator's optional Secret (none: every request is refused).
     env.push({ name: E.codecTokensFile, value: CODEC_TOKENS_FILE });
   }
-  // The Runtime gives it to the worker only: it alone exports traces (runtime/adapters.ts traceExporters).
+  // The Runtime gives it to the worker only: it alone exports traces (runtime/targets traceExporters).
   if (refs.otlpHeadersSecret !== undefined) {
     env.push({ name: E.otlpHeaders, valueFrom: { secretKeyRef: { name: refs.otlpHeadersSecret, key: OTLP_HEADERS_KEY } } });
   }
+  // The secret store (runtime/targets): OpenBao for the two components that read secrets.
   if (args.openbao && component !== 'codecServer') {
     env.push(
-      { name: 'OPENBAO_ADDR', value: args.openbao.address },
-      { name: 'OPENBAO_AUTH_MOUNT', value: args.openbao.authMount },
-      { name: 'OPENBAO_AUTH_ROLE', value: args.openbao.authRole },
+      { name: E.openbaoAddr, value: args.openbao.address },
+      { name: E.openbaoAuthMount, value: args.openbao.authMount },
+      { name: E.openbaoAuthRole, value: args.openbao.authRole },
+    );
+  }
+  // Program tools run in pods of the gVisor pool's namespace (runtime/sandbox/kubernetes.ts).
+  if (args.sandboxNamespace !== undefined && component === 'worker') {
+    env.push(
+      { name: E.sandboxNamespace, value: args.sandboxNamespace },
+      { name: E.sandboxImage, value: sandboxImage(args.config) },
     );
   }
   return env;
@@ -406,13 +427,12 @@ export class Runtime extends pulumi.ComponentResource {
     }
 
     if (args.sandboxNamespace !== undefined) {
-      // The worker's sandbox executor creates tool pods in the sandbox namespace: pods only.
+      // What the worker's sandbox executor does in the sandbox namespace and no more
+      // (runtime/sandbox/kubernetes.ts): a pod per call, read its phase and log, and the
+      // call's Secret (its credentials) and NetworkPolicy (its egress), all deleted after.
       const role = new k8s.rbac.v1.Role(`${name}-sandbox-role`, {
         metadata: { name: 'claw-sandbox-executor', namespace: args.sandboxNamespace },
-        rules: [
-          { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
-          { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
-        ],
+        rules: SANDBOX_EXECUTOR_RULES,
       }, child);
       new k8s.rbac.v1.RoleBinding(`${name}-sandbox-binding`, {
         metadata: { name: 'claw-sandbox-executor', namespace: args.sandboxNamespace },

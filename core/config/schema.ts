@@ -320,6 +320,8 @@ export const ImagesSchema = z
     worker: imageRef.optional(),
     gateway: imageRef.optional(),
     codecServer: imageRef.optional(),
+    /** aws/gcp: the image program tools run in (a pod per call in the gVisor pool); default the worker's. */
+    sandbox: imageRef.optional(),
   })
   .strict();
 

@@ -41,6 +41,7 @@ import { approvalSignal, pendingApprovalsQuery } from '../workflows/signals.js';
 import type { AgentRunInput, AgentRunResult } from '../workflows/types.js';
 import { modelToolCatalog } from './builtin-tools.js';
 import { createActivities } from './index.js';
+import { LocalLake } from '../traces/local-lake.js';
 
 const tenantId = `trace-${randomBytes(3).toString('hex')}`;
 const stateDir = mkdtempSync(join(tmpdir(), 'claw-traced-run-'));
@@ -201,7 +202,7 @@ beforeAll(async () => {
   store = await MetadataStore.connect(inject('postgresUrl'), { keyring });
   await store.upsertTenant({ id: tenantId, name: tenantId });
   // A long interval: only the run's end (finishRun) lands its events, as `claw runs show` right after a run needs.
-  writer = await openTraceWriter({ stateDir, keyring, flushIntervalMs: 60_000 });
+  writer = await openTraceWriter({ stateDir, lake: new LocalLake(stateDir), keyring, flushIntervalMs: 60_000 });
   tools = await WorkerToolRuntime.create({ config, configFile, store, secrets, isolatePoolSize: 1 });
   nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
   connection = await Connection.connect({ address: inject('temporalAddress') });

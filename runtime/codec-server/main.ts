@@ -5,14 +5,14 @@
  * GET /healthz answers 200 once listening; SIGTERM closes it cleanly.
  */
 import { isClawError } from '../../core/errors.js';
-import { openTenantKeyring } from '../adapters.js';
+import { openTarget } from '../targets/index.js';
 import { readProcessConfig } from '../process-config.js';
 import { buildCodecServer } from './server.js';
-import { TokenStore, tokensPath } from './tokens.js';
+import { TokenStore } from './tokens.js';
 
 async function main(): Promise<void> {
   // Env and files (contracts/wiring.ts); a missing one is CODEC_ENV_MISSING naming it.
-  const { stateDir, host, port, config } = readProcessConfig('codecServer');
+  const { stateDir, host, port, config, codecTokensFile } = readProcessConfig('codecServer');
   const uiPort = config?.local.temporalUiPort ?? 8233;
   const corsOrigins = (process.env.CLAW_CODEC_CORS_ORIGINS ?? `http://127.0.0.1:${uiPort},http://localhost:${uiPort}`)
     .split(',')
@@ -20,9 +20,9 @@ async function main(): Promise<void> {
     .filter(Boolean);
 
   const app = await buildCodecServer({
-    // The tenant keys by target (local keyring file; AWS KMS / Cloud KMS from CLAW_TARGET + CLAW_TENANTS_FILE).
-    keyring: await openTenantKeyring({ component: 'codecServer', stateDir, ...(config ? { config } : {}) }),
-    tokens: new TokenStore(tokensPath(stateDir)),
+    // The tenant keys from the target (runtime/targets): the only port the codec-server has.
+    keyring: (await openTarget({ component: 'codecServer', stateDir, ...(config ? { config } : {}) })).tenantKeyring,
+    tokens: new TokenStore(codecTokensFile!),
     corsOrigins,
     logger: true,
   });

@@ -10,10 +10,9 @@ import { watchFile } from 'node:fs';
 import { configSourceFiles, loadConfig } from '../../core/config/load.js';
 import type { ClawConfig } from '../../core/config/schema.js';
 import { isClawError } from '../../core/errors.js';
-import { openTenantKeyring } from '../adapters.js';
+import { openTarget } from '../targets/index.js';
 import { readProcessConfig } from '../process-config.js';
 import { tenantPayloadCodec } from '../crypto/codec.js';
-import { openSecretStore } from '../secrets/index.js';
 import { connectTemporal, tenantClient } from '../temporal/connection.js';
 import type { Client } from '@temporalio/client';
 import { buildGateway } from './server.js';
@@ -53,10 +52,11 @@ async function main(): Promise<void> {
   };
   watchSources();
 
-  // The tenant keys by target (local keyring file; AWS KMS / Cloud KMS from CLAW_TARGET + CLAW_TENANTS_FILE).
-  const keyring = await openTenantKeyring({ component: 'gateway', stateDir, config });
+  // Its ports from the target (runtime/targets): tenant keys and the secret store.
+  const ports = await openTarget({ component: 'gateway', stateDir, config });
+  const keyring = ports.tenantKeyring;
   const connection = await connectTemporal(temporal.address, { ...(temporal.apiKey ? { apiKey: temporal.apiKey } : {}) });
-  const secrets = await openSecretStore({ databaseUrl: processConfig.databaseUrl!, keyring });
+  const secrets = await ports.openSecretStore(processConfig.databaseUrl!);
 
   // One client per tenant, each with that tenant's payload codec: the message text is
   // ciphertext before it leaves this process.

@@ -155,6 +155,32 @@ describe('VaultSecretStore on a KV v2 stand-in (mount per tenant)', () => {
   });
 });
 
+describe("VaultSecretStore with a path per tenant in one KV mount (the stacks' OpenBao layout)", () => {
+  let standIn: Kv2StandIn;
+  afterAll(async () => standIn?.stop());
+  conformance(async () => {
+    standIn = await startKv2StandIn({ tokens: { 'runtime-token': ['|claw'] }, mounts: ['|claw'] });
+    const keyring = await freshKeyring();
+    const store = new VaultSecretStore({ address: standIn.address, auth: { kind: 'token', token: 'runtime-token' }, layout: { kind: 'path', mount: 'claw' }, keyring });
+    return {
+      name: 'vault-path',
+      store,
+      keyring,
+      rawValues: async () => [...standIn.stored.values()].flat().map((v) => JSON.stringify(v)),
+      copy: async (name, to, asName) => {
+        standIn.stored.set(`|claw|${to}/${asName}`, standIn.stored.get(`|claw|acme/${name}`)!);
+      },
+    };
+  });
+
+  it("addresses claw/data/<tenant>/<name>: one tenant's list never shows another's names", async () => {
+    const paths = standIn.requests.map((r) => r.path);
+    expect(paths.some((p) => p.startsWith('/v1/claw/data/acme/'))).toBe(true);
+    expect(paths.some((p) => p.startsWith('/v1/claw/data/globex/'))).toBe(true);
+    expect(paths.every((p) => /^\/v1\/claw\/(data|metadata)\/[a-z0-9-]+\//.test(p))).toBe(true);
+  });
+});
+
 describe('VaultSecretStore with a namespace per tenant and Kubernetes auth', () => {
   it('logs in with the service-account token and addresses claw/<tenant> namespaces', async () => {
     const standIn = await startKv2StandIn({

@@ -17,7 +17,15 @@ export type VaultAuth =
   /** Kubernetes auth: the pod's service-account token, exchanged for a Vault token. */
   | { kind: 'kubernetes'; role: string; mount?: string; jwtPath?: string };
 
-export type VaultLayout = { kind: 'mount'; prefix?: string } | { kind: 'namespace'; parent?: string; mount?: string };
+/**
+ * Where a tenant's secrets live:
+ *  - `mount`: a KV mount per tenant (`claw-<tenant>/`);
+ *  - `namespace`: a namespace per tenant (`X-Vault-Namespace: claw/<tenant>`);
+ *  - `path`: one KV mount, a path per tenant (`<mount>/data/<tenant>/<name>`): what the
+ *    stacks' OpenBao has (components/k8s/openbao.ts), one runtime role for the mount, so
+ *    the tenant boundary is the tenant's key on every value.
+ */
+export type VaultLayout = { kind: 'mount'; prefix?: string } | { kind: 'namespace'; parent?: string; mount?: string } | { kind: 'path'; mount: string };
 
 export interface VaultOptions {
   /** e.g. http://openbao.openbao.svc.cluster.local:8200 */
@@ -37,10 +45,16 @@ export class VaultSecretStore implements SecretStore {
     if (options.auth.kind === 'token') this.token = options.auth.token;
   }
 
-  /** Mount and namespace holding a tenant's secrets. */
-  location(tenantId: string): { mount: string; namespace?: string } {
-    if (this.layout.kind === 'mount') return { mount: `${this.layout.prefix ?? 'claw-'}${tenantId}` };
-    return { mount: this.layout.mount ?? 'secret', namespace: `${this.layout.parent ?? 'claw'}/${tenantId}` };
+  /** Mount, namespace and path prefix holding a tenant's secrets. */
+  location(tenantId: string): { mount: string; namespace?: string; prefix: string } {
+    if (this.layout.kind === 'mount') return { mount: `${this.layout.prefix ?? 'claw-'}${tenantId}`, prefix: '' };
+    if (this.layout.kind === 'path') return { mount: this.layout.mount, prefix: `${tenantId}/` };
+    return { mount: this.layout.mount ?? 'secret', namespace: `${this.layout.parent ?? 'claw'}/${tenantId}`, prefix: '' };
+  }
+
+  private path(tenantId: string, kind: 'data' | 'metadata', name = ''): string {
+    const { mount, prefix } = this.location(tenantId);
+    return `/v1/${mount}/${kind}/${prefix}${name ? encodeURIComponent(name) : ''}`;
   }
 
   private async login(): Promise<string> {
@@ -98,8 +112,7 @@ export class VaultSecretStore implements SecretStore {
 
   async get(tenantId: string, name: string): Promise<string | undefined> {
     checkSecretName(name);
-    const { mount } = this.location(tenantId);
-    const response = await this.call(tenantId, 'GET', `/v1/${mount}/data/${encodeURIComponent(name)}`);
+    const response = await this.call(tenantId, 'GET', this.path(tenantId, 'data', name));
     if (response.status === 404) return undefined;
     if (response.status !== 200) throw this.failure(response.status, `reading secret '${name}'`, tenantId);
     const body = (await response.json()) as { data?: { data?: { ct?: string } } };
@@ -113,14 +126,12 @@ export class VaultSecretStore implements SecretStore {
     checkSecretName(name);
     const crypto = await this.options.keyring.forTenant(tenantId);
     const ct = Buffer.from(await crypto.encrypt(sealable(name, value), 'secret')).toString('base64');
-    const { mount } = this.location(tenantId);
-    const response = await this.call(tenantId, 'POST', `/v1/${mount}/data/${encodeURIComponent(name)}`, { data: { ct } });
+    const response = await this.call(tenantId, 'POST', this.path(tenantId, 'data', name), { data: { ct } });
     if (response.status !== 200 && response.status !== 204) throw this.failure(response.status, `writing secret '${name}'`, tenantId);
   }
 
   async list(tenantId: string): Promise<string[]> {
-    const { mount } = this.location(tenantId);
-    const response = await this.call(tenantId, 'GET', `/v1/${mount}/metadata/?list=true`);
+    const response = await this.call(tenantId, 'GET', `${this.path(tenantId, 'metadata')}?list=true`);
     if (response.status === 404) return [];
     if (response.status !== 200) throw this.failure(response.status, 'listing secrets', tenantId);
     const body = (await response.json()) as { data?: { keys?: string[] } };
@@ -129,11 +140,10 @@ export class VaultSecretStore implements SecretStore {
 
   async remove(tenantId: string, name: string): Promise<boolean> {
     checkSecretName(name);
-    const { mount } = this.location(tenantId);
-    const existing = await this.call(tenantId, 'GET', `/v1/${mount}/metadata/${encodeURIComponent(name)}`);
+    const existing = await this.call(tenantId, 'GET', this.path(tenantId, 'metadata', name));
     if (existing.status === 404) return false;
     // Deleting the metadata removes every version, not only the latest.
-    const response = await this.call(tenantId, 'DELETE', `/v1/${mount}/metadata/${encodeURIComponent(name)}`);
+    const response = await this.call(tenantId, 'DELETE', this.path(tenantId, 'metadata', name));
     if (response.status !== 204 && response.status !== 200) throw this.failure(response.status, `deleting secret '${name}'`, tenantId);
     return true;
   }

@@ -6,12 +6,13 @@
 import { openTraceWriter } from './writer.js';
 import { localKeyring } from './test-support.js';
 import { traceEvents } from './events.js';
+import { LocalLake } from './local-lake.js';
 
 const [stateDir, runsArg] = process.argv.slice(2);
 if (!stateDir) throw new Error('usage: burst-child.ts <stateDir> <runs>');
 const runs = Number(runsArg ?? 20);
 const keyring = await localKeyring(stateDir, ['acme']);
-const writer = await openTraceWriter({ stateDir, keyring, flushIntervalMs: 25 });
+const writer = await openTraceWriter({ stateDir, lake: new LocalLake(stateDir), keyring, flushIntervalMs: 25 });
 process.stdout.write('ready\n');
 
 async function run(index: number): Promise<void> {

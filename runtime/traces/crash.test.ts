@@ -8,6 +8,7 @@ import { TenantQuerySession } from './local-lake.js';
 import { listSegments, readSegment, segmentPath, TenantWal } from './wal.js';
 import { localKeyring, mustShowRun, tempStateDir } from './test-support.js';
 import { ContentSealer } from './seal.js';
+import { LocalLake } from './local-lake.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const runTs = resolve(here, '../../bin/run-ts.js');
@@ -38,7 +39,7 @@ describe('trace durability', () => {
     const leftInWal = listSegments(join(walRoot(stateDir), 'acme')).length;
 
     // A new writer replays what the dead one left.
-    const writer = await openTraceWriter({ stateDir, keyring: await localKeyring(stateDir, ['acme']) });
+    const writer = await openTraceWriter({ stateDir, lake: new LocalLake(stateDir), keyring: await localKeyring(stateDir, ['acme']) });
     await writer.close();
     const session = await TenantQuerySession.open(stateDir, 'acme');
     const { rows } = await session.query("SELECT run_id || ' ' || seq AS id FROM traces");
@@ -80,10 +81,10 @@ describe('trace durability', () => {
     const { writeFileSync, mkdirSync } = await import('node:fs');
     mkdirSync(walRoot(stateDir), { recursive: true });
     writeFileSync(join(walRoot(stateDir), 'LOCK'), String(process.ppid));
-    await expect(openTraceWriter({ stateDir, keyring })).rejects.toMatchObject({ code: 'TRACE_WAL_LOCKED' });
+    await expect(openTraceWriter({ stateDir, lake: new LocalLake(stateDir), keyring })).rejects.toMatchObject({ code: 'TRACE_WAL_LOCKED' });
     // A lock of a dead process is taken over.
     writeFileSync(join(walRoot(stateDir), 'LOCK'), '999999999');
-    const writer = await openTraceWriter({ stateDir, keyring });
+    const writer = await openTraceWriter({ stateDir, lake: new LocalLake(stateDir), keyring });
     await writer.close();
   });
 });

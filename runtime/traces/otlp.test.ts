@@ -5,6 +5,7 @@ import { OtlpTraceExporter, rootSpanIdOf, traceIdOf, type OtlpTraceExporterOptio
 import { traceEvents } from './events.js';
 import { openTraceWriter } from './writer.js';
 import { CANARY, localKeyring, mustShowRun, tempStateDir } from './test-support.js';
+import { LocalLake } from './local-lake.js';
 
 /** OTLP/JSON as the collector receives it (the HTTP exporter's default encoding). */
 interface AnyValue {
@@ -171,7 +172,7 @@ describe('OTLP exporter against a loopback collector on 127.0.0.1 (decodes the O
   it('plugs into the TraceWriter as an exporter: emitted events arrive as spans, and close() flushes them', async () => {
     const keyring = await localKeyring(stateDir, ['acme']);
     const otlp = exporter({ scheduledDelayMillis: 60_000 }); // only the writer's close can send them in time
-    const writer = await openTraceWriter({ stateDir, keyring, exporters: [otlp] });
+    const writer = await openTraceWriter({ stateDir, lake: new LocalLake(stateDir), keyring, exporters: [otlp] });
     await writer.emit(mustShowRun('acme', 'run-5'));
     expect(spans()).toHaveLength(0);
     await writer.close();

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { showRun } from './runs.js';
 import { mustShowRun, localKeyring, tempStateDir } from './test-support.js';
 import { openTraceWriter, walRoot } from './writer.js';
+import { LocalLake } from './local-lake.js';
 
 describe('runs show of a run whose events have not landed in the lake yet', () => {
   const { stateDir, cleanup } = tempStateDir();
@@ -11,7 +12,7 @@ describe('runs show of a run whose events have not landed in the lake yet', () =
 
   it('reads the tenant WAL too, and shows a segment found in both the WAL and the lake once', async () => {
     const keyring = await localKeyring(stateDir, ['acme']);
-    const writer = await openTraceWriter({ stateDir, keyring, flushIntervalMs: 60_000 });
+    const writer = await openTraceWriter({ stateDir, lake: new LocalLake(stateDir), keyring, flushIntervalMs: 60_000 });
     const run = mustShowRun('acme', 'run-1');
     await writer.emit(run);
     // Acknowledged, in the WAL only: the lake has no file yet.

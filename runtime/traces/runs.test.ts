@@ -7,6 +7,7 @@ import { runTraceQuery } from './query.js';
 import { CANARY, localKeyring, mustShowRun, tempStateDir } from './test-support.js';
 import { traceEvents } from './events.js';
 import type { TenantKeyring } from '../ports.js';
+import { LocalLake } from './local-lake.js';
 
 describe('runs list / show over the lake', () => {
   const { stateDir, cleanup } = tempStateDir();
@@ -14,7 +15,7 @@ describe('runs list / show over the lake', () => {
 
   beforeAll(async () => {
     keyring = await localKeyring(stateDir, ['acme', 'acme-corp']);
-    const writer = await openTraceWriter({ stateDir, keyring, flushIntervalMs: 60_000 });
+    const writer = await openTraceWriter({ stateDir, lake: new LocalLake(stateDir), keyring, flushIntervalMs: 60_000 });
     // The must-show run arrives out of order and in pieces, as activities would emit it.
     const run = mustShowRun('acme', 'run-1');
     await writer.emit(run.slice(6));

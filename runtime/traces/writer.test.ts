@@ -6,6 +6,7 @@ import { TenantQuerySession, tenantLakeDir } from './local-lake.js';
 import { ContentOpener, PlaintextCodecForBenchmarks } from './seal.js';
 import { CANARY, findCanaries, localKeyring, mustShowRun, tempStateDir } from './test-support.js';
 import { isClawError } from '../../core/errors.js';
+import { LocalLake } from './local-lake.js';
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -21,7 +22,7 @@ describe('trace writer → local lake', () => {
     const { stateDir, cleanup } = tempStateDir();
     cleanups.push(cleanup);
     const keyring = await localKeyring(stateDir, ['acme', 'globex']);
-    const writer = await openTraceWriter({ stateDir, keyring, flushIntervalMs: 60_000 });
+    const writer = await openTraceWriter({ stateDir, lake: new LocalLake(stateDir), keyring, flushIntervalMs: 60_000 });
     const acme = mustShowRun('acme', 'run-1');
     const globex = mustShowRun('globex', 'run-9', new Date('2026-11-26T00:00:00Z'));
     await writer.emit([...acme, ...globex]);
@@ -67,6 +68,7 @@ describe('trace writer → local lake', () => {
     cleanups.push(cleanup);
     const writer = await openTraceWriter({
       stateDir,
+      lake: new LocalLake(stateDir),
       keyring: await localKeyring(stateDir, []),
       flushIntervalMs: 60_000,
       codecFor: async () => new PlaintextCodecForBenchmarks(),

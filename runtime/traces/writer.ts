@@ -10,7 +10,6 @@
 import { join } from 'node:path';
 import type { TenantKeyring, TraceEvent, TraceSink } from '../ports.js';
 import { assertTenantId, type LakeWriter } from './lake.js';
-import { LocalLake } from './local-lake.js';
 import { ContentSealer, type TraceCodec } from './seal.js';
 import { acquireWalLock, listSegments, readSegment, segmentPath, TenantWal } from './wal.js';
 import { readdirSync, existsSync } from 'node:fs';
@@ -18,8 +17,8 @@ import { readdirSync, existsSync } from 'node:fs';
 export interface TraceWriterOptions {
   stateDir: string;
   keyring: TenantKeyring;
-  /** Where segments land; default the local Parquet lake under `<stateDir>/lake`. */
-  lake?: LakeWriter;
+  /** Where segments land: the target's lake (runtime/targets; the local Parquet lake on the local target). */
+  lake: LakeWriter;
   flushIntervalMs?: number;
   maxSegmentEvents?: number;
   /** Also export each emitted batch (e.g. OtlpTraceExporter); best effort, never blocks emit. */
@@ -49,7 +48,7 @@ export class TraceWriter implements TraceSink {
   private releaseLock: () => void = () => {};
 
   private constructor(private readonly options: TraceWriterOptions) {
-    this.lake = options.lake ?? new LocalLake(options.stateDir);
+    this.lake = options.lake;
     this.root = walRoot(options.stateDir);
   }
 

@@ -7,8 +7,8 @@
  *                  rebuilds the tool runtime (tools, Cedar policies)
  * Contract (contracts/wiring.ts, read by runtime/process-config.ts): env CLAW_STATE_DIR,
  * CLAW_CONFIG, TEMPORAL_ADDRESS (+ TEMPORAL_NAMESPACE), CLAW_PORT, DATABASE_URL or CLAW_DB_*;
- * on a cloud target also CLAW_TARGET and CLAW_TENANTS_FILE (components/k8s/runtime.ts), from
- * which runtime/adapters.ts picks the keyring, blob store, lake and OTLP exporter.
+ * on a cloud target also CLAW_TARGET, CLAW_TENANTS_FILE, OPENBAO_* and CLAW_SANDBOX_*
+ * (components/k8s/runtime.ts), from which its target (runtime/targets) builds every port.
  */
 import { createServer } from 'node:http';
 import { join } from 'node:path';
@@ -20,10 +20,9 @@ import { createActivities } from '../activities/index.js';
 import { modelToolCatalog } from '../activities/builtin-tools.js';
 import { ReplyOutbox } from '../activities/outbox.js';
 import { channelSender } from '../channels/outbound.js';
-import { openAdapters } from '../adapters.js';
 import { readProcessConfig } from '../process-config.js';
 import { tenantPayloadCodec } from '../crypto/codec.js';
-import { openSecretStore } from '../secrets/index.js';
+import { openTarget } from '../targets/index.js';
 import { MetadataStore } from '../store/metadata.js';
 import { workflowBundle } from '../temporal/bundle.js';
 import { temporalDialOptions } from '../temporal/connection.js';
@@ -47,27 +46,27 @@ const databaseUrl = processConfig.databaseUrl!;
 
 let config: ClawConfig = processConfig.config!;
 
-// Keys, blobs, lake and OTLP export by target (local: keyring file, directory, Parquet lake).
-const adapters = await openAdapters({ component: 'worker', stateDir, config, currentConfig: () => config }).catch((err: unknown) => {
+// Every port from the target (runtime/targets): keys, blobs, lake, secrets, program sandbox, OTLP.
+const ports = await openTarget({ component: 'worker', stateDir, config, currentConfig: () => config }).catch((err: unknown) => {
   console.error(`worker: ${isClawError(err) ? err.toLine() : (err as Error).message}`);
   process.exit(2);
 });
-const keyring = adapters.tenantKeyring;
+const keyring = ports.tenantKeyring;
 {
-  const d = adapters.describe();
-  console.log(`worker: target ${d.target}: keys ${d.tenantKeyring.kind}, blobs ${d.blobStore?.kind}, lake ${d.lakeWriter?.kind}${d.otlp ? `, OTLP to ${new URL(d.otlp.endpoint).host}` : ''}`);
+  const d = ports.describe();
+  console.log(`worker: target ${d.target}: keys ${d.tenantKeyring.kind}, blobs ${d.blobStore?.kind}, lake ${d.lakeWriter?.kind}, secrets ${d.secretStore.kind}, program tools ${d.programSandbox?.kind}${d.otlp ? `, OTLP to ${new URL(d.otlp.endpoint).host}` : ''}`);
 }
 const store = await MetadataStore.connect(databaseUrl, { keyring });
-const secrets = await openSecretStore({ databaseUrl, keyring });
+const secrets = await ports.openSecretStore(databaseUrl);
 const outbox = await ReplyOutbox.connect(databaseUrl);
 // Every tool call: Cedar (claw.yaml grants + the tenants' policy files) → approval → broker → sandbox → scrub.
-const tools = await WorkerToolRuntime.create({ config, configFile, store, secrets });
+const tools = await WorkerToolRuntime.create({ config, configFile, store, secrets, ...(ports.programSandbox ? { programSandbox: ports.programSandbox } : {}) });
 // The run traces: sealed under the tenant key, durable in the WAL on emit, landed in the target's lake.
 const traces = await openTraceWriter({
   stateDir,
   keyring,
-  lake: adapters.lakeWriter,
-  exporters: adapters.traceExporters,
+  lake: ports.lakeWriter!,
+  exporters: ports.traceExporters,
   onFlushError: (err) => console.error(`worker: trace segments not landed yet (kept in the WAL, retried): ${(err as Error).message.split('\n')[0]}`),
 });
 const activities = createActivities({

@@ -13,6 +13,7 @@
  */
 import type { Agent, ClawConfig } from '../../core/config/schema.js';
 import type { SecretStore } from '../ports.js';
+import type { ProgramSandbox } from '../targets/index.js';
 import type { AgentRecord, MetadataStore } from '../store/metadata.js';
 import { createToolRuntime, type ToolRuntime } from '../tools/index.js';
 import type { ToolCallFn } from '../activities/index.js';
@@ -22,6 +23,8 @@ export interface WorkerToolRuntimeOptions {
   configFile: string;
   store: Pick<MetadataStore, 'listAgents'>;
   secrets: SecretStore;
+  /** Program tools in Kubernetes pods (the target's, on aws/gcp); absent: bubblewrap. */
+  programSandbox?: ProgramSandbox;
   /** One line per policy reload problem (never secret values: policies hold none). */
   log?: (line: string) => void;
   isolatePoolSize?: number;
@@ -66,6 +69,7 @@ export class WorkerToolRuntime {
       config: withAppliedAgents(config, applied),
       configFile: this.options.configFile,
       secretStore: this.options.secrets,
+      ...(this.options.programSandbox ? { kubernetes: this.options.programSandbox } : {}),
       isolatePoolSize: this.options.isolatePoolSize,
     });
     const previous = this.runtime as ToolRuntime | undefined;

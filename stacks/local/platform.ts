@@ -6,7 +6,7 @@ import type { Connection } from '@temporalio/client';
 import type { Agent, ClawConfig, Tenant } from '../../core/config/schema.js';
 import { isClawError } from '../../core/errors.js';
 // The local platform's keyring, from the adapters module (which loads no cloud SDK).
-import { localTenantKeyring } from '../../runtime/adapters.js';
+import { localTenantKeyring } from '../../runtime/crypto/index.js';
 import { tenantPayloadCodec } from '../../runtime/crypto/codec.js';
 import type { TenantKeyring } from '../../runtime/ports.js';
 import { MetadataStore } from '../../runtime/store/metadata.js';

@@ -1,5 +1,5 @@
 /**
- * runtime/adapters.ts: which adapters each target's configuration yields. No cloud is
+ * runtime/targets: which ports each target's configuration yields. No cloud is
  * contacted: the cloud adapters are constructed (clients are lazy) and their configuration
  * is read back through their public lookups (keyRef, keyName, locate) and `describe()`.
  * The OTLP exporter sends to a loopback collector; tenant impersonation talks to a loopback
@@ -8,26 +8,29 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../core/config/load.js';
-import { isClawError, type ClawError } from '../core/errors.js';
-import { impersonatedToken, openAdapters, RoutedBlobStore, RoutedLakeWriter, RoutedTenantKeyring, resolveWiring, type AdapterInputs } from './adapters.js';
-import { directoryBlobRoot, DirectoryBlobStore } from './blobs/index.js';
-import { GcsBlobStore } from './blobs/gcs.js';
-import { S3BlobStore } from './blobs/s3.js';
-import { AwsKmsBackend } from './crypto/aws-kms.js';
-import { EnvelopeKeyring } from './crypto/envelope.js';
-import { GcpKmsBackend } from './crypto/gcp-kms.js';
-import { LocalKeyringBackend, keyringPath } from './crypto/local-keyring.js';
-import { AwsLake } from './traces/aws-lake.js';
-import { GcpLake } from './traces/gcp-lake.js';
-import { lakeDir, LocalLake } from './traces/local-lake.js';
-import { CANARY, mustShowRun, tempStateDir } from './traces/test-support.js';
+import { parseConfig } from '../../core/config/load.js';
+import { isClawError, type ClawError } from '../../core/errors.js';
+import { impersonatedToken, openTarget, RoutedBlobStore, RoutedLakeWriter, RoutedTenantKeyring, resolveWiring, type TargetInputs } from './index.js';
+import { directoryBlobRoot, DirectoryBlobStore } from '../blobs/index.js';
+import { GcsBlobStore } from '../blobs/gcs.js';
+import { S3BlobStore } from '../blobs/s3.js';
+import { AwsKmsBackend } from '../crypto/aws-kms.js';
+import { EnvelopeKeyring } from '../crypto/envelope.js';
+import { GcpKmsBackend } from '../crypto/gcp-kms.js';
+import { LocalKeyringBackend, keyringPath } from '../crypto/local-keyring.js';
+import { AwsLake } from '../traces/aws-lake.js';
+import { KubernetesSandbox } from '../sandbox/kubernetes.js';
+import { VaultSecretStore } from '../secrets/vault.js';
+import { GcpLake } from '../traces/gcp-lake.js';
+import { lakeDir, LocalLake } from '../traces/local-lake.js';
+import { CANARY, mustShowRun, tempStateDir } from '../traces/test-support.js';
 
 const ACME_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1b4f2c8e-4d7a-4f0e-9c1a-2b3c4d5e6f70';
 const GLOBEX_KEY = 'arn:aws:kms:eu-west-1:210987654321:key/9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
 const ACME_ROLE = 'arn:aws:iam::123456789012:role/claw-prod-acme';
 const GLOBEX_ROLE = 'arn:aws:iam::123456789012:role/claw-prod-globex';
 const TENANTS_FILE = '/etc/claw/tenants.json';
+const SANDBOX_IMAGE = `registry.example.com/claw/tools@sha256:${'a'.repeat(64)}`;
 
 const AWS_YAML = `
 name: prod
@@ -66,12 +69,12 @@ async function clawError(run: () => Promise<unknown>): Promise<ClawError> {
   throw new Error('expected a ClawError');
 }
 
-function cloudInputs(yaml: string, target: string, tenants: unknown, extra: Partial<AdapterInputs> = {}): AdapterInputs {
+function cloudInputs(yaml: string, target: string, tenants: unknown, extra: Partial<TargetInputs> = {}): TargetInputs {
   return {
     component: 'worker',
     stateDir: '/nonexistent/claw-state',
     config: parseConfig(yaml, '/tmp/claw.yaml'),
-    env: { CLAW_TARGET: target, CLAW_TENANTS_FILE: TENANTS_FILE },
+    env: { CLAW_TARGET: target, CLAW_TENANTS_FILE: TENANTS_FILE, CLAW_SANDBOX_NAMESPACE: 'claw-sandbox', CLAW_SANDBOX_IMAGE: SANDBOX_IMAGE },
     readFile: (path) => {
       if (path !== TENANTS_FILE) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
       return JSON.stringify(tenants);
@@ -86,7 +89,7 @@ describe('local target', () => {
   const config = parseConfig('tenants: [{ id: acme, name: Acme }]\n', '/tmp/claw.yaml');
 
   it('the worker gets the keyring file, the blob directory and the Parquet lake under the state dir, and no exporter', async () => {
-    const adapters = await openAdapters({ component: 'worker', stateDir, config, env: {} });
+    const adapters = await openTarget({ component: 'worker', stateDir, config, env: {} });
     expect(adapters.target).toBe('local');
     expect(adapters.tenantKeyring).toBeInstanceOf(EnvelopeKeyring);
     expect((adapters.tenantKeyring as EnvelopeKeyring).backend).toBeInstanceOf(LocalKeyringBackend);
@@ -100,22 +103,25 @@ describe('local target', () => {
       tenantKeyring: { kind: 'local', path: keyringPath(stateDir) },
       blobStore: { kind: 'directory', root: directoryBlobRoot(stateDir) },
       lakeWriter: { kind: 'local', dir: lakeDir(stateDir) },
+      secretStore: { kind: 'database' },
+      programSandbox: { kind: 'bubblewrap' },
     });
+    expect(adapters.programSandbox).toBeUndefined();
 
     // The same key file as before: a key made through one keyring opens through another.
     await adapters.tenantKeyring.createTenantKey('acme');
     const sealed = await (await adapters.tenantKeyring.forTenant('acme')).encrypt(new TextEncoder().encode('hello'), 'blob');
-    const again = await openAdapters({ component: 'codecServer', stateDir, env: {} });
+    const again = await openTarget({ component: 'codecServer', stateDir, env: {} });
     expect(new TextDecoder().decode(await (await again.tenantKeyring.forTenant('acme')).decrypt(sealed, 'blob'))).toBe('hello');
     await adapters.lakeWriter!.close?.();
   });
 
   it('the gateway and codec-server get only the keyring', async () => {
     for (const component of ['gateway', 'codecServer'] as const) {
-      const adapters = await openAdapters({ component, stateDir, config, env: {} });
+      const adapters = await openTarget({ component, stateDir, config, env: {} });
       expect(adapters.blobStore).toBeUndefined();
       expect(adapters.lakeWriter).toBeUndefined();
-      expect(adapters.describe()).toEqual({ target: 'local', component, tenantKeyring: { kind: 'local', path: keyringPath(stateDir) } });
+      expect(adapters.describe()).toEqual({ target: 'local', component, tenantKeyring: { kind: 'local', path: keyringPath(stateDir) }, secretStore: { kind: 'database' } });
     }
   });
 });
@@ -127,7 +133,7 @@ describe('aws target (CLAW_TARGET=aws + tenants.json from components/k8s/runtime
   ];
 
   it("the worker: AWS KMS with each tenant's key ARN and createKeys false, S3 with its bucket/prefix and SSE-KMS key, the AWS lake, each under the tenant role", async () => {
-    const adapters = await openAdapters(cloudInputs(AWS_YAML, 'aws', workerTenants));
+    const adapters = await openTarget(cloudInputs(AWS_YAML, 'aws', workerTenants));
     expect(adapters.target).toBe('aws');
 
     const keyring = adapters.tenantKeyring as RoutedTenantKeyring;
@@ -166,14 +172,19 @@ describe('aws target (CLAW_TARGET=aws + tenants.json from components/k8s/runtime
           globex: { bucket: 'globex-own-bucket', prefix: 'claw/', kmsKeyArn: GLOBEX_KEY, database: 'claw_prod_globex', workgroup: 'claw-prod-globex' },
         },
       },
+      secretStore: { kind: 'database' },
+      programSandbox: { kind: 'kubernetes', namespace: 'claw-sandbox', image: SANDBOX_IMAGE },
     });
+    // Program tools never run in the worker's own pod on a cloud target.
+    expect(adapters.programSandbox?.sandbox).toBeInstanceOf(KubernetesSandbox);
+    expect(adapters.programSandbox?.image).toBe(SANDBOX_IMAGE);
     expect(adapters.traceExporters).toEqual([]);
   });
 
   // Every wired tenant's key is named by its keyRef, so the backend never takes the create path;
   // createKeys: false (in the summary above) is the second guard. The KMS calls are answered here.
   it('a cloud process never creates a key: createTenantKey only checks that the wired key exists', async () => {
-    const adapters = await openAdapters(cloudInputs(AWS_YAML, 'aws', workerTenants.map(({ roleArn: _, ...t }) => t), { component: 'gateway' }));
+    const adapters = await openTarget(cloudInputs(AWS_YAML, 'aws', workerTenants.map(({ roleArn: _, ...t }) => t), { component: 'gateway' }));
     const backend = (adapters.tenantKeyring as RoutedTenantKeyring).keyringOf('acme').backend as AwsKmsBackend;
     const sent: string[] = [];
     backend.client.middlewareStack.add((next, context) => async (args) => {
@@ -187,7 +198,7 @@ describe('aws target (CLAW_TARGET=aws + tenants.json from components/k8s/runtime
 
   it('the gateway and codec-server: the keyring only, under their own identity (one backend for every tenant)', async () => {
     const tenants = workerTenants.map(({ id, keyRef }) => ({ id, keyRef }));
-    const adapters = await openAdapters(cloudInputs(AWS_YAML, 'aws', tenants, { component: 'codecServer' }));
+    const adapters = await openTarget(cloudInputs(AWS_YAML, 'aws', tenants, { component: 'codecServer' }));
     const keyring = adapters.tenantKeyring as RoutedTenantKeyring;
     expect(keyring.keyringOf('acme')).toBe(keyring.keyringOf('globex'));
     expect(adapters.blobStore).toBeUndefined();
@@ -195,7 +206,7 @@ describe('aws target (CLAW_TARGET=aws + tenants.json from components/k8s/runtime
   });
 
   it('a tenant missing from the wiring is refused by name, not served with a guessed key', async () => {
-    const adapters = await openAdapters(cloudInputs(AWS_YAML, 'aws', workerTenants));
+    const adapters = await openTarget(cloudInputs(AWS_YAML, 'aws', workerTenants));
     await expect(adapters.tenantKeyring.forTenant('initech')).rejects.toMatchObject({ code: 'TENANT_NOT_WIRED', message: expect.stringContaining("'initech'") });
     await expect(adapters.blobStore!.list('initech')).rejects.toMatchObject({ code: 'TENANT_NOT_WIRED' });
   });
@@ -208,7 +219,7 @@ describe('gcp target', () => {
   ];
 
   it("the worker: Cloud KMS with each tenant's CryptoKey and createKeys false, GCS with its bucket/prefix and key, the BigQuery lake", async () => {
-    const adapters = await openAdapters(cloudInputs(GCP_YAML, 'gcp', workerTenants));
+    const adapters = await openTarget(cloudInputs(GCP_YAML, 'gcp', workerTenants));
     const keyring = adapters.tenantKeyring as RoutedTenantKeyring;
     for (const t of workerTenants) {
       const backend = keyring.keyringOf(t.id).backend as GcpKmsBackend;
@@ -234,12 +245,15 @@ describe('gcp target', () => {
         kind: 'gcp',
         tenants: { acme: { projectId: 'claw-prod-1', datasetId: 'claw_prod_acme', kmsKeyName: GCP_ACME_KEY }, globex: { projectId: 'claw-prod-1', datasetId: 'claw_prod_globex', kmsKeyName: GCP_GLOBEX_KEY } },
       },
+      secretStore: { kind: 'database' },
+      programSandbox: { kind: 'kubernetes', namespace: 'claw-sandbox', image: SANDBOX_IMAGE },
     });
+    expect(adapters.programSandbox?.sandbox).toBeInstanceOf(KubernetesSandbox);
   });
 
   it('the codec-server: the keyring only, each tenant under its decode identity', async () => {
     const tenants = workerTenants.map(({ id, keyRef }, i) => ({ id, keyRef, serviceAccount: `ct-${id}-00000${i}-c@claw-prod-1.iam.gserviceaccount.com` }));
-    const adapters = await openAdapters(cloudInputs(GCP_YAML, 'gcp', tenants, { component: 'codecServer' }));
+    const adapters = await openTarget(cloudInputs(GCP_YAML, 'gcp', tenants, { component: 'codecServer' }));
     expect(adapters.blobStore).toBeUndefined();
     expect(adapters.lakeWriter).toBeUndefined();
     expect(adapters.describe().tenantKeyring).toMatchObject({ kind: 'gcp-kms', createKeys: false, identities: { acme: tenants[0]!.serviceAccount, globex: tenants[1]!.serviceAccount } });
@@ -310,7 +324,7 @@ tenants:
 
   it("yields one exporter to the endpoint with the headers; content only for the tenant that opted in; the summary names headers, not values", async () => {
     let config = parseConfig(yaml(endpoint), '/tmp/claw.yaml');
-    const adapters = await openAdapters({ component: 'worker', stateDir, config, currentConfig: () => config, env: {} });
+    const adapters = await openTarget({ component: 'worker', stateDir, config, currentConfig: () => config, env: {} });
     expect(adapters.traceExporters).toHaveLength(1);
     const summary = adapters.describe();
     expect(summary.otlp).toEqual({ endpoint, headerNames: ['x-api-key'], contentTenants: ['acme'] });
@@ -343,7 +357,7 @@ tenants:
 
   it('is not built for the gateway or codec-server, and claw.yaml refuses an endpoint that is not a URL', async () => {
     const config = parseConfig(yaml(endpoint), '/tmp/claw.yaml');
-    expect((await openAdapters({ component: 'gateway', stateDir, config, env: {} })).traceExporters).toEqual([]);
+    expect((await openTarget({ component: 'gateway', stateDir, config, env: {} })).traceExporters).toEqual([]);
     expect(() => parseConfig(yaml('not a url'), '/tmp/claw.yaml')).toThrow(/observability\.otlp\.endpoint/);
   });
 });
@@ -352,23 +366,45 @@ describe('malformed wiring: one ClawError naming what to fix', () => {
   const good = { id: 'acme', keyRef: ACME_KEY, roleArn: ACME_ROLE, bucket: 'claw-prod-acme', database: 'claw_prod_acme', workgroup: 'claw-prod-acme' };
 
   it('a tenant without a key ref', async () => {
-    const err = await clawError(() => openAdapters(cloudInputs(AWS_YAML, 'aws', [good, { id: 'globex', bucket: 'globex-own-bucket' }])));
+    const err = await clawError(() => openTarget(cloudInputs(AWS_YAML, 'aws', [good, { id: 'globex', bucket: 'globex-own-bucket' }])));
     expect(err.code).toBe('RUNTIME_WIRING_INVALID');
     expect(err.message).toContain("tenant 'globex' has no keyRef");
     expect(err.hint).toMatch(/claw upgrade/);
   });
 
+  it('a cloud worker without the sandbox pool wiring is refused: program tools never fall back to the worker pod', async () => {
+    const inputs = cloudInputs(AWS_YAML, 'aws', [good]);
+    const { CLAW_SANDBOX_NAMESPACE: _, ...env } = inputs.env!;
+    const err = await clawError(() => openTarget({ ...inputs, env }));
+    expect(err.code).toBe('RUNTIME_WIRING_INVALID');
+    expect(err.message).toContain('CLAW_SANDBOX_NAMESPACE');
+    // The gateway runs no tools: it needs none.
+    expect((await openTarget({ ...inputs, env, component: 'gateway' })).describe().programSandbox).toBeUndefined();
+  });
+
+  it('OPENBAO_ADDR wires the secret store to OpenBao (Kubernetes auth, a path per tenant); a bad address is named', async () => {
+    const inputs = cloudInputs(AWS_YAML, 'aws', [good]);
+    const env = { ...inputs.env, OPENBAO_ADDR: 'http://openbao.openbao.svc:8200', OPENBAO_AUTH_MOUNT: 'kubernetes', OPENBAO_AUTH_ROLE: 'claw-runtime' };
+    const ports = await openTarget({ ...inputs, env });
+    expect(ports.describe().secretStore).toEqual({ kind: 'openbao', address: 'http://openbao.openbao.svc:8200', authRole: 'claw-runtime', kvMount: 'claw' });
+    const store = await ports.openSecretStore('postgres://unused');
+    expect(store).toBeInstanceOf(VaultSecretStore);
+    expect((store as VaultSecretStore).location('acme')).toEqual({ mount: 'claw', prefix: 'acme/' });
+    const err = await clawError(() => openTarget({ ...inputs, env: { ...env, OPENBAO_ADDR: 'openbao:8200 ' } }));
+    expect(err.message).toContain('OPENBAO_ADDR is not an http(s) URL');
+  });
+
   it('an unknown target', async () => {
-    const err = await clawError(() => openAdapters(cloudInputs(AWS_YAML, 'azure', [good])));
+    const err = await clawError(() => openTarget(cloudInputs(AWS_YAML, 'azure', [good])));
     expect(err.code).toBe('RUNTIME_WIRING_INVALID');
     expect(err.message).toContain("CLAW_TARGET is 'azure'");
     expect(err.hint).toMatch(/'local', 'aws' or 'gcp'/);
   });
 
   it("a CLAW_TARGET that contradicts claw.yaml, a missing CLAW_TENANTS_FILE, a file that is not there", async () => {
-    expect((await clawError(() => openAdapters(cloudInputs(AWS_YAML, 'gcp', [good])))).message).toContain("CLAW_TARGET is 'gcp' but claw.yaml's target is 'aws'");
-    expect((await clawError(() => openAdapters({ ...cloudInputs(AWS_YAML, 'aws', [good]), env: { CLAW_TARGET: 'aws' } }))).message).toContain('needs CLAW_TENANTS_FILE');
-    expect((await clawError(() => openAdapters({ ...cloudInputs(AWS_YAML, 'aws', [good]), env: { CLAW_TARGET: 'aws', CLAW_TENANTS_FILE: '/etc/claw/other.json' } }))).message).toContain('/etc/claw/other.json does not exist');
+    expect((await clawError(() => openTarget(cloudInputs(AWS_YAML, 'gcp', [good])))).message).toContain("CLAW_TARGET is 'gcp' but claw.yaml's target is 'aws'");
+    expect((await clawError(() => openTarget({ ...cloudInputs(AWS_YAML, 'aws', [good]), env: { CLAW_TARGET: 'aws' } }))).message).toContain('needs CLAW_TENANTS_FILE');
+    expect((await clawError(() => openTarget({ ...cloudInputs(AWS_YAML, 'aws', [good]), env: { CLAW_TARGET: 'aws', CLAW_TENANTS_FILE: '/etc/claw/other.json' } }))).message).toContain('/etc/claw/other.json does not exist');
   });
 
   it('every problem of the file in the one error: a GCP key on aws, a worker tenant without bucket or lake names, a duplicate', () => {
@@ -389,12 +425,12 @@ describe('malformed wiring: one ClawError naming what to fix', () => {
   });
 
   it('a field of the wrong type is named by the schema (contracts/wiring.ts)', async () => {
-    const err = await clawError(() => openAdapters(cloudInputs(AWS_YAML, 'aws', [{ ...good, bucket: 42 }])));
+    const err = await clawError(() => openTarget(cloudInputs(AWS_YAML, 'aws', [{ ...good, bucket: 42 }])));
     expect(err.message).toMatch(/tenant 'acme': bucket: /);
   });
 
   it('gcp: a worker tenant without its dataset', async () => {
-    const err = await clawError(() => openAdapters(cloudInputs(GCP_YAML, 'gcp', [{ id: 'acme', keyRef: GCP_ACME_KEY, bucket: 'b-acme' }])));
+    const err = await clawError(() => openTarget(cloudInputs(GCP_YAML, 'gcp', [{ id: 'acme', keyRef: GCP_ACME_KEY, bucket: 'b-acme' }])));
     expect(err.message).toContain("tenant 'acme' has no dataset");
   });
 });

@@ -1,0 +1,65 @@
+/**
+ * The gcp target's ports. Keys are never created here (`createKeys: false`): the stack
+ * creates them (invariant 6). Every component impersonates the tenant's service account for
+ * that tenant's key and data (the component's own Workload Identity token mints it).
+ *   keys      Cloud KMS, the tenant's keyRef
+ *   blobs     GCS bucket/prefix, CMEK under the tenant's key
+ *   lake      BigQuery dataset
+ *   sandbox   program tools as pods in the gVisor pool (cloudSandbox)
+ */
+import { DEFAULT_CACHE, EnvelopeKeyring } from '../crypto/envelope.js';
+import { openBlobStore } from '../blobs/index.js';
+import { impersonatedToken } from './identities.js';
+import { keysOf, notWired, routeByIdentity, RoutedBlobStore, RoutedLakeWriter, RoutedTenantKeyring, TenantRouter } from './routing.js';
+import type { BuiltPorts } from './ports.js';
+import type { RuntimeWiring, TenantWiringEntry } from './wiring.js';
+
+/** `projects/p/locations/l/keyRings/r/cryptoKeys/k` → its parts. */
+function cryptoKeyParts(name: string): { project: string; location: string; keyRing: string } {
+  const [, project, , location, , keyRing] = name.split('/');
+  return { project: project!, location: location!, keyRing: keyRing! };
+}
+
+export async function gcpPorts(w: RuntimeWiring): Promise<BuiltPorts> {
+  const keys = keysOf(w.tenants);
+  const { GcpKmsBackend, gceMetadataToken } = await import('../crypto/gcp-kms.js');
+  // The component's own token (Workload Identity through the metadata server) mints the tenant identities' tokens.
+  const own = gceMetadataToken();
+  const identityOf = (t: TenantWiringEntry) => t.serviceAccount;
+  const tokenFor = (serviceAccount: string | undefined) => (serviceAccount ? impersonatedToken(serviceAccount, own) : own);
+  const keyrings = await routeByIdentity(w.tenants, identityOf, (serviceAccount) => {
+    // The managed key ring only names keys of tenants outside `keys`, which the router refuses anyway.
+    const first = w.tenants.find((t) => identityOf(t) === serviceAccount)!;
+    return new EnvelopeKeyring(new GcpKmsBackend({ ...cryptoKeyParts(first.keyRef), keys, createKeys: false, token: tokenFor(serviceAccount) }), DEFAULT_CACHE);
+  });
+  const tenantKeyring = new RoutedTenantKeyring(new TenantRouter('gcp', keyrings));
+  const identities = Object.fromEntries(w.tenants.map((t) => [t.id, t.serviceAccount ?? null]));
+  const summary: BuiltPorts['summary'] = { tenantKeyring: { kind: 'gcp-kms', createKeys: false, keys, identities } };
+  if (w.component !== 'worker') return { tenantKeyring, summary };
+
+  const byId = new Map(w.tenants.map((t) => [t.id, t]));
+  const gcsLocation = (tenantId: string) => {
+    const t = byId.get(tenantId);
+    if (!t) throw notWired(tenantId, 'gcp');
+    return { bucket: t.bucket!, prefix: t.prefix ?? '', kmsKeyName: t.keyRef };
+  };
+  const lakeOf = (tenantId: string) => {
+    const t = byId.get(tenantId);
+    if (!t) throw notWired(tenantId, 'gcp');
+    const [projectId, datasetId] = t.dataset!.split(':') as [string, string];
+    return { projectId, datasetId, kmsKeyName: t.keyRef };
+  };
+  const stores = await routeByIdentity(w.tenants, identityOf, (serviceAccount) => openBlobStore({ kind: 'gcs', keyring: tenantKeyring, location: gcsLocation, token: tokenFor(serviceAccount) }));
+  const { GcpLake } = await import('../traces/gcp-lake.js');
+  const lakes = await routeByIdentity(w.tenants, identityOf, (serviceAccount) => new GcpLake({ tenant: lakeOf, accessToken: tokenFor(serviceAccount) }));
+  return {
+    tenantKeyring,
+    blobStore: new RoutedBlobStore(new TenantRouter('gcp', stores)),
+    lakeWriter: new RoutedLakeWriter(new TenantRouter('gcp', lakes)),
+    summary: {
+      ...summary,
+      blobStore: { kind: 'gcs', tenants: Object.fromEntries(w.tenants.map((t) => [t.id, gcsLocation(t.id)])) },
+      lakeWriter: { kind: 'gcp', tenants: Object.fromEntries(w.tenants.map((t) => [t.id, lakeOf(t.id)])) },
+    },
+  };
+}
