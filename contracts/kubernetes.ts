@@ -37,6 +37,13 @@ export const K8S_NAMES: Record<RuntimeComponentName, string> = {
 /** The port each component listens on (`CLAW_PORT`), serving `GET /healthz`: the runtime's wiring contract. */
 export const PORTS: Record<RuntimeComponentName, number> = RUNTIME_PORTS;
 
+/**
+ * The runtime release a Deployment and its pods run (claw.yaml versions.runtime): the stacks
+ * set it, and the upgrade health gate (cli/installer/health.ts) waits until every Deployment
+ * carries the expected one. Images are pinned by digest, so this label is how a version is read.
+ */
+export const RELEASE_VERSION_LABEL = 'app.kubernetes.io/version';
+
 /** Non-root uid/gid the runtime images run as (runtime/images). */
 export const RUNTIME_UID = 10001;
 

@@ -99,6 +99,7 @@ export function mapPulumiEvent(event: PulumiEvent, operation: OperationKind, sta
 
 export class AutomationEngine implements Engine {
   description = 'pulumi (automation api)';
+  readonly provisionsCloud = true;
   private stackPromise?: Promise<Stack>;
   private abort?: AbortController;
 

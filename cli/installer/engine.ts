@@ -5,6 +5,9 @@
  * services only ever see this interface, so every command, exit code, renderer and the
  * fleet wave logic is tested against the fake exactly as it runs against Pulumi.
  */
+import type { ClawConfig } from '../../core/config/schema.js';
+import type { HealthCheck } from './health.js';
+import type { StackSpec } from './workspace.js';
 
 /** One operation Pulumi would perform (or performed) on a resource. */
 export type StepOp = 'create' | 'update' | 'delete' | 'replace' | 'same' | 'read' | 'refresh';
@@ -72,6 +75,8 @@ export interface EngineRunOptions {
 export interface Engine {
   /** What kind of engine this is, shown to users (`pulumi 3.x (automation api)`, `fake`). */
   readonly description: string;
+  /** Whether it provisions a real cloud (then preflight checks the account before an apply). */
+  readonly provisionsCloud: boolean;
   preview(options?: EngineRunOptions & { savePlan?: boolean }): Promise<PreviewResult>;
   /** Apply the program; with `enginePlan`, apply exactly that plan (fails if reality moved). */
   up(options?: EngineRunOptions & { enginePlan?: unknown }): Promise<OperationResult>;
@@ -98,4 +103,21 @@ export function formatChanges(changes: ChangeSummary): string {
   const parts = order.filter((op) => (changes[op] ?? 0) > 0).map((op) => `${changes[op]} to ${op}`);
   const unchanged = changes.same ? ` (${changes.same} unchanged)` : '';
   return parts.length ? `${parts.join(', ')}${unchanged}` : `no changes${unchanged}`;
+}
+
+/**
+ * The engine an install runs on, and how its workloads' health is read: the Pulumi
+ * Automation API and the Kubernetes API, or, with CLAW_ENGINE=fake (tests, demos), the
+ * in-memory test double. Lifecycle code asks this and never names either; each is loaded on
+ * use (the Automation API pulls in the Pulumi SDK, seconds to import).
+ */
+export async function selectEngine(spec: StackSpec, config: ClawConfig, env: Record<string, string | undefined> = process.env): Promise<{ engine: Engine; health: HealthCheck }> {
+  if (env.CLAW_ENGINE === 'fake') {
+    const [{ FakeEngine }, { FakeHealth }] = await Promise.all([import('./fake-engine.js'), import('./health.js')]);
+    const engine = new FakeEngine(spec, config);
+    return { engine, health: new FakeHealth(engine) };
+  }
+  const [{ AutomationEngine }, { stackProgram }, { KubeHealth }] = await Promise.all([import('./automation-engine.js'), import('./programs.js'), import('./health.js')]);
+  const engine = new AutomationEngine(spec, await stackProgram(spec.target, config));
+  return { engine, health: new KubeHealth(engine) };
 }

@@ -80,6 +80,7 @@ const same = (a: FakeResource, b: FakeResource) => JSON.stringify(a) === JSON.st
 
 export class FakeEngine implements Engine {
   readonly description = 'fake (test double, no cloud)';
+  readonly provisionsCloud = false;
   private readonly file: string;
   private cancelRequested = false;
 

@@ -8,6 +8,7 @@
  * ready, running the expected runtime version.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { RELEASE_VERSION_LABEL } from '../../contracts/kubernetes.js';
 import type { Engine } from './engine.js';
 import type { FakeEngine } from './fake-engine.js';
 
@@ -34,9 +35,10 @@ export function deploymentProblem(d: DeploymentLike, expectVersion: string): str
   if ((s.observedGeneration ?? 0) < (d.metadata?.generation ?? 0)) return `${name}: rollout not observed yet`;
   if ((s.updatedReplicas ?? 0) < want) return `${name}: ${s.updatedReplicas ?? 0}/${want} replicas updated`;
   if ((s.readyReplicas ?? 0) < want) return `${name}: ${s.readyReplicas ?? 0}/${want} replicas ready`;
-  // Images are pinned by digest, so the version is read from the standard label.
-  const version = d.metadata?.labels?.['app.kubernetes.io/version'];
-  if (version !== undefined && version !== expectVersion) return `${name}: running ${version}, expected ${expectVersion}`;
+  // Images are pinned by digest, so the version is the label the stacks set (contracts/kubernetes.ts).
+  const version = d.metadata?.labels?.[RELEASE_VERSION_LABEL];
+  if (version === undefined) return `${name}: no ${RELEASE_VERSION_LABEL} label (not deployed by this release's stack)`;
+  if (version !== expectVersion) return `${name}: running ${version}, expected ${expectVersion}`;
   return undefined;
 }
 

@@ -7,12 +7,10 @@ import { loadConfig } from '../../core/config/load.js';
 import type { ClawConfig } from '../../core/config/schema.js';
 import { ClawError, EXIT } from '../../core/errors.js';
 import { setVersions } from './config-edit.js';
-import { formatChanges, totalChanges, type Engine, type EngineEvent, type OperationResult, type PreviewResult } from './engine.js';
-import { FakeEngine } from './fake-engine.js';
-import { FakeHealth, KubeHealth, type HealthCheck } from './health.js';
+import { formatChanges, selectEngine, totalChanges, type Engine, type EngineEvent, type OperationResult, type PreviewResult } from './engine.js';
+import type { HealthCheck } from './health.js';
 import { readPlan, writePlan, type SavedPlan } from './plan-file.js';
 import { preflightError } from './preflight/report.js';
-import { stackProgram } from './programs.js';
 import { Progress, defaultProgressOptions, type ProgressOptions } from './progress.js';
 import { confirm, type PromptOptions } from './prompt.js';
 import { currentVersions, previousApplied, readHistory, recordHistory, release, type ReleaseVersions } from './releases.js';
@@ -24,8 +22,6 @@ export interface Install {
   spec: StackSpec;
   engine: Engine;
   health: HealthCheck;
-  /** Whether the engine is the fake (tests, demos): preflight has no cloud to check then. */
-  fake: boolean;
 }
 
 export interface SessionOptions extends PromptOptions {
@@ -37,24 +33,10 @@ export interface SessionOptions extends PromptOptions {
   signals?: Pick<NodeJS.Process, 'on' | 'off'>;
 }
 
-export type EngineKind = 'pulumi' | 'fake';
-
-/** CLAW_ENGINE=fake selects the test double; anything else is the Pulumi Automation API. */
-export function engineKind(): EngineKind {
-  return process.env.CLAW_ENGINE === 'fake' ? 'fake' : 'pulumi';
-}
-
 export async function openInstall(configFile: string, stateDir: string, overrides: StackSpecOverrides = {}): Promise<Install> {
   const config = loadConfig(configFile);
   const spec = stackSpec(config, stateDir, overrides);
-  if (engineKind() === 'fake') {
-    const engine = new FakeEngine(spec, config);
-    return { configFile, config, spec, engine, health: new FakeHealth(engine), fake: true };
-  }
-  // Loaded on use: the Automation API pulls in the Pulumi SDK (seconds to import).
-  const { AutomationEngine } = await import('./automation-engine.js');
-  const engine = new AutomationEngine(spec, await stackProgram(spec.target, config));
-  return { configFile, config, spec, engine, health: new KubeHealth(engine), fake: false };
+  return { configFile, config, spec, ...(await selectEngine(spec, config)) };
 }
 
 /** Re-open after claw.yaml changed (tenants, versions): same overrides, new config. */
@@ -68,8 +50,8 @@ function progressFor(session: SessionOptions, title: string): Progress {
 
 export async function preflight(install: Install, session: SessionOptions, skip = false): Promise<void> {
   const progress = progressFor(session, 'preflight');
-  if (skip || install.fake) {
-    progress.note('preflight.skipped', `preflight skipped (${skip ? '--skip-preflight' : 'fake engine: no cloud to check'})`);
+  if (skip || !install.engine.provisionsCloud) {
+    progress.note('preflight.skipped', `preflight skipped (${skip ? '--skip-preflight' : `${install.engine.description}: no cloud to check`})`);
     return;
   }
   const { runPreflight } = await import('./preflight/index.js');

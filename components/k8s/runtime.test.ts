@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import * as pulumi from '@pulumi/pulumi';
 import { parseConfig } from '../../core/config/load.js';
 import { installRecorder, resolve, settle } from '../testing/mocks.js';
+import { RELEASE_VERSION_LABEL } from '../../contracts/kubernetes.js';
 
 const recorder = await installRecorder();
 const k8s = await import('@pulumi/kubernetes');
@@ -153,6 +154,19 @@ describe('Runtime', () => {
     }
     expect(thrown).toBeInstanceOf(pulumi.InputPropertyError);
     expect(thrown).toMatchObject({ propertyPath: 'nodePorts.gateway', message: expect.stringMatching(/30000-32767/) });
+  });
+
+  it('labels every Deployment and its pods with the runtime release the upgrade health gate waits for', async () => {
+    new Runtime('rv', baseArgs());
+    await settle(recorder);
+    const deployments = recorder.resources.filter((r) => r.type === 'kubernetes:apps/v1:Deployment');
+    expect(deployments).toHaveLength(3);
+    for (const d of deployments) {
+      expect(d.inputs.metadata.labels[RELEASE_VERSION_LABEL]).toBe(config.versions.runtime);
+      expect(d.inputs.spec.template.metadata.labels[RELEASE_VERSION_LABEL]).toBe(config.versions.runtime);
+      // Not in the selector: a selector cannot change, a release does.
+      expect(d.inputs.spec.selector.matchLabels[RELEASE_VERSION_LABEL]).toBeUndefined();
+    }
   });
 
   it("gives the worker what the sandbox executor does in the sandbox namespace: a call's pod, its Secret and NetworkPolicy, no list or watch", async () => {

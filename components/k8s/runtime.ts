@@ -29,7 +29,7 @@ import {
 } from '../../contracts/wiring.js';
 import {
   K8S_NAMES, POOL_LABEL, POOLS, PORTS, RUNTIME_COMPONENTS, RUNTIME_NAMESPACE, RUNTIME_UID, SERVICE_ACCOUNTS,
-  type RuntimeComponentName,
+  RELEASE_VERSION_LABEL, type RuntimeComponentName,
 } from '../../contracts/kubernetes.js';
 import { podSecurityNamespace } from './namespace.js';
 
@@ -379,14 +379,14 @@ export class Runtime extends pulumi.ComponentResource {
       }, child);
 
       deployments[component] = new k8s.apps.v1.Deployment(`${name}-${k8sName}`, {
-        metadata: { name: k8sName, namespace, labels },
+        metadata: { name: k8sName, namespace, labels: { ...labels, [RELEASE_VERSION_LABEL]: args.config.versions.runtime } },
         spec: {
           replicas: scaling.min,
           selector: { matchLabels: labels },
           strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
             // A new claw.yaml or tenant list rolls the pods: the hash is part of the template.
-            metadata: { labels, annotations: { 'claw.dev/config-hash': tenantsJson.apply((j) => createHash('sha256').update(clawYaml).update('\0').update(j).digest('hex').slice(0, 16)) } },
+            metadata: { labels: { ...labels, [RELEASE_VERSION_LABEL]: args.config.versions.runtime }, annotations: { 'claw.dev/config-hash': tenantsJson.apply((j) => createHash('sha256').update(clawYaml).update('\0').update(j).digest('hex').slice(0, 16)) } },
             spec: podSpec(component, args, {
               configMap: config.metadata.name,
               ...(otlpHeadersSecret && component === 'worker' ? { otlpHeadersSecret } : {}),

@@ -145,6 +145,8 @@ export interface KubernetesSandboxOptions {
   namespace?: string;
   /** How often to read the pod's status. */
   pollMs?: number;
+  /** On top of a call's own timeout: scheduling and image pull (default 30 s). */
+  schedulingGraceMs?: number;
 }
 
 export class KubernetesSandbox {
@@ -152,12 +154,14 @@ export class KubernetesSandbox {
   private readonly net: k8s.NetworkingV1Api;
   private readonly namespace: string;
   private readonly pollMs: number;
+  private readonly schedulingGraceMs: number;
 
   constructor(options: KubernetesSandboxOptions) {
     this.core = options.kubeConfig.makeApiClient(k8s.CoreV1Api);
     this.net = options.kubeConfig.makeApiClient(k8s.NetworkingV1Api);
     this.namespace = options.namespace ?? SANDBOX_NAMESPACE;
     this.pollMs = options.pollMs ?? 250;
+    this.schedulingGraceMs = options.schedulingGraceMs ?? 30_000;
   }
 
   async run(job: KubernetesJob): Promise<KubernetesOutcome> {
@@ -166,7 +170,7 @@ export class KubernetesSandbox {
     const name = sandboxName(job);
     const secret = sandboxSecret(job, namespace);
     const policy = sandboxNetworkPolicy(job, namespace);
-    const deadline = Date.now() + (job.timeoutMs ?? 30_000) + 30_000; // scheduling + image pull on top of the run's own deadline
+    const deadline = Date.now() + (job.timeoutMs ?? 30_000) + this.schedulingGraceMs;
     const done = (rest: Omit<KubernetesOutcome, 'wallMs'>): KubernetesOutcome => ({ ...rest, wallMs: performance.now() - started });
     try {
       if (secret) await this.core.createNamespacedSecret({ namespace, body: secret });
