@@ -1,8 +1,8 @@
 /**
  * The real Engine (Pulumi Automation API) end to end on a `file://` backend, with an inline
  * program that declares only component resources (no provider plugin, no cloud). It needs
- * the `pulumi` CLI on PATH; CI machines here have none (it cannot be installed), so the
- * suite says so and skips. Everything above the Engine interface is tested against the
+ * the `pulumi` CLI: on PATH, or built once by ../shared/tools/build-pulumi into its cache
+ * (test/fixtures/tools.ts); without either the suite says so and skips. Everything above the Engine interface is tested against the
  * fake engine in commands.test.ts / fleet.test.ts.
  */
 import { spawnSync } from 'node:child_process';
@@ -12,14 +12,16 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pulumiCli } from '../../test/fixtures/tools.js';
 import { AutomationEngine } from './automation-engine.js';
 import type { EngineEvent } from './engine.js';
 import type { StackSpec } from './workspace.js';
 
-const probe = spawnSync('pulumi', ['version'], { encoding: 'utf8' });
-const pulumiVersion = probe.status === 0 ? probe.stdout.trim() : undefined;
+const cli = pulumiCli();
+const probe = cli ? spawnSync(cli, ['version'], { encoding: 'utf8' }) : undefined;
+const pulumiVersion = probe?.status === 0 ? probe.stdout.trim() : undefined;
 if (!pulumiVersion) {
-  console.warn('AutomationEngine integration test skipped: no `pulumi` CLI on PATH (install it from the Pulumi releases to run this suite)');
+  console.warn('AutomationEngine integration test skipped: no `pulumi` CLI on PATH or in the tools cache (run ../shared/tools/build-pulumi, about 10 min once)');
 }
 
 const root = mkdtempSync(join(tmpdir(), 'claw-automation-'));

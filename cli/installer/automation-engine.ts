@@ -56,6 +56,24 @@ export function toStepOp(op: OpType): StepOp {
   return OP_MAP[op] ?? 'update';
 }
 
+const STACK_ROOT = 'pulumi:pulumi:Stack';
+
+/**
+ * Pulumi counts the stack's own root resource in its change summary (a new stack previews
+ * "4 to create" for 3 resources). claw reports resources only, as its steps do: the root's
+ * one operation comes off the count.
+ */
+export function withoutStackRoot(changes: ChangeSummary, rootOp: OpType | undefined): ChangeSummary {
+  if (!rootOp || rootOp === 'delete-replaced' || rootOp === 'create-replacement') return changes;
+  const op = toStepOp(rootOp);
+  const out = { ...changes };
+  if (out[op] !== undefined) {
+    out[op] = out[op]! - 1;
+    if (out[op]! <= 0) delete out[op];
+  }
+  return out;
+}
+
 export function toChangeSummary(map: OpMap | undefined): ChangeSummary {
   const out: ChangeSummary = {};
   for (const [op, count] of Object.entries(map ?? {})) {
@@ -73,12 +91,12 @@ export function mapPulumiEvent(event: PulumiEvent, operation: OperationKind, sta
   if (event.preludeEvent) return { kind: 'start', operation, stack };
   if (event.resourcePreEvent) {
     const m = event.resourcePreEvent.metadata;
-    if (m.type === 'pulumi:pulumi:Stack' || m.op === 'same') return undefined;
+    if (m.type === STACK_ROOT || m.op === 'same') return undefined;
     return { kind: 'step-start', urn: m.urn, type: m.type, op: toStepOp(m.op) };
   }
   if (event.resOutputsEvent) {
     const m = event.resOutputsEvent.metadata;
-    if (m.type === 'pulumi:pulumi:Stack' || m.op === 'same') return undefined;
+    if (m.type === STACK_ROOT || m.op === 'same') return undefined;
     return { kind: 'step-done', urn: m.urn, type: m.type, op: toStepOp(m.op) };
   }
   if (event.resOpFailedEvent) {
@@ -144,15 +162,20 @@ export class AutomationEngine implements Engine {
     return this.stackPromise;
   }
 
-  private async run<T>(operation: OperationKind, options: EngineRunOptions, fn: (stack: Stack, common: { onEvent: (e: PulumiEvent) => void; signal: AbortSignal }) => Promise<T>): Promise<T> {
+  /** Runs one Pulumi operation; also says what the stack root itself did (see withoutStackRoot). */
+  private async run<T>(operation: OperationKind, options: EngineRunOptions, fn: (stack: Stack, common: { onEvent: (e: PulumiEvent) => void; signal: AbortSignal }) => Promise<T>): Promise<{ result: T; rootOp: OpType | undefined }> {
     const stack = await this.stack();
     this.abort = new AbortController();
+    let rootOp: OpType | undefined;
     const onEvent = (e: PulumiEvent) => {
+      const pre = e.resourcePreEvent?.metadata;
+      if (pre?.type === STACK_ROOT) rootOp = pre.op;
       const mapped = mapPulumiEvent(e, operation, this.spec.install);
-      if (mapped) options.onEvent?.(mapped);
+      if (mapped?.kind === 'summary') options.onEvent?.({ ...mapped, changes: withoutStackRoot(mapped.changes, rootOp) });
+      else if (mapped) options.onEvent?.(mapped);
     };
     try {
-      return await fn(stack, { onEvent, signal: this.abort.signal });
+      return { result: await fn(stack, { onEvent, signal: this.abort.signal }), rootOp };
     } finally {
       this.abort = undefined;
     }
@@ -163,18 +186,18 @@ export class AutomationEngine implements Engine {
     const dir = options.savePlan ? mkdtempSync(join(tmpdir(), 'claw-plan-')) : undefined;
     try {
       const planPath = dir ? join(dir, 'pulumi-plan.json') : undefined;
-      const result = await this.run('preview', options, (stack, common) =>
+      const { result, rootOp } = await this.run('preview', options, (stack, common) =>
         stack.preview({
           ...common,
           plan: planPath,
           onEvent: (e) => {
             common.onEvent(e);
             const m = e.resourcePreEvent?.metadata;
-            if (m && m.type !== 'pulumi:pulumi:Stack') steps.push({ urn: m.urn, type: m.type, op: toStepOp(m.op), diff: m.diffs });
+            if (m && m.type !== STACK_ROOT) steps.push({ urn: m.urn, type: m.type, op: toStepOp(m.op), diff: m.diffs });
           },
         }),
       );
-      const preview: PreviewResult = { changes: toChangeSummary(result.changeSummary), steps };
+      const preview: PreviewResult = { changes: withoutStackRoot(toChangeSummary(result.changeSummary), rootOp), steps };
       if (planPath) preview.enginePlan = JSON.parse(readFileSync(planPath, 'utf8'));
       return preview;
     } finally {
@@ -203,17 +226,17 @@ export class AutomationEngine implements Engine {
 
   async drift(options: EngineRunOptions = {}): Promise<PreviewResult> {
     const steps: PlannedStep[] = [];
-    const result = await this.run('drift', options, (stack, common) =>
+    const { result, rootOp } = await this.run('drift', options, (stack, common) =>
       stack.previewRefresh({
         ...common,
         onEvent: (e) => {
           common.onEvent(e);
           const m = e.resourcePreEvent?.metadata;
-          if (m && m.type !== 'pulumi:pulumi:Stack' && m.op !== 'same' && m.op !== 'refresh') steps.push({ urn: m.urn, type: m.type, op: toStepOp(m.op), diff: m.diffs });
+          if (m && m.type !== STACK_ROOT && m.op !== 'same' && m.op !== 'refresh') steps.push({ urn: m.urn, type: m.type, op: toStepOp(m.op), diff: m.diffs });
         },
       }),
     );
-    const changes = toChangeSummary(result.changeSummary);
+    const changes = withoutStackRoot(toChangeSummary(result.changeSummary), rootOp);
     delete changes.same;
     delete changes.refresh;
     return { changes, steps };
@@ -233,14 +256,14 @@ export class AutomationEngine implements Engine {
       },
     };
     try {
-      const result = await this.run(operation, counting, async (stack, common) => {
+      const { result, rootOp } = await this.run(operation, counting, async (stack, common) => {
         common.signal.addEventListener('abort', () => (cancelled = true));
         return fn(stack, common);
       });
       const s = result.summary;
       return {
         status: 'succeeded',
-        changes: toChangeSummary(s.resourceChanges),
+        changes: withoutStackRoot(toChangeSummary(s.resourceChanges), rootOp),
         durationSeconds: (s.endTime.getTime() - s.startTime.getTime()) / 1000,
         completed,
       };
@@ -254,7 +277,8 @@ export class AutomationEngine implements Engine {
           cause: err,
         });
       }
-      if (/plan.*(mismatch|does not match|constraint)/i.test(message)) {
+      // Pulumi's words when an apply strays from a saved plan ("create is not allowed by the plan: ...").
+      if (/not allowed by the plan|plan.*(mismatch|does not match|constraint)/i.test(message)) {
         throw new ClawError('PLAN_MISMATCH', 'the saved plan no longer matches the stack: something changed since it was made', {
           hint: "make a new plan with 'claw plan --out plan.json', review it, and apply that",
           cause: err,
@@ -283,7 +307,7 @@ export class AutomationEngine implements Engine {
     }
     const [info, deployment] = await Promise.all([stack.info(), stack.exportStack()]);
     const resources = ((deployment.deployment as { resources?: { type: string }[] })?.resources ?? []).filter(
-      (r) => r.type !== 'pulumi:pulumi:Stack' && !r.type.startsWith('pulumi:providers:'),
+      (r) => r.type !== STACK_ROOT && !r.type.startsWith('pulumi:providers:'),
     );
     return {
       exists: true,
