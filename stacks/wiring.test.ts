@@ -409,7 +409,7 @@ describe('secrets in the wiring: Temporal Cloud API key and OTLP headers never e
     // Marked secret: Pulumi encrypts it in the state with the install's secrets provider.
     expect(JSON.stringify(holders[0]!.inputs.stringData)).toContain(SECRET_SIG.value);
     // The rendered claw.yaml keeps the endpoint, so the worker still knows where to export.
-    const workerConfig = object(resources, CONFIG_MAP, synth.named(resources, DEPLOYMENT, COMPONENTS.worker).inputs.metadata.namespace, 'claw-worker-config');
+    const workerConfig = synth.named(resources, CONFIG_MAP, 'runtime-worker-config');
     expect(workerConfig.inputs.data['claw.yaml']).toContain('https://otel.example.com/v1/traces');
   });
 

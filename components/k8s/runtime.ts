@@ -373,10 +373,16 @@ export class Runtime extends pulumi.ComponentResource {
       }, child);
 
       const tenantsJson = tenantsFor(component, args.tenants).apply((t) => JSON.stringify(t));
+      const configHash = tenantsJson.apply((j) => createHash('sha256').update(clawYaml).update('\0').update(j).digest('hex').slice(0, 16));
+      // Named by its content and immutable: a new claw.yaml or tenant list is a new ConfigMap,
+      // made before the Deployment rolls over to it, so an upgrade updates the Deployment in
+      // place. (A fixed name made the provider replace the ConfigMap, and with it the
+      // Deployment, and a real API server refused the replacement: a server-side apply conflict.)
       const config = new k8s.core.v1.ConfigMap(`${name}-${k8sName}-config`, {
-        metadata: { name: `claw-${k8sName}-config`, namespace },
+        metadata: { name: pulumi.interpolate`claw-${k8sName}-config-${configHash.apply((h) => h.slice(0, 10))}`, namespace },
+        immutable: true,
         data: { [CONFIG_FILE_NAME]: clawYaml, [TENANTS_FILE_NAME]: tenantsJson },
-      }, child);
+      }, { ...child, deleteBeforeReplace: false });
 
       deployments[component] = new k8s.apps.v1.Deployment(`${name}-${k8sName}`, {
         metadata: { name: k8sName, namespace, labels: { ...labels, [RELEASE_VERSION_LABEL]: args.config.versions.runtime } },
@@ -386,7 +392,7 @@ export class Runtime extends pulumi.ComponentResource {
           strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
             // A new claw.yaml or tenant list rolls the pods: the hash is part of the template.
-            metadata: { labels: { ...labels, [RELEASE_VERSION_LABEL]: args.config.versions.runtime }, annotations: { 'claw.dev/config-hash': tenantsJson.apply((j) => createHash('sha256').update(clawYaml).update('\0').update(j).digest('hex').slice(0, 16)) } },
+            metadata: { labels: { ...labels, [RELEASE_VERSION_LABEL]: args.config.versions.runtime }, annotations: { 'claw.dev/config-hash': configHash } },
             spec: podSpec(component, args, {
               configMap: config.metadata.name,
               ...(otlpHeadersSecret && component === 'worker' ? { otlpHeadersSecret } : {}),
@@ -394,7 +400,10 @@ export class Runtime extends pulumi.ComponentResource {
             }),
           },
         },
-      }, child);
+        // The HorizontalPodAutoscaler below owns spec.replicas once it scales: an upgrade that set
+        // it again would reset the scale (or meet a server-side apply conflict). The stack sets it
+        // at creation only. (The API-server test cannot show this: it runs no metrics server.)
+      }, { ...child, ignoreChanges: ['spec.replicas'] });
 
       new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-${k8sName}-hpa`, {
         metadata: { name: k8sName, namespace },

@@ -1,0 +1,162 @@
+/**
+ * The platform's Kubernetes layer, applied for real: the AutomationEngine (the real Pulumi
+ * CLI, a file:// backend) runs the sandbox pool's namespace and the runtime (the same
+ * components the aws and gcp stacks compose) through the real pulumi-resource-kubernetes
+ * plugin against a real kube-apiserver with kube-controller-manager (test/fixtures/kube.ts).
+ *
+ * Real: the engine, the kubernetes provider, the API server's schema validation, RBAC and
+ * PodSecurity admission, the controllers (Deployments make ReplicaSets and pods, namespaces
+ * finish deleting). The Deployments are not awaited (pulumi.com/skipAwait, set by the test):
+ * their pods cannot become ready without a kubelet. Not here: the aws/gcp providers (no plugin can be built here), a kubelet
+ * (pods stay Pending), gVisor, and the Temporal/OpenBao Helm charts (not vendored yet).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as k8sClient from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../core/config/load.js';
+import { RELEASE_VERSION_LABEL, RUNTIME_NAMESPACE, SANDBOX_NAMESPACE } from '../../contracts/kubernetes.js';
+import { AutomationEngine } from '../../cli/installer/automation-engine.js';
+import type { StackSpec } from '../../cli/installer/workspace.js';
+import { kubeBinaries, startKubeApiServer, type KubeApiServer } from '../../test/fixtures/kube.js';
+import { builtTool, pulumiCli, pulumiKubernetesPlugin } from '../../test/fixtures/tools.js';
+
+const cli = pulumiCli();
+const plugin = pulumiKubernetesPlugin();
+const kube = kubeBinaries();
+const controllerManager = builtTool('kube-controller-manager', 'kube-');
+const missing = [
+  !cli && 'no pulumi CLI (../shared/tools/build-pulumi)',
+  !plugin && 'no pulumi-resource-kubernetes plugin (../shared/tools/build-pulumi)',
+  'missing' in kube && kube.missing,
+  !controllerManager && 'no kube-controller-manager (WITH_CONTROLLER_MANAGER=1 ../shared/tools/build-kube)',
+].filter(Boolean);
+if (missing.length > 0) console.warn(`Kubernetes layer on a real API server skipped: ${missing.join('; ')}`);
+
+const K8S_PLUGIN_VERSION = '4.34.2';
+const digest = (n: string) => `registry.example/claw/${n}@sha256:${'a'.repeat(64)}`;
+const yaml = (runtime: string) => [
+  'name: prod',
+  'target: aws',
+  'aws: { region: eu-west-1, domain: claw.example.test }',
+  `versions: { runtime: '${runtime}' }`,
+  'images:',
+  `  worker: ${digest('worker')}`,
+  `  gateway: ${digest('gateway')}`,
+  `  codecServer: ${digest('codec-server')}`,
+  'tenants:',
+  '  - { id: acme, name: Acme }',
+  '',
+].join('\n');
+
+describe.skipIf(missing.length > 0)('the Kubernetes layer through the real engine and provider on a real API server', () => {
+  let server: KubeApiServer;
+  let root: string;
+  let spec: StackSpec;
+  let apps: k8sClient.AppsV1Api;
+  let core: k8sClient.CoreV1Api;
+
+  /** The sandbox pool's namespace and the runtime, as the stacks compose them, against `server`. */
+  const program = (runtimeVersion: string) => async () => {
+    const pulumi = await import('@pulumi/pulumi');
+    const k8s = await import('@pulumi/kubernetes');
+    const { SandboxNamespace, Runtime } = await import('./index.js');
+    // The one concession to a cluster without nodes: the provider would wait for the
+    // Deployments' pods to become ready, which needs a kubelet. Everything else is as shipped.
+    pulumi.runtime.registerResourceTransform((args) => {
+      if (args.type !== 'kubernetes:apps/v1:Deployment') return undefined;
+      const metadata = (args.props.metadata ?? {}) as { annotations?: Record<string, string> };
+      return { props: { ...args.props, metadata: { ...metadata, annotations: { ...metadata.annotations, 'pulumi.com/skipAwait': 'true' } } }, opts: args.opts };
+    });
+    const provider = new k8s.Provider('cluster', { kubeconfig: readFileSync(server.kubeconfigFile, 'utf8') });
+    const sandbox = new SandboxNamespace('sandbox', { provider, handler: 'runsc' });
+    const runtime = new Runtime('runtime', {
+      provider,
+      config: parseConfig(yaml(runtimeVersion), '/tmp/claw.yaml'),
+      temporal: { address: 'temporal-frontend.temporal.svc.cluster.local:7233', namespace: 'default' },
+      database: { host: 'db.example.internal', name: 'claw', user: 'claw', password: 'not-a-real-password' },
+      tenants: [{ id: 'acme', keyRef: 'arn:aws:kms:eu-west-1:123456789012:key/1b4f2c8e-4d7a-4f0e-9c1a-2b3c4d5e6f70', bucket: 'claw-prod-acme', roleArn: 'arn:aws:iam::123456789012:role/claw-prod-acme', database: 'claw_prod_acme', workgroup: 'claw-prod-acme' }],
+      sandboxNamespace: sandbox.namespace,
+    });
+    return { runtimeNamespace: runtime.namespace, sandboxNamespace: sandbox.namespace };
+  };
+
+  beforeAll(async () => {
+    server = await startKubeApiServer({ controllerManager: true });
+    root = mkdtempSync(join(tmpdir(), 'claw-k8s-layer-'));
+    spec = {
+      install: 'prod',
+      project: 'claw',
+      target: 'aws',
+      installDir: root,
+      backendUrl: pathToFileURL(join(root, 'backend')).href,
+      secretsProvider: 'passphrase',
+      pulumiHome: join(root, 'pulumi-home'),
+      workDir: join(root, 'workspace'),
+      stackConfig: {},
+      env: { PULUMI_CONFIG_PASSPHRASE: 'test-only-passphrase' },
+    };
+    // The plugin is built from source, not downloaded: install it into this test's PULUMI_HOME.
+    const installed = spawnSync(cli!, ['plugin', 'install', 'resource', 'kubernetes', K8S_PLUGIN_VERSION, '--file', plugin!], {
+      encoding: 'utf8',
+      env: { ...process.env, PULUMI_HOME: spec.pulumiHome },
+    });
+    if (installed.status !== 0) throw new Error(`pulumi plugin install: ${installed.stderr}`);
+    const kc = server.admin();
+    apps = kc.makeApiClient(k8sClient.AppsV1Api);
+    core = kc.makeApiClient(k8sClient.CoreV1Api);
+  }, 180_000);
+  afterAll(async () => {
+    await server?.stop();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('applies: the API server admits every object, the controllers roll the Deployments out (pods Pending: no kubelet)', async () => {
+    const engine = new AutomationEngine(spec, program('0.1.0'));
+    const result = await engine.up();
+    expect(result, result.message).toMatchObject({ status: 'succeeded' });
+    expect(result.changes.create).toBeGreaterThanOrEqual(15);
+
+    const sandboxNs = await core.readNamespace({ name: SANDBOX_NAMESPACE });
+    expect(sandboxNs.metadata!.labels!['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    const deployments = (await apps.listNamespacedDeployment({ namespace: RUNTIME_NAMESPACE })).items;
+    expect(deployments.map((d) => d.metadata!.name).sort()).toEqual(['codec-server', 'gateway', 'worker']);
+    for (const d of deployments) expect(d.metadata!.labels![RELEASE_VERSION_LABEL]).toBe('0.1.0');
+    // kube-controller-manager made ReplicaSets and pods from them; no node runs them.
+    const deadline = Date.now() + 30_000;
+    let pods: k8sClient.V1Pod[] = [];
+    while (Date.now() < deadline) {
+      pods = (await core.listNamespacedPod({ namespace: RUNTIME_NAMESPACE })).items;
+      if (pods.length >= 3) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(pods.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(pods.map((p) => p.status?.phase))).toEqual(new Set(['Pending']));
+  }, 240_000);
+
+  it('a second apply of the same program changes nothing', async () => {
+    const preview = await new AutomationEngine(spec, program('0.1.0')).preview();
+    expect(preview.changes).toEqual({ same: preview.changes.same });
+    expect(preview.steps.filter((s) => s.op !== 'same')).toEqual([]);
+  }, 240_000);
+
+  it('a new release updates the Deployments in place, and their label says so', async () => {
+    const diagnostics: string[] = [];
+    const result = await new AutomationEngine(spec, program('0.2.0')).up({ onEvent: (e) => e.kind === 'diagnostic' && e.severity !== 'info' && diagnostics.push(e.message) });
+    expect(result, diagnostics.join('\n')).toMatchObject({ status: 'succeeded' });
+    expect(result.changes.create ?? 0).toBe(0);
+    const deployments = (await apps.listNamespacedDeployment({ namespace: RUNTIME_NAMESPACE })).items;
+    for (const d of deployments) expect(d.metadata!.labels![RELEASE_VERSION_LABEL]).toBe('0.2.0');
+  }, 240_000);
+
+  it('destroys everything, namespaces included', async () => {
+    const result = await new AutomationEngine(spec, program('0.2.0')).destroy();
+    expect(result, result.message).toMatchObject({ status: 'succeeded' });
+    const names = (await core.listNamespace()).items.map((n) => n.metadata!.name);
+    expect(names).not.toContain(RUNTIME_NAMESPACE);
+    expect(names).not.toContain(SANDBOX_NAMESPACE);
+  }, 240_000);
+});
