@@ -1,36 +1,19 @@
 /**
  * The stacks as values: `stacks/aws.ts` `awsStack(config)` and `stacks/gcp.ts`
- * `gcpStack(config)` (owned by AWS and GCP), and AWS's offline synthesis
- * `policies/infra/index.ts` `planOffline(config)`. Loaded on demand so that `claw plan`
+ * `gcpStack(config)`, and the offline synthesis `policies/infra/index.ts` `planOffline(config)`. Loaded on demand so that `claw plan`
  * on aws never pays for loading the gcp provider SDK, and the other way round.
  */
 import type { ClawConfig } from '../../core/config/schema.js';
 import { ClawError } from '../../core/errors.js';
 import type { CloudTarget } from './workspace.js';
+import type { Verdict } from '../../policies/infra/run.js';
+import type { RecordedResource } from '../../policies/infra/synth.js';
 
 /** A Pulumi inline program: declares resources, returns the stack outputs. */
 export type StackProgram = () => Promise<Record<string, unknown>>;
 
-/** What `planOffline` returns (contract posted by AWS in PLAN.md). */
-export interface RecordedResource {
-  type: string;
-  name: string;
-  urn: string;
-  parent?: string;
-  inputs: Record<string, unknown>;
-  custom: boolean;
-  tenant?: string;
-}
-
-export interface Verdict {
-  rule: string;
-  resource: string;
-  type: string;
-  name: string;
-  tenant?: string;
-  message: string;
-  enforcement: 'mandatory' | 'advisory';
-}
+/** What `planOffline` records and the guardrails' verdicts (policies/infra defines both). */
+export type { RecordedResource, Verdict };
 
 export interface OfflinePlan {
   target: CloudTarget;

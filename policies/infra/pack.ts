@@ -1,6 +1,5 @@
 /**
- * The guardrail rule set: AWS, Kubernetes, and (when present) GCP rules. GCP's rules live in
- * rules/gcp.ts, owned by the GCP engineer; this file only collects them.
+ * The guardrail rule set: the AWS, Kubernetes and GCP rules (rules/*.ts); this file only collects them.
  */
 import { awsRules } from './rules/aws.js';
 import type { GuardrailPolicy } from './rules/common.js';

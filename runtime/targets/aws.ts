@@ -11,7 +11,7 @@
 import { DEFAULT_CACHE, EnvelopeKeyring } from '../crypto/envelope.js';
 import { openBlobStore } from '../blobs/index.js';
 import { tenantRoleCredentials } from './identities.js';
-import { keysOf, notWired, routeByIdentity, RoutedBlobStore, RoutedLakeWriter, RoutedTenantKeyring, TenantRouter } from './routing.js';
+import { keysOf, routeByIdentity, wiredLookup, RoutedBlobStore, RoutedLakeWriter, RoutedTenantKeyring, TenantRouter } from './routing.js';
 import type { BuiltPorts } from './ports.js';
 import type { RuntimeWiring, TenantWiringEntry } from './wiring.js';
 
@@ -34,17 +34,8 @@ export async function awsPorts(w: RuntimeWiring): Promise<BuiltPorts> {
   const summary: BuiltPorts['summary'] = { tenantKeyring: { kind: 'aws-kms', region, createKeys: false, ...(w.install ? { install: w.install } : {}), keys, identities } };
   if (w.component !== 'worker') return { tenantKeyring, summary };
 
-  const byId = new Map(w.tenants.map((t) => [t.id, t]));
-  const s3Location = (tenantId: string) => {
-    const t = byId.get(tenantId);
-    if (!t) throw notWired(tenantId, 'aws');
-    return { bucket: t.bucket!, prefix: t.prefix ?? '', kmsKeyId: t.keyRef };
-  };
-  const lakeOf = (tenantId: string) => {
-    const t = byId.get(tenantId);
-    if (!t) throw notWired(tenantId, 'aws');
-    return { bucket: t.bucket!, prefix: t.prefix ?? '', kmsKeyArn: t.keyRef, database: t.database!, workgroup: t.workgroup! };
-  };
+  const s3Location = wiredLookup(w.tenants, 'aws', (t) => ({ bucket: t.bucket!, prefix: t.prefix ?? '', kmsKeyId: t.keyRef }));
+  const lakeOf = wiredLookup(w.tenants, 'aws', (t) => ({ bucket: t.bucket!, prefix: t.prefix ?? '', kmsKeyArn: t.keyRef, database: t.database!, workgroup: t.workgroup! }));
   const stores = await routeByIdentity(w.tenants, roleOf, (roleArn) => {
     const credentials = credentialsFor(roleArn);
     return openBlobStore({ kind: 's3', keyring: tenantKeyring, location: s3Location, region, ...(credentials ? { credentials } : {}) });

@@ -10,7 +10,7 @@
 import { DEFAULT_CACHE, EnvelopeKeyring } from '../crypto/envelope.js';
 import { openBlobStore } from '../blobs/index.js';
 import { impersonatedToken } from './identities.js';
-import { keysOf, notWired, routeByIdentity, RoutedBlobStore, RoutedLakeWriter, RoutedTenantKeyring, TenantRouter } from './routing.js';
+import { keysOf, routeByIdentity, wiredLookup, RoutedBlobStore, RoutedLakeWriter, RoutedTenantKeyring, TenantRouter } from './routing.js';
 import type { BuiltPorts } from './ports.js';
 import type { RuntimeWiring, TenantWiringEntry } from './wiring.js';
 
@@ -37,18 +37,11 @@ export async function gcpPorts(w: RuntimeWiring): Promise<BuiltPorts> {
   const summary: BuiltPorts['summary'] = { tenantKeyring: { kind: 'gcp-kms', createKeys: false, keys, identities } };
   if (w.component !== 'worker') return { tenantKeyring, summary };
 
-  const byId = new Map(w.tenants.map((t) => [t.id, t]));
-  const gcsLocation = (tenantId: string) => {
-    const t = byId.get(tenantId);
-    if (!t) throw notWired(tenantId, 'gcp');
-    return { bucket: t.bucket!, prefix: t.prefix ?? '', kmsKeyName: t.keyRef };
-  };
-  const lakeOf = (tenantId: string) => {
-    const t = byId.get(tenantId);
-    if (!t) throw notWired(tenantId, 'gcp');
+  const gcsLocation = wiredLookup(w.tenants, 'gcp', (t) => ({ bucket: t.bucket!, prefix: t.prefix ?? '', kmsKeyName: t.keyRef }));
+  const lakeOf = wiredLookup(w.tenants, 'gcp', (t) => {
     const [projectId, datasetId] = t.dataset!.split(':') as [string, string];
     return { projectId, datasetId, kmsKeyName: t.keyRef };
-  };
+  });
   const stores = await routeByIdentity(w.tenants, identityOf, (serviceAccount) => openBlobStore({ kind: 'gcs', keyring: tenantKeyring, location: gcsLocation, token: tokenFor(serviceAccount) }));
   const { GcpLake } = await import('../traces/gcp-lake.js');
   const lakes = await routeByIdentity(w.tenants, identityOf, (serviceAccount) => new GcpLake({ tenant: lakeOf, accessToken: tokenFor(serviceAccount) }));

@@ -106,3 +106,13 @@ export class RoutedLakeWriter implements LakeWriter {
 
 /** Each tenant's root key reference, by tenant id. */
 export const keysOf = (tenants: TenantWiringEntry[]) => Object.fromEntries(tenants.map((t) => [t.id, t.keyRef]));
+
+/** A per-tenant view of the wiring (a bucket, a lake): TENANT_NOT_WIRED for a tenant outside it. */
+export function wiredLookup<T>(tenants: TenantWiringEntry[], target: Target, view: (t: TenantWiringEntry) => T): (tenantId: string) => T {
+  const byId = new Map(tenants.map((t) => [t.id, t]));
+  return (tenantId) => {
+    const t = byId.get(tenantId);
+    if (!t) throw notWired(tenantId, target);
+    return view(t);
+  };
+}
