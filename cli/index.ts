@@ -31,6 +31,7 @@ import { schedulesCommand } from './commands/schedules.js';
 import { secretsCommand } from './commands/secrets.js';
 import { channelsCommand } from './commands/channels.js';
 import { policyCommand } from './commands/policy.js';
+import { auditCommand } from './commands/audit.js';
 import { approveCommand, cancelCommand, denyCommand, runsPendingCommand } from './commands/approve.js';
 
 export function buildProgram(): Command {
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
   program.addCommand(tracesCommand());
   // runtime: channel events and schedules (RUNTIME)
   program.addCommand(eventsCommand());
+  program.addCommand(auditCommand());
   program.addCommand(channelsCommand());
   program.addCommand(schedulesCommand());
   // tenant data protection (DATA)

@@ -9,7 +9,6 @@
  * would silently drop.
  */
 import { Command, CommanderError } from 'commander';
-import { userInfo } from 'node:os';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ID_PATTERN } from '../../core/config/schema.js';
 import { ClawError } from '../../core/errors.js';
@@ -21,7 +20,8 @@ import type { ApprovalDecision, PendingApproval } from '../../runtime/workflows/
 import { openPlatform, openTenantClient, type PlatformSession } from '../../stacks/local/platform.js';
 import { temporalAddress } from '../../stacks/local/supervisor.js';
 import { globalOptions, output, type GlobalOptions } from '../context.js';
-import { loadInstallConfig } from './platform-access.js';
+import { loadInstallConfig, localActor } from './platform-access.js';
+import { recordAudit } from './audit.js';
 
 /** How long a query may wait for the tenant's Worker (it answers queries, not the server). */
 const QUERY_DEADLINE_MS = 15_000;
@@ -174,14 +174,6 @@ async function tenantOfRun(session: PlatformSession, runId: string): Promise<str
   return run.tenantId;
 }
 
-function whoami(): string | undefined {
-  try {
-    return process.env.CLAW_USER || userInfo().username;
-  } catch {
-    return undefined;
-  }
-}
-
 function decisionCommand(name: 'approve' | 'deny'): Command {
   const approved = name === 'approve';
   const command = new Command(name)
@@ -194,9 +186,19 @@ function decisionCommand(name: 'approve' | 'deny'): Command {
   return oneLineUsageErrors(command).action(async function (this: Command, runId: string, callId: string, opts: { tenant?: string; by?: string; reason?: string }) {
     const global = globalOptions(this);
     checkId('call id', callId, CALL_ID);
+    const by = opts.by ?? localActor().id;
     const result = await withRun(global, runId, opts.tenant, (tenant) =>
-      decide(tenant, runId, { callId, approved, by: opts.by ?? whoami(), ...(opts.reason ? { reason: opts.reason } : {}) }),
+      decide(tenant, runId, { callId, approved, by, ...(opts.reason ? { reason: opts.reason } : {}) }),
     );
+    // The tenant's audit log: who decided which call (the reason stays with the run, encrypted).
+    await recordAudit(global, result.tenant, {
+      actor: { kind: 'user', id: by },
+      action: approved ? 'approval.grant' : 'approval.reject',
+      resource: `run/${runId}/call/${result.callId}`,
+      decision: 'allow',
+      determiningPolicies: [],
+      details: { tool: result.tool, step: result.step },
+    });
     output(global, result, () => `${approved ? 'approved' : 'rejected'} call ${result.callId} (${result.tool} ${JSON.stringify(result.args)}) of run ${result.runId}${result.by ? ` as ${result.by}` : ''}`);
   });
 }

@@ -7,6 +7,7 @@
  * otherwise the local platform running from --state-dir, found with no env vars.
  */
 import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import type { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../../core/config/load.js';
 import type { ClawConfig } from '../../core/config/schema.js';
@@ -89,4 +90,18 @@ export async function tenantSecret(global: Pick<GlobalOptions, 'stateDir' | 'con
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Who a local command acts as, for the audit log: CLAW_USER, else the OS user. Not an
+ * authenticated identity: sign-in (OIDC, API keys) is not built yet.
+ */
+export function localActor(): { kind: 'user'; id: string } {
+  let id = process.env.CLAW_USER;
+  try {
+    id ||= userInfo().username;
+  } catch {
+    id ||= 'unknown';
+  }
+  return { kind: 'user', id: id || 'unknown' };
 }

@@ -11,7 +11,8 @@ import { ClawError } from '../../core/errors.js';
 import { localTenantKeyring } from '../../runtime/crypto/index.js';
 import { openSecretStore, checkSecretName, type ClosableSecretStore } from '../../runtime/secrets/index.js';
 import { globalOptions, output, type GlobalOptions } from '../context.js';
-import { loadInstallConfig, requireMetadataStoreUrl } from './platform-access.js';
+import { loadInstallConfig, localActor, requireMetadataStoreUrl } from './platform-access.js';
+import { recordAudit } from './audit.js';
 
 /** The store of a running platform: --database-url, $DATABASE_URL, or the local platform of --state-dir. */
 export async function openCliSecretStore(global: GlobalOptions, databaseUrl?: string, keyring = localTenantKeyring(global.stateDir)): Promise<ClosableSecretStore> {
@@ -93,6 +94,7 @@ export function secretsCommand(): Command {
       const value = await readSecretValue(process.stdin, name);
       await withStore(this, opts.tenant, opts.databaseUrl, async (store, global) => {
         await store.set(opts.tenant, name, value);
+        await recordAudit(global, opts.tenant, { actor: localActor(), action: 'secret.set', resource: `secret/${name}`, decision: 'allow', determiningPolicies: [] }, opts.databaseUrl);
         output(global, { type: 'secret.set', tenant: opts.tenant, name }, () => `stored ${name} for tenant ${opts.tenant}`);
       });
     });
@@ -119,6 +121,7 @@ export function secretsCommand(): Command {
       await withStore(this, opts.tenant, opts.databaseUrl, async (store, global) => {
         const removed = await store.remove(opts.tenant, name);
         if (!removed) throw new ClawError('SECRET_NOT_FOUND', `tenant ${opts.tenant} has no secret ${name}`, { hint: `see \`claw secrets list --tenant ${opts.tenant}\`` });
+        await recordAudit(global, opts.tenant, { actor: localActor(), action: 'secret.remove', resource: `secret/${name}`, decision: 'allow', determiningPolicies: [] }, opts.databaseUrl);
         output(global, { type: 'secret.removed', tenant: opts.tenant, name }, () => `removed ${name} from tenant ${opts.tenant}`);
       });
     });

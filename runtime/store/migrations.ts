@@ -99,6 +99,23 @@ export const MIGRATIONS: Migration[] = [
     name: 'drop run steps',
     statements: ['drop table if exists run_steps'],
   },
+  {
+    // runtime/audit: each tenant's hash-chained audit log. The entry is ciphertext under the
+    // tenant's key; the chain's hashes are in clear so anyone holding an export can check it.
+    version: 4,
+    name: 'audit log',
+    statements: [
+      `create table audit_log (
+         tenant_id  text not null,
+         seq        bigint not null,
+         at         timestamptz not null,
+         entry_ct   bytea not null,
+         prev_hash  text not null,
+         hash       text not null,
+         primary key (tenant_id, seq)
+       )`,
+    ],
+  },
 ];
 
 interface Queryable {

@@ -103,4 +103,30 @@ describe('claw approve|deny|cancel on a running local platform', () => {
     const none = await claw(['runs', 'pending', '--tenant', 'acme']);
     expect(none.stdout).toBe('no tool call is waiting for an approval\n');
   });
+
+  it("every decision is in the tenant's audit log, with who made it; the chain verifies, and so does its export with no database", async () => {
+    const listed = await claw(['--json', 'audit', 'list', '--tenant', 'acme']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const entries = JSON.parse(listed.stdout).entries as { seq: number; actor: { id: string }; action: string; resource: string; decision: string }[];
+    expect(entries.map((e) => [e.seq, e.actor.id, e.action])).toEqual([
+      [1, 'tester', 'approval.grant'],
+      [2, 'dana', 'approval.reject'],
+    ]);
+    expect(entries[0]!.resource).toMatch(/^run\/.+\/call\/.+/);
+
+    const verified = await claw(['audit', 'verify', '--tenant', 'acme']);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/^audit log of acme: 2 entries, chain intact; head 2:[0-9a-f]{64}\n$/);
+
+    const file = join(work, 'acme-audit.jsonl');
+    const exported = await claw(['audit', 'export', '--tenant', 'acme', '--out', file]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(3);
+    expect((await claw(['audit', 'verify', '--tenant', 'acme', '--in', file])).code).toBe(0);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"actor":{"id":"dana"', '"actor":{"id":"mallory"'));
+    const tampered = await claw(['audit', 'verify', '--tenant', 'acme', '--in', file]);
+    expect(tampered.code).toBe(1);
+    expect(tampered.stdout).toContain('BROKEN at entry 2 (AUDIT_HASH_MISMATCH)');
+  });
 });
+

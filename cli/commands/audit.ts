@@ -1,0 +1,115 @@
+/**
+ * `claw audit list|verify|export --tenant <t>`: the tenant's audit log (runtime/audit).
+ *   list     the entries, newest last (who, what, decision, determining policies)
+ *   verify   recompute the hash chain; exit 1 naming the first entry removed, reordered,
+ *            inserted or edited. `--head <seq>:<hash>` (from an earlier export) also catches
+ *            entries cut from the end.
+ *   export   JSON Lines for a SIEM (entries with their hashes, then the head); `--in <file>`
+ *            verifies such a file instead, with no database or key.
+ */
+import { createWriteStream, readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { ClawError, EXIT } from '../../core/errors.js';
+import { ID_PATTERN } from '../../core/config/schema.js';
+import { localTenantKeyring } from '../../runtime/crypto/index.js';
+import { AuditLog, verifyChain, type AuditEvent, type AuditHead, type VerifyResult } from '../../runtime/audit/log.js';
+import { exportLines, parseExport } from '../../runtime/audit/export.js';
+import { globalOptions, output, type GlobalOptions } from '../context.js';
+import { requireMetadataStoreUrl } from './platform-access.js';
+
+function checkTenant(tenantId: string): string {
+  if (!ID_PATTERN.test(tenantId)) throw new ClawError('TENANT_ID_INVALID', `'${tenantId}' is not a tenant id`, { hint: 'lower-case letters, digits and dashes' });
+  return tenantId;
+}
+
+function parseHead(text: string): AuditHead {
+  const m = /^(\d+):([0-9a-f]{64})$/.exec(text);
+  if (!m) throw new ClawError('USAGE', `--head '${text}' is not <seq>:<sha256 hex>`, { hint: "use the head line of an earlier 'claw audit export' (or 'claw audit verify' output)" });
+  return { seq: Number(m[1]), hash: m[2]! };
+}
+
+async function withLog<T>(global: GlobalOptions, databaseUrl: string | undefined, run: (log: AuditLog) => Promise<T>): Promise<T> {
+  const log = await AuditLog.open(requireMetadataStoreUrl(global, databaseUrl), localTenantKeyring(global.stateDir));
+  try {
+    return await run(log);
+  } finally {
+    await log.close();
+  }
+}
+
+/**
+ * Record an admin action in the tenant's audit log of the platform this command acts on.
+ * The actor is the local user until sign-in exists (`--by`, CLAW_USER or the OS user name).
+ */
+export async function recordAudit(global: GlobalOptions, tenantId: string, event: AuditEvent, databaseUrl?: string): Promise<void> {
+  await withLog(global, databaseUrl, (log) => log.append(tenantId, event));
+}
+
+function reportVerify(global: GlobalOptions, tenantId: string, result: VerifyResult): void {
+  output(global, { type: 'audit.verify', tenant: tenantId, ...result }, () =>
+    result.ok ? `audit log of ${tenantId}: ${result.entries} entries, chain intact; head ${result.head.seq}:${result.head.hash}` : `audit log of ${tenantId}: BROKEN at entry ${result.seq} (${result.code}): ${result.message}`,
+  );
+  if (!result.ok) process.exitCode = EXIT.error;
+}
+
+export function auditCommand(): Command {
+  const audit = new Command('audit').description("a tenant's tamper-evident audit log (who did what, decided by which policy)");
+  const dbOption = ['--database-url <url>', 'metadata store (default: $DATABASE_URL, or the running local platform)'] as const;
+
+  audit
+    .command('list')
+    .description('the entries, oldest first')
+    .requiredOption('--tenant <id>', 'the tenant')
+    .option(...dbOption)
+    .action(async function (this: Command, opts: { tenant: string; databaseUrl?: string }) {
+      const global = globalOptions(this);
+      const tenantId = checkTenant(opts.tenant);
+      const rows = await withLog(global, opts.databaseUrl, async (log) => {
+        const out = [];
+        for await (const row of log.read(tenantId)) out.push(row);
+        return out;
+      });
+      output(global, { type: 'audit.list', tenant: tenantId, entries: rows.map((r) => r.entry ?? { seq: r.seq, unreadable: r.unreadable }) }, () =>
+        rows.length === 0
+          ? `no audit entries for tenant ${tenantId}`
+          : rows
+              .map((r) => (r.entry ? `${r.seq}\t${r.entry.at}\t${r.entry.actor.kind}:${r.entry.actor.id}\t${r.entry.action}\t${r.entry.resource}\t${r.entry.decision}${r.entry.determiningPolicies.length ? `\t${r.entry.determiningPolicies.join(',')}` : ''}` : `${r.seq}\t(unreadable: ${r.unreadable})`))
+              .join('\n'),
+      );
+    });
+
+  audit
+    .command('verify')
+    .description('recompute the hash chain; exit 1 naming the first tampered entry')
+    .requiredOption('--tenant <id>', 'the tenant')
+    .option('--head <seq:hash>', 'a head from an earlier export: also detect entries cut from the end')
+    .option('--in <file>', 'verify an export file instead of the store (no database or key needed)')
+    .option(...dbOption)
+    .action(async function (this: Command, opts: { tenant: string; head?: string; in?: string; databaseUrl?: string }) {
+      const global = globalOptions(this);
+      const tenantId = checkTenant(opts.tenant);
+      const head = opts.head ? parseHead(opts.head) : undefined;
+      if (opts.in) {
+        const parsed = parseExport(readFileSync(opts.in, 'utf8'));
+        return reportVerify(global, tenantId, verifyChain(parsed.chain, head ?? parsed.head));
+      }
+      reportVerify(global, tenantId, await withLog(global, opts.databaseUrl, (log) => log.verify(tenantId, head)));
+    });
+
+  audit
+    .command('export')
+    .description('JSON Lines for a SIEM: each entry with its hashes, then the head')
+    .requiredOption('--tenant <id>', 'the tenant')
+    .option('--out <file>', 'write here (default: stdout)')
+    .option(...dbOption)
+    .action(async function (this: Command, opts: { tenant: string; out?: string; databaseUrl?: string }) {
+      const global = globalOptions(this);
+      const tenantId = checkTenant(opts.tenant);
+      await withLog(global, opts.databaseUrl, async (log) => {
+        const sink = opts.out ? createWriteStream(opts.out, { mode: 0o600 }) : process.stdout;
+        for await (const line of exportLines(log, tenantId)) sink.write(`${line}\n`);
+        if (opts.out) await new Promise<void>((resolve, reject) => (sink as ReturnType<typeof createWriteStream>).end((err?: Error | null) => (err ? reject(err) : resolve())));
+      });
+    });
+  return audit;
+}

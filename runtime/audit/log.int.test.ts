@@ -1,0 +1,161 @@
+/**
+ * The audit log on a real PostgreSQL (the fixtures' server), sealed with the local keyring.
+ * Tampering is done the way an attacker with database access would: raw SQL on audit_log.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { localTenantKeyring } from '../crypto/index.js';
+import { MetadataStore } from '../store/metadata.js';
+import { AuditLog, canonical, chainHash, verifyChain, type AuditEvent } from './log.js';
+import { exportLines, parseExport } from './export.js';
+
+const url = inject('postgresUrl');
+const stateDir = mkdtempSync(join(tmpdir(), 'claw-audit-'));
+const keyring = localTenantKeyring(stateDir);
+let log: AuditLog;
+let raw: pg.Client;
+let n = 0;
+const fresh = async () => {
+  const tenant = `audit-${Date.now().toString(36)}-${n++}`;
+  await keyring.createTenantKey(tenant);
+  return tenant;
+};
+
+const event = (i: number, over: Partial<AuditEvent> = {}): AuditEvent => ({
+  actor: { kind: 'user', id: 'alice@acme.example' },
+  action: 'approval.decide',
+  resource: `run/r${i}/call/c${i}`,
+  decision: 'allow',
+  determiningPolicies: ['policy0'],
+  details: { tool: 'http.get' },
+  ...over,
+});
+
+async function chainOf(tenant: string, length: number): Promise<void> {
+  for (let i = 1; i <= length; i++) await log.append(tenant, event(i));
+}
+
+beforeAll(async () => {
+  await (await MetadataStore.connect(url)).close(); // migrates
+  log = await AuditLog.open(url, keyring);
+  raw = new pg.Client({ connectionString: url });
+  await raw.connect();
+});
+afterAll(async () => {
+  await log?.close();
+  await raw?.end();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+describe('the audit log', () => {
+  it('appends, reads back in order, and verifies; the table holds no plaintext', async () => {
+    const tenant = await fresh();
+    await chainOf(tenant, 5);
+    const rows = [];
+    for await (const row of log.read(tenant)) rows.push(row);
+    expect(rows.map((r) => r.entry?.resource)).toEqual(['run/r1/call/c1', 'run/r2/call/c2', 'run/r3/call/c3', 'run/r4/call/c4', 'run/r5/call/c5']);
+    expect(rows[0]!.entry).toMatchObject({ tenantId: tenant, seq: 1, actor: { kind: 'user', id: 'alice@acme.example' }, decision: 'allow', determiningPolicies: ['policy0'] });
+    const verified = await log.verify(tenant);
+    expect(verified).toMatchObject({ ok: true, entries: 5, head: { seq: 5 } });
+    const stored = await raw.query('select entry_ct from audit_log where tenant_id = $1', [tenant]);
+    for (const r of stored.rows) expect(Buffer.from(r.entry_ct).toString('latin1')).not.toContain('alice@acme.example');
+  });
+
+  it('concurrent appends for one tenant never fork the chain', async () => {
+    const tenant = await fresh();
+    const heads = await Promise.all(Array.from({ length: 12 }, (_, i) => log.append(tenant, event(i + 1))));
+    expect(heads.map((h) => h.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(await log.verify(tenant)).toMatchObject({ ok: true, entries: 12 });
+  });
+
+  describe('verify names the first entry that was tampered with', () => {
+    it('a deleted entry', async () => {
+      const tenant = await fresh();
+      await chainOf(tenant, 5);
+      await raw.query('delete from audit_log where tenant_id = $1 and seq = 3', [tenant]);
+      expect(await log.verify(tenant)).toMatchObject({ ok: false, seq: 3, code: 'AUDIT_ENTRY_MISSING' });
+    });
+
+    it('two entries swapped', async () => {
+      const tenant = await fresh();
+      await chainOf(tenant, 5);
+      await raw.query(
+        `update audit_log a set entry_ct = b.entry_ct, prev_hash = b.prev_hash, hash = b.hash
+           from audit_log b where a.tenant_id = $1 and b.tenant_id = $1 and ((a.seq = 2 and b.seq = 4) or (a.seq = 4 and b.seq = 2))`,
+        [tenant],
+      );
+      expect(await log.verify(tenant)).toMatchObject({ ok: false, seq: 2, code: 'AUDIT_ENTRY_MOVED' });
+    });
+
+    it('a ciphertext edited in place', async () => {
+      const tenant = await fresh();
+      await chainOf(tenant, 4);
+      await raw.query(`update audit_log set entry_ct = overlay(entry_ct placing '\\xff'::bytea from length(entry_ct) - 20 for 1) where tenant_id = $1 and seq = 2`, [tenant]);
+      expect(await log.verify(tenant)).toMatchObject({ ok: false, seq: 2, code: 'AUDIT_ENTRY_UNREADABLE' });
+    });
+
+    it('an entry rewritten by someone holding the key (re-encrypted, the old hashes kept)', async () => {
+      const tenant = await fresh();
+      await chainOf(tenant, 4);
+      const rows = [];
+      for await (const row of log.read(tenant)) rows.push(row);
+      const forged = { ...rows[2]!.entry!, decision: 'deny' as const };
+      const sealed = Buffer.from(await (await keyring.forTenant(tenant)).encrypt(new TextEncoder().encode(canonical(forged)), 'record'));
+      await raw.query('update audit_log set entry_ct = $2 where tenant_id = $1 and seq = 3', [tenant, sealed]);
+      expect(await log.verify(tenant)).toMatchObject({ ok: false, seq: 3, code: 'AUDIT_HASH_MISMATCH' });
+    });
+
+    it('an entry inserted in the middle (the rest renumbered)', async () => {
+      const tenant = await fresh();
+      await chainOf(tenant, 4);
+      await raw.query('update audit_log set seq = seq + 100 where tenant_id = $1 and seq >= 3', [tenant]);
+      await raw.query('update audit_log set seq = seq - 99 where tenant_id = $1 and seq >= 103', [tenant]);
+      const rows = [];
+      for await (const row of log.read(tenant)) rows.push(row);
+      const fake = { ...rows[1]!.entry!, seq: 3, resource: 'run/forged/call/x' };
+      const sealed = Buffer.from(await (await keyring.forTenant(tenant)).encrypt(new TextEncoder().encode(canonical(fake)), 'record'));
+      await raw.query('insert into audit_log (tenant_id, seq, at, entry_ct, prev_hash, hash) values ($1, 3, now(), $2, $3, $4)', [tenant, sealed, rows[1]!.hash, chainHash(rows[1]!.hash, fake)]);
+      // The forged entry chains; the first real one after it does not sit where it says.
+      expect(await log.verify(tenant)).toMatchObject({ ok: false, seq: 4, code: 'AUDIT_ENTRY_MOVED' });
+    });
+
+    it('the tail cut: caught against a head kept from an earlier export', async () => {
+      const tenant = await fresh();
+      await chainOf(tenant, 5);
+      const before = await log.verify(tenant);
+      if (!before.ok) throw new Error('expected an intact chain');
+      await raw.query('delete from audit_log where tenant_id = $1 and seq >= 4', [tenant]);
+      expect(await log.verify(tenant)).toMatchObject({ ok: true, entries: 3 });
+      expect(await log.verify(tenant, before.head)).toMatchObject({ ok: false, seq: 5, code: 'AUDIT_HEAD_MISSING' });
+    });
+  });
+
+  it("another tenant's key opens none of a tenant's entries", async () => {
+    const [acme, globex] = [await fresh(), await fresh()];
+    await chainOf(acme, 2);
+    await raw.query(`insert into audit_log (tenant_id, seq, at, entry_ct, prev_hash, hash)
+                       select $2, seq, at, entry_ct, prev_hash, hash from audit_log where tenant_id = $1`, [acme, globex]);
+    expect(await log.verify(globex)).toMatchObject({ ok: false, seq: 1, code: 'AUDIT_ENTRY_UNREADABLE' });
+  });
+
+  it('exports JSON Lines that re-verify on their own, and an edited export does not', async () => {
+    const tenant = await fresh();
+    await chainOf(tenant, 6);
+    const lines: string[] = [];
+    for await (const line of exportLines(log, tenant)) lines.push(line);
+    expect(lines).toHaveLength(7);
+    const parsed = parseExport(lines.join('\n'));
+    expect(verifyChain(parsed.chain, parsed.head)).toMatchObject({ ok: true, entries: 6, head: parsed.head });
+    const edited = lines.map((l, i) => (i === 3 ? l.replace('"decision":"allow"', '"decision":"deny"') : l));
+    expect(verifyChain(parseExport(edited.join('\n')).chain)).toMatchObject({ ok: false, seq: 4, code: 'AUDIT_HASH_MISMATCH' });
+  });
+
+  it('refuses a malformed event with one clear code, recording nothing', async () => {
+    const tenant = await fresh();
+    await expect(log.append(tenant, event(1, { action: 'Not An Action' }))).rejects.toMatchObject({ code: 'AUDIT_EVENT_INVALID' });
+    expect(await log.head(tenant)).toEqual({ seq: 0, hash: '0'.repeat(64) });
+  });
+});
