@@ -2,7 +2,8 @@
  * The real Engine (Pulumi Automation API) end to end on a `file://` backend, with an inline
  * program that declares only component resources (no provider plugin, no cloud). It needs
  * the `pulumi` CLI: on PATH, or built once by ../shared/tools/build-pulumi into its cache
- * (test/fixtures/tools.ts); without either the suite says so and skips. Everything above the Engine interface is tested against the
+ * (test/fixtures/tools.ts); without either the suite says so and skips. The awskms:// secrets
+ * provider runs against moto (AWS_ENDPOINT_URL), the fixtures' loopback AWS endpoint. Everything above the Engine interface is tested against the
  * fake engine in commands.test.ts / fleet.test.ts.
  */
 import { spawnSync } from 'node:child_process';
@@ -11,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
-import { afterAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { pulumiCli } from '../../test/fixtures/tools.js';
 import { AutomationEngine } from './automation-engine.js';
 import type { EngineEvent } from './engine.js';
@@ -87,4 +90,40 @@ describe.skipIf(!pulumiVersion)(`AutomationEngine on pulumi ${pulumiVersion ?? '
   it('reports a stack that does not exist yet', async () => {
     expect(await new AutomationEngine(spec('never-installed'), program(1)).summary()).toEqual({ exists: false, resourceCount: 0 });
   });
+
+  describe('state secrets under the customer\'s KMS key (awskms:// against moto on loopback)', () => {
+    const kmsSpec = async (install: string, keyRef: string): Promise<StackSpec> => {
+      const endpoint = inject('motoEndpoint');
+      return {
+        ...spec(install),
+        secretsProvider: `awskms://${keyRef}?region=us-east-1`,
+        env: { AWS_ENDPOINT_URL: endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' },
+      };
+    };
+    const newKey = async () => {
+      const kms = new KMSClient({ region: 'us-east-1', endpoint: inject('motoEndpoint'), credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+      return (await kms.send(new CreateKeyCommand({ Description: 'claw state secrets (test)' }))).KeyMetadata!.KeyId!;
+    };
+
+    it('applies with the stack\'s secrets sealed by the KMS key: no plaintext secret in the state files', async () => {
+      const keyId = await newKey();
+      const engine = new AutomationEngine(await kmsSpec('kms', keyId), program(1));
+      expect(await engine.up()).toMatchObject({ status: 'succeeded' });
+      expect(await engine.outputs()).toMatchObject({ token: { value: '[secret]', secret: true } });
+      expect(await engine.outputs({ reveal: true })).toMatchObject({ token: { value: 'not-shown', secret: true } });
+      const files = readdirSync(join(root, 'kms'), { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+      const text = files.map((f) => readFileSync(join(f.parentPath, f.name), 'utf8')).join('\n');
+      expect(text).toContain('awskms://');
+      expect(text).not.toContain('not-shown');
+    });
+
+    it('a key that does not exist fails the operation, saying the key was not found', async () => {
+      const engine = new AutomationEngine(await kmsSpec('kms-missing', '0b7d3f12-aaaa-4bbb-8ccc-123456789012'), program(1));
+      const attempt = engine.up().then((r) => r.message ?? r.status, (err: Error) => err.message);
+      const message = await attempt;
+      expect(message).toMatch(/NotFoundException|not found|does not exist/i);
+      expect(message).not.toBe('succeeded');
+    });
+  });
 });
+
