@@ -3,8 +3,9 @@
  * program that declares only component resources (no provider plugin, no cloud). It needs
  * the `pulumi` CLI: on PATH, or built once by ../shared/tools/build-pulumi into its cache
  * (test/fixtures/tools.ts); without either the suite says so and skips. The awskms:// secrets
- * provider runs against moto (AWS_ENDPOINT_URL), the fixtures' loopback AWS endpoint. Everything above the Engine interface is tested against the
- * fake engine in commands.test.ts / fleet.test.ts.
+ * provider runs against moto (AWS_ENDPOINT_URL), the fixtures' loopback AWS endpoint.
+ * Everything above the Engine interface is tested against the fake engine in
+ * commands.test.ts / fleet.test.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
