@@ -67,6 +67,10 @@ describe('Cluster', () => {
     expect(eks.accessConfig.authenticationMode).toBe('API');
     expect(eks.enabledClusterLogTypes).toContain('audit');
     expect(synth.named(resources, 'aws:eks/addon:Addon', 'cluster-pod-identity-agent').inputs.addonName).toBe('eks-pod-identity-agent');
+    // NetworkPolicies are enforced only with the VPC CNI's network policy agent.
+    const cni = synth.named(resources, 'aws:eks/addon:Addon', 'cluster-vpc-cni').inputs;
+    expect(cni.addonName).toBe('vpc-cni');
+    expect(JSON.parse(cni.configurationValues)).toEqual({ enableNetworkPolicy: 'true' });
     const nodePolicies = synth.ofType(resources, 'aws:iam/rolePolicyAttachment:RolePolicyAttachment').map((a) => a.inputs.policyArn.split('/').pop()).sort();
     expect(nodePolicies).toEqual(['AmazonEC2ContainerRegistryReadOnly', 'AmazonEKSClusterPolicy', 'AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy']);
   });

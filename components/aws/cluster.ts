@@ -70,6 +70,9 @@ export function gvisorUserData(version: string): string {
   ].join('\n');
 }
 
+/** The VPC CNI add-on's configuration: NetworkPolicy enforcement on (the network policy agent). */
+export const VPC_CNI_CONFIGURATION = { enableNetworkPolicy: 'true' } as const;
+
 export interface ClusterArgs {
   install: string;
   region: string;
@@ -123,6 +126,16 @@ export class Cluster extends pulumi.ComponentResource {
     this.arn = cluster.arn;
     this.securityGroupId = cluster.vpcConfig.apply((v) => v.clusterSecurityGroupId!);
     new aws.eks.Addon(`${name}-pod-identity-agent`, { clusterName: cluster.name, addonName: 'eks-pod-identity-agent', tags }, child);
+    // The VPC CNI with its network policy agent: without it EKS accepts NetworkPolicies and
+    // enforces none (the sandbox's default-deny and each tool call's egress rule included).
+    new aws.eks.Addon(`${name}-vpc-cni`, {
+      clusterName: cluster.name,
+      addonName: 'vpc-cni',
+      configurationValues: JSON.stringify(VPC_CNI_CONFIGURATION),
+      resolveConflictsOnCreate: 'OVERWRITE',
+      resolveConflictsOnUpdate: 'OVERWRITE',
+      tags,
+    }, child);
 
     const nodeRole = new aws.iam.Role(
       `${name}-node`,

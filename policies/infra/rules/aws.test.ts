@@ -103,3 +103,20 @@ describe('aws-glue-table-encrypted', () => {
     ]);
   });
 });
+
+describe('aws-eks-network-policy-enforced', () => {
+  const eks = (name: string) => res('aws:eks/cluster:Cluster', `${name}-eks`, { name, encryptionConfig: {} });
+  const cni = (cluster: string, configurationValues?: string) => res('aws:eks/addon:Addon', `${cluster}-vpc-cni`, { clusterName: cluster, addonName: 'vpc-cni', ...(configurationValues ? { configurationValues } : {}) });
+
+  it('accepts a cluster whose vpc-cni add-on enables network policy', async () => {
+    expect(await messages([eks('claw-prod'), cni('claw-prod', '{"enableNetworkPolicy":"true"}')], 'aws-eks-network-policy-enforced')).toEqual([]);
+  });
+
+  it('fails a cluster without the add-on, with it but without network policy, or with another cluster\'s add-on', async () => {
+    const rule = 'aws-eks-network-policy-enforced';
+    expect(await messages([eks('claw-prod')], rule)).toEqual([`claw-prod-eks: cluster claw-prod has no vpc-cni add-on with enableNetworkPolicy: NetworkPolicies would not be enforced`]);
+    expect(await messages([eks('claw-prod'), cni('claw-prod')], rule)).toHaveLength(1);
+    expect(await messages([eks('claw-prod'), cni('claw-prod', '{"enableNetworkPolicy":"false"}')], rule)).toHaveLength(1);
+    expect(await messages([eks('claw-prod'), cni('claw-other', '{"enableNetworkPolicy":"true"}')], rule)).toHaveLength(1);
+  });
+});

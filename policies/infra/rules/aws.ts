@@ -23,6 +23,7 @@ const T = {
   rds: 'aws:rds/instance:Instance',
   rdsCluster: 'aws:rds/cluster:Cluster',
   eks: 'aws:eks/cluster:Cluster',
+  eksAddon: 'aws:eks/addon:Addon',
   nodeGroup: 'aws:eks/nodeGroup:NodeGroup',
   launchTemplate: 'aws:ec2/launchTemplate:LaunchTemplate',
   role: 'aws:iam/role:Role',
@@ -198,6 +199,27 @@ const eksEndpointOpen: ResourceValidationPolicy = {
       report('the Kubernetes API endpoint is reachable from any address (restrict publicAccessCidrs to the installer/VPN)');
     }
   }),
+};
+
+const eksEnforcesNetworkPolicy: StackValidationPolicy = {
+  name: 'aws-eks-network-policy-enforced',
+  description: "Every EKS cluster runs the VPC CNI add-on with enableNetworkPolicy: otherwise the sandbox's NetworkPolicies are accepted and not enforced.",
+  enforcementLevel: 'mandatory',
+  validateStack: (args, report) => {
+    const ix = index(args.resources);
+    const addons = ix.byType(T.eksAddon).filter((a) => a.props.addonName === 'vpc-cni');
+    for (const eks of ix.byType(T.eks)) {
+      const enforced = addons.some((a) => {
+        if (a.props.clusterName !== eks.props.name) return false;
+        try {
+          return String(JSON.parse(a.props.configurationValues ?? '{}').enableNetworkPolicy) === 'true';
+        } catch {
+          return false;
+        }
+      });
+      if (!enforced) report(`cluster ${eks.props.name ?? eks.name} has no vpc-cni add-on with enableNetworkPolicy: NetworkPolicies would not be enforced`, eks.urn);
+    }
+  },
 };
 
 const ebsEncrypted: ResourceValidationPolicy = {
@@ -494,6 +516,7 @@ export const awsRules: GuardrailPolicy[] = [
   rdsEncryptedPrivate,
   eksSecretsEncrypted,
   eksEndpointOpen,
+  eksEnforcesNetworkPolicy,
   ebsEncrypted,
   tlsOnlyEdge,
   iamNoWildcards,
