@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { LAKE_COLUMNS } from '../runtime/traces/model.js';
 import { tenantLakeDir, sqlString } from '../runtime/traces/local-lake.js';
 import { runTraceQuery } from '../runtime/traces/query.js';
-import { tempStateDir } from '../runtime/traces/test-support.js';
+import { tempStateDir } from '../runtime/traces/testing/support.js';
 import { sample, percentile, report } from './lib.js';
 
 const DAYS = 10;

@@ -15,7 +15,7 @@
 import { LocalLake } from '../runtime/traces/local-lake.js';
 import { openTraceWriter } from '../runtime/traces/writer.js';
 import { PlaintextCodecForBenchmarks, type TraceCodec } from '../runtime/traces/seal.js';
-import { localKeyring, mustShowRun, tempStateDir } from '../runtime/traces/test-support.js';
+import { localKeyring, mustShowRun, tempStateDir } from '../runtime/traces/testing/support.js';
 import type { TraceEvent } from '../runtime/ports.js';
 import { report } from './lib.js';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STARTER_AGENT, STARTER_CONFIG } from '../../core/config/starter.js';
 import { TokenStore, tokensPath } from '../../runtime/codec-server/tokens.js';
-import { runCli } from '../installer/test-helpers.js';
+import { runCli } from '../installer/testing/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'claw-codec-token-'));
 const config = join(dir, 'claw.yaml');

@@ -7,7 +7,7 @@ import { isClawError } from '../../core/errors.js';
 import { tracesCommand } from './traces.js';
 import { openTraceWriter } from '../../runtime/traces/writer.js';
 import { tenantLakeDir } from '../../runtime/traces/local-lake.js';
-import { CANARY, localKeyring, mustShowRun, tempStateDir } from '../../runtime/traces/test-support.js';
+import { CANARY, localKeyring, mustShowRun, tempStateDir } from '../../runtime/traces/testing/support.js';
 import { LocalLake } from '../../runtime/traces/local-lake.js';
 
 const claw = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../bin/claw.js');

@@ -11,7 +11,7 @@ import { EXIT } from '../../core/errors.js';
 import { cloudUp } from './cloud.js';
 import { FakeEngine, setFakeFaults, type FakeState } from './fake-engine.js';
 import { stackSpec } from './workspace.js';
-import { AWS_CONFIG, runCli, tempInstall } from './test-helpers.js';
+import { AWS_CONFIG, runCli, tempInstall } from './testing/helpers.js';
 import { Command } from 'commander';
 
 const previousEngine = process.env.CLAW_ENGINE;

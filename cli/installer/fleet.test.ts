@@ -11,7 +11,7 @@ import { parseConfig } from '../../core/config/load.js';
 import { EXIT } from '../../core/errors.js';
 import { setFakeFaults } from './fake-engine.js';
 import { installStateDir, loadFleet, mapLimit, planWaves, type FleetInstall } from './fleet.js';
-import { AWS_CONFIG, runCli } from './test-helpers.js';
+import { AWS_CONFIG, runCli } from './testing/helpers.js';
 import { stackSpec } from './workspace.js';
 
 const previousEngine = process.env.CLAW_ENGINE;

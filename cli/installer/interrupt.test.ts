@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../core/config/load.js';
 import { FakeEngine, setFakeFaults } from './fake-engine.js';
-import { spawnCli, tempInstall } from './test-helpers.js';
+import { spawnCli, tempInstall } from './testing/helpers.js';
 import { stackSpec } from './workspace.js';
 
 describe('Ctrl-C during an apply', () => {

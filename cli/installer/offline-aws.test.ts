@@ -10,7 +10,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { STARTER_AGENT, STARTER_CONFIG } from '../../core/config/starter.js';
 import { offlinePlanJsonSchema } from './offline.js';
-import { REPO, runCli, tempInstall } from './test-helpers.js';
+import { REPO, runCli, tempInstall } from './testing/helpers.js';
 
 const SCHEMA_FILE = join(REPO, 'cli/installer/schemas/plan-offline.schema.json');
 

@@ -10,7 +10,7 @@ import { STARTER_AGENT, STARTER_CONFIG } from '../../core/config/starter.js';
 import { parseConfig } from '../../core/config/load.js';
 import { OfflinePlanOutputSchema } from './offline.js';
 import { stackProgram } from './programs.js';
-import { runCli, tempInstall } from './test-helpers.js';
+import { runCli, tempInstall } from './testing/helpers.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const GCP_SECTION = [

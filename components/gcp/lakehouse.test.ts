@@ -8,7 +8,7 @@ const { TenantDataset } = await import('./lakehouse.js');
 const { GcpLake, tableResource, tableSchemaProblems } = await import('../../runtime/traces/gcp-lake.js');
 const { startBigQueryStandin } = await import('../../runtime/traces/testing/bigquery-standin.js');
 const { ContentSealer } = await import('../../runtime/traces/seal.js');
-const { localKeyring, mustShowRun, tempStateDir } = await import('../../runtime/traces/test-support.js');
+const { localKeyring, mustShowRun, tempStateDir } = await import('../../runtime/traces/testing/support.js');
 const provider = () => new gcp.Provider('gcp', { project: 'acme-claw-prod', region: 'europe-west1' });
 const keyRef = 'projects/acme-claw-prod/locations/europe-west1/keyRings/claw-claw-tenants/cryptoKeys/tenant-acme';
 const base = { project: 'acme-claw-prod', region: 'europe-west1', tenantId: 'acme', datasetId: 'claw_claw_acme', keyRef, dataIdentity: 'acme-d@p.iam.gserviceaccount.com' };

@@ -32,7 +32,7 @@ import { tenantClient } from '../temporal/connection.js';
 import { runWorkflowId } from '../temporal/names.js';
 import { lakeDir } from '../traces/local-lake.js';
 import { showRun, type RunTimeline } from '../traces/runs.js';
-import { CANARY, findCanaries } from '../traces/test-support.js';
+import { CANARY, findCanaries } from '../traces/testing/support.js';
 import { renderTimeline } from '../traces/timeline.js';
 import { walRoot, openTraceWriter, type TraceWriter } from '../traces/writer.js';
 import { TenantWorkers } from '../worker/tenant-workers.js';

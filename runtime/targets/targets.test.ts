@@ -23,7 +23,7 @@ import { KubernetesSandbox } from '../sandbox/kubernetes.js';
 import { VaultSecretStore } from '../secrets/vault.js';
 import { GcpLake } from '../traces/gcp-lake.js';
 import { lakeDir, LocalLake } from '../traces/local-lake.js';
-import { CANARY, mustShowRun, tempStateDir } from '../traces/test-support.js';
+import { CANARY, mustShowRun, tempStateDir } from '../traces/testing/support.js';
 
 const ACME_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1b4f2c8e-4d7a-4f0e-9c1a-2b3c4d5e6f70';
 const GLOBEX_KEY = 'arn:aws:kms:eu-west-1:210987654321:key/9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';

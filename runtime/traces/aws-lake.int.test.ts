@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { AwsLake, stagingLocation, type AwsTenantLake } from './aws-lake.js';
 import { athenaColumnList, PARQUET_STORAGE, stagingTableProperties, STAGING_PARTITION_COLUMN, TRACE_STAGING_TABLE, TRACE_TABLE } from './schema.js';
 import { ContentSealer } from './seal.js';
-import { CANARY, findCanaries, localKeyring, mustShowRun, tempStateDir } from './test-support.js';
+import { CANARY, findCanaries, localKeyring, mustShowRun, tempStateDir } from './testing/support.js';
 
 const region = 'us-east-1';
 

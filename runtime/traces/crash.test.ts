@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { openTraceWriter, walRoot } from './writer.js';
 import { TenantQuerySession } from './local-lake.js';
 import { listSegments, readSegment, segmentPath, TenantWal } from './wal.js';
-import { localKeyring, mustShowRun, tempStateDir } from './test-support.js';
+import { localKeyring, mustShowRun, tempStateDir } from './testing/support.js';
 import { ContentSealer } from './seal.js';
 import { LocalLake } from './local-lake.js';
 
@@ -20,7 +20,7 @@ describe('trace durability', () => {
   it('SIGKILL during a burst loses no acknowledged event, and duplicates none', async () => {
     const { stateDir, cleanup } = tempStateDir();
     cleanups.push(cleanup);
-    const child = spawn(process.execPath, [runTs, join(here, 'burst-child.ts'), stateDir, '16'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [runTs, join(here, 'testing', 'burst-child.ts'), stateDir, '16'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const acked = new Set<string>();
     let buffer = '';
     const killed = new Promise<void>((resolveKilled, reject) => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GcpLake, loadJobId, type GcpTenantLake } from './gcp-lake.js';
 import { LAKE_COLUMNS, type TraceRow } from './model.js';
 import { ContentOpener, ContentSealer } from './seal.js';
-import { CANARY, localKeyring, mustShowRun, tempStateDir } from './test-support.js';
+import { CANARY, localKeyring, mustShowRun, tempStateDir } from './testing/support.js';
 import { startBigQueryStandin, type BigQueryStandin } from './testing/bigquery-standin.js';
 import type { TenantKeyring } from '../ports.js';
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OtlpTraceExporter, rootSpanIdOf, traceIdOf, type OtlpTraceExporterOptions } from './otlp.js';
 import { traceEvents } from './events.js';
 import { openTraceWriter } from './writer.js';
-import { CANARY, localKeyring, mustShowRun, tempStateDir } from './test-support.js';
+import { CANARY, localKeyring, mustShowRun, tempStateDir } from './testing/support.js';
 import { LocalLake } from './local-lake.js';
 
 /** OTLP/JSON as the collector receives it (the HTTP exporter's default encoding). */

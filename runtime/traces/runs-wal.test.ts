@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { showRun } from './runs.js';
-import { mustShowRun, localKeyring, tempStateDir } from './test-support.js';
+import { mustShowRun, localKeyring, tempStateDir } from './testing/support.js';
 import { openTraceWriter, walRoot } from './writer.js';
 import { LocalLake } from './local-lake.js';
 

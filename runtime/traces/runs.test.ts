@@ -4,7 +4,7 @@ import { listRuns, showRun } from './runs.js';
 import { renderRunList, renderTimeline } from './timeline.js';
 import { renderTimelineHtml } from './html.js';
 import { runTraceQuery } from './query.js';
-import { CANARY, localKeyring, mustShowRun, tempStateDir } from './test-support.js';
+import { CANARY, localKeyring, mustShowRun, tempStateDir } from './testing/support.js';
 import { traceEvents } from './events.js';
 import type { TenantKeyring } from '../ports.js';
 import { LocalLake } from './local-lake.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { openTraceWriter, walRoot } from './writer.js';
 import { TenantQuerySession, tenantLakeDir } from './local-lake.js';
 import { ContentOpener, PlaintextCodecForBenchmarks } from './seal.js';
-import { CANARY, findCanaries, localKeyring, mustShowRun, tempStateDir } from './test-support.js';
+import { CANARY, findCanaries, localKeyring, mustShowRun, tempStateDir } from './testing/support.js';
 import { isClawError } from '../../core/errors.js';
 import { LocalLake } from './local-lake.js';
 

@@ -3,7 +3,7 @@
  * DescribeAddresses, EKS ListClusters, Service Quotas GetServiceQuota for `vpc`, and the
  * IAM users/policies the simulation reads) and loopback STAND-INS where moto has no
  * implementation: IAM SimulatePrincipalPolicy (evaluating the user's real policies from
- * moto) and the GCP APIs. See standins.ts.
+ * moto) and the GCP APIs. See testing/standins.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { AllocateAddressCommand, EC2Client, ReleaseAddressCommand } from '@aws-sdk/client-ec2';
@@ -12,11 +12,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../../../core/config/load.js';
 import { EXIT } from '../../../core/errors.js';
 import { AWS_INSTALLER_POLICY, GCP_INSTALLER_PERMISSIONS, GCP_REQUIRED_APIS } from '../installer-policy.js';
-import { spawnCli, tempInstall } from '../test-helpers.js';
+import { spawnCli, tempInstall } from '../testing/helpers.js';
 import { awsPreflight, principalArn } from './aws.js';
 import { gcpPreflight } from './gcp.js';
 import { preflightError } from './report.js';
-import { evaluate, startGcpStandIn, startIamSimulatorStandIn, type StandIn } from './standins.js';
+import { evaluate, startGcpStandIn, startIamSimulatorStandIn, type StandIn } from './testing/standins.js';
 
 const AWS_YAML = 'name: demo\ntarget: aws\naws: { region: us-east-1, availabilityZones: 3 }\n';
 const config = parseConfig(AWS_YAML, 'claw.yaml');

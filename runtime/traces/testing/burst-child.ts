@@ -3,10 +3,10 @@
  * events through the real TraceWriter and prints `<run> <seq>` for every acknowledged
  * event, until the parent SIGKILLs it. Usage: run-ts.js burst-child.ts <stateDir> <runs>
  */
-import { openTraceWriter } from './writer.js';
-import { localKeyring } from './test-support.js';
-import { traceEvents } from './events.js';
-import { LocalLake } from './local-lake.js';
+import { openTraceWriter } from '../writer.js';
+import { localKeyring } from './support.js';
+import { traceEvents } from '../events.js';
+import { LocalLake } from '../local-lake.js';
 
 const [stateDir, runsArg] = process.argv.slice(2);
 if (!stateDir) throw new Error('usage: burst-child.ts <stateDir> <runs>');

@@ -5,9 +5,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TenantKeyring, TraceEvent } from '../ports.js';
-import { localTenantKeyring } from '../crypto/index.js';
-import { traceEvents } from './events.js';
+import type { TenantKeyring, TraceEvent } from '../../ports.js';
+import { localTenantKeyring } from '../../crypto/index.js';
+import { traceEvents } from '../events.js';
 
 export function tempStateDir(): { stateDir: string; cleanup: () => void } {
   const stateDir = mkdtempSync(join(tmpdir(), 'claw-traces-'));
@@ -74,7 +74,7 @@ export function mustShowRun(tenantId: string, runId: string, start = new Date('2
 export async function findCanaries(files: string[]): Promise<Array<{ file: string; canary: string }>> {
   const { DuckDBInstance, DuckDBBlobValue } = await import('@duckdb/node-api');
   const { readFileSync } = await import('node:fs');
-  const { readSegment } = await import('./wal.js');
+  const { readSegment } = await import('../wal.js');
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   const found: Array<{ file: string; canary: string }> = [];

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { vi } from 'vitest';
-import { isClawError } from '../../core/errors.js';
-import { buildProgram } from '../index.js';
+import { isClawError } from '../../../core/errors.js';
+import { buildProgram } from '../../index.js';
 
-export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const REPO = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 
 export const AWS_CONFIG = `# an install under test
 apiVersion: claw.dev/v1
