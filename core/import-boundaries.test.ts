@@ -21,10 +21,7 @@ function importsOf(file: string): string[] {
   return [...source.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)].map((m) => m[1]!);
 }
 
-const isTestSupport = (rel: string) =>
-  /\.test\.ts$/.test(rel) || /(^|\/)testing(\/|\.ts$)/.test(rel) || rel.startsWith('test/') ||
-  // The second component synthesis harness; it is test support despite its name.
-  rel === 'policies/infra/synth.ts';
+const isTestSupport = (rel: string) => /\.test\.ts$/.test(rel) || /(^|\/)testing(\/|\.ts$)/.test(rel) || rel.startsWith('test/');
 
 describe('import boundaries', () => {
   const files = [...tsFiles(join(ROOT, 'runtime')), ...tsFiles(join(ROOT, 'cli')), ...tsFiles(join(ROOT, 'core')), ...tsFiles(join(ROOT, 'contracts')),

@@ -9,72 +9,9 @@
  *   const { SandboxNamespace } = await import('./sandbox.js');
  */
 import * as pulumi from '@pulumi/pulumi';
+import { recordingMocks, type RecordedResource } from '../../policies/infra/synth.js';
 
-export interface RecordedResource {
-  type: string;
-  name: string;
-  inputs: Record<string, any>;
-  /** Provider reference (`urn::id`) the resource was registered with, if any. */
-  provider?: string;
-  custom: boolean;
-}
-
-export const MOCK_PROJECT = 'acme-claw-prod';
-export const MOCK_PROJECT_NUMBER = '123456789012';
-
-/** Computed outputs a real GCP provider would add, keyed by type token ({} when none). */
-export function gcpComputed(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
-  const project = inputs.project ?? MOCK_PROJECT;
-  switch (type) {
-    case 'gcp:serviceaccount/account:Account':
-      return { email: `${inputs.accountId}@${project}.iam.gserviceaccount.com`, member: `serviceAccount:${inputs.accountId}@${project}.iam.gserviceaccount.com` };
-    case 'gcp:kms/keyRing:KeyRing':
-      return { id: `projects/${project}/locations/${inputs.location}/keyRings/${inputs.name ?? name}` };
-    case 'gcp:kms/cryptoKey:CryptoKey':
-      return { id: `${inputs.keyRing}/cryptoKeys/${inputs.name ?? name}` };
-    case 'gcp:storage/bucket:Bucket':
-      return { url: `gs://${inputs.name ?? name}`, selfLink: `https://www.googleapis.com/storage/v1/b/${inputs.name ?? name}` };
-    case 'gcp:bigquery/dataset:Dataset':
-      return { id: `projects/${project}/datasets/${inputs.datasetId}` };
-    case 'gcp:container/cluster:Cluster':
-      return { endpoint: '10.0.0.2', masterAuth: { clusterCaCertificate: Buffer.from('mock-ca').toString('base64') } };
-    case 'gcp:sql/databaseInstance:DatabaseInstance':
-      return {
-        privateIpAddress: '10.60.0.3',
-        connectionName: `${project}:${inputs.region}:${inputs.name ?? name}`,
-        // A placeholder, not a certificate: the mocks never dial the instance.
-        serverCaCerts: [{ cert: `-----BEGIN CERTIFICATE-----\nmock server CA of ${inputs.name ?? name}\n-----END CERTIFICATE-----\n` }],
-      };
-    case 'gcp:projects/serviceIdentity:ServiceIdentity': {
-      const agent = `service-${MOCK_PROJECT_NUMBER}@gcp-sa-${String(inputs.service).split('.')[0]}.iam.gserviceaccount.com`;
-      return { email: agent, member: `serviceAccount:${agent}` };
-    }
-    case 'random:index/randomPassword:RandomPassword':
-      return { result: `mock-password-${name}` };
-    case 'gcp:compute/globalAddress:GlobalAddress':
-      return { address: '203.0.113.10' };
-    case 'gcp:compute/network:Network':
-      return { selfLink: `projects/${project}/global/networks/${inputs.name ?? name}` };
-    case 'gcp:compute/subnetwork:Subnetwork':
-      return { selfLink: `projects/${project}/regions/${inputs.region}/subnetworks/${inputs.name ?? name}` };
-    default:
-      return {};
-  }
-}
-
-/** Answers for the GCP invokes the gcp components make; undefined for other tokens. */
-export function gcpCall(token: string, inputs: Record<string, any>): Record<string, any> | undefined {
-  switch (token) {
-    case 'gcp:storage/getProjectServiceAccount:getProjectServiceAccount':
-      return { emailAddress: `service-${MOCK_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com`, member: `serviceAccount:service-${MOCK_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com` };
-    case 'gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount':
-      return { email: `bq-${MOCK_PROJECT_NUMBER}@bigquery-encryption.iam.gserviceaccount.com`, member: `serviceAccount:bq-${MOCK_PROJECT_NUMBER}@bigquery-encryption.iam.gserviceaccount.com` };
-    case 'gcp:organizations/getProject:getProject':
-      return { number: MOCK_PROJECT_NUMBER, projectId: inputs.projectId ?? MOCK_PROJECT };
-    default:
-      return undefined;
-  }
-}
+export { gcpCall, gcpComputed, MOCK_PROJECT, MOCK_PROJECT_NUMBER, type RecordedResource } from '../../policies/infra/synth.js';
 
 export interface Recorder {
   readonly resources: RecordedResource[];
@@ -88,21 +25,8 @@ export interface Recorder {
 
 export async function installRecorder(project = 'claw', stack = 'test'): Promise<Recorder> {
   const resources: RecordedResource[] = [];
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom ?? true });
-        const state = { ...args.inputs, ...gcpComputed(args.type, args.name, args.inputs) };
-        return { id: state.id ?? `${args.name}-id`, state };
-      },
-      call(args) {
-        return gcpCall(args.token, args.inputs) ?? args.inputs;
-      },
-    },
-    project,
-    stack,
-    false,
-  );
+  // The one synthesis harness (policies/infra/synth.ts): the same mocked provider answers.
+  await pulumi.runtime.setMocks(recordingMocks(resources, { project, stack }), project, stack, false);
   return {
     resources,
     reset: () => void resources.splice(0),

@@ -14,7 +14,6 @@
  */
 import { createHash } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
-import { gcpCall, gcpComputed } from '../../components/testing/mocks.js';
 
 /** The account id the mocks pretend to deploy into (a documentation value, not a real account). */
 export const MOCK_ACCOUNT = '111122223333';
@@ -31,6 +30,8 @@ export interface RecordedResource {
   /** Mocked outputs (inputs plus ids/ARNs/endpoints). */
   state: Record<string, any>;
   custom: boolean;
+  /** The provider reference (`urn::id`) it was registered with, if any. */
+  provider?: string;
   /** The tenant this resource belongs to, or undefined for shared infrastructure. */
   tenant?: string;
   /** The resource option: deleting it from the stack leaves it in the cloud. */
@@ -52,6 +53,65 @@ export interface SynthOptions {
   state?: StateHook;
   /** Extra invoke answers, consulted before the built-in ones. */
   call?: CallHook;
+}
+
+// ------------------------------------------------------------------ GCP
+
+export const MOCK_PROJECT = 'acme-claw-prod';
+export const MOCK_PROJECT_NUMBER = '123456789012';
+
+/** Computed outputs a real GCP provider would add, keyed by type token ({} when none). */
+export function gcpComputed(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+  const project = inputs.project ?? MOCK_PROJECT;
+  switch (type) {
+    case 'gcp:serviceaccount/account:Account':
+      return { email: `${inputs.accountId}@${project}.iam.gserviceaccount.com`, member: `serviceAccount:${inputs.accountId}@${project}.iam.gserviceaccount.com` };
+    case 'gcp:kms/keyRing:KeyRing':
+      return { id: `projects/${project}/locations/${inputs.location}/keyRings/${inputs.name ?? name}` };
+    case 'gcp:kms/cryptoKey:CryptoKey':
+      return { id: `${inputs.keyRing}/cryptoKeys/${inputs.name ?? name}` };
+    case 'gcp:storage/bucket:Bucket':
+      return { url: `gs://${inputs.name ?? name}`, selfLink: `https://www.googleapis.com/storage/v1/b/${inputs.name ?? name}` };
+    case 'gcp:bigquery/dataset:Dataset':
+      return { id: `projects/${project}/datasets/${inputs.datasetId}` };
+    case 'gcp:container/cluster:Cluster':
+      return { endpoint: '10.0.0.2', masterAuth: { clusterCaCertificate: Buffer.from('mock-ca').toString('base64') } };
+    case 'gcp:sql/databaseInstance:DatabaseInstance':
+      return {
+        privateIpAddress: '10.60.0.3',
+        connectionName: `${project}:${inputs.region}:${inputs.name ?? name}`,
+        // A placeholder, not a certificate: the mocks never dial the instance.
+        serverCaCerts: [{ cert: `-----BEGIN CERTIFICATE-----\nmock server CA of ${inputs.name ?? name}\n-----END CERTIFICATE-----\n` }],
+      };
+    case 'gcp:projects/serviceIdentity:ServiceIdentity': {
+      const agent = `service-${MOCK_PROJECT_NUMBER}@gcp-sa-${String(inputs.service).split('.')[0]}.iam.gserviceaccount.com`;
+      return { email: agent, member: `serviceAccount:${agent}` };
+    }
+    case 'random:index/randomPassword:RandomPassword':
+      return { result: `mock-password-${name}` };
+    case 'gcp:compute/globalAddress:GlobalAddress':
+      return { address: '203.0.113.10' };
+    case 'gcp:compute/network:Network':
+      return { selfLink: `projects/${project}/global/networks/${inputs.name ?? name}` };
+    case 'gcp:compute/subnetwork:Subnetwork':
+      return { selfLink: `projects/${project}/regions/${inputs.region}/subnetworks/${inputs.name ?? name}` };
+    default:
+      return {};
+  }
+}
+
+/** Answers for the GCP invokes the gcp components make; undefined for other tokens. */
+export function gcpCall(token: string, inputs: Record<string, any>): Record<string, any> | undefined {
+  switch (token) {
+    case 'gcp:storage/getProjectServiceAccount:getProjectServiceAccount':
+      return { emailAddress: `service-${MOCK_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com`, member: `serviceAccount:service-${MOCK_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com` };
+    case 'gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount':
+      return { email: `bq-${MOCK_PROJECT_NUMBER}@bigquery-encryption.iam.gserviceaccount.com`, member: `serviceAccount:bq-${MOCK_PROJECT_NUMBER}@bigquery-encryption.iam.gserviceaccount.com` };
+    case 'gcp:organizations/getProject:getProject':
+      return { number: MOCK_PROJECT_NUMBER, projectId: inputs.projectId ?? MOCK_PROJECT };
+    default:
+      return undefined;
+  }
 }
 
 /** A deterministic short hex digest: mocked ids stay stable between runs. */
@@ -209,6 +269,54 @@ class TenantTracker {
 }
 
 /**
+ * The mocks behind every synthesis here (`synthesize`, and the component tests' recorder in
+ * components/testing/mocks.ts): each registered resource is recorded into `resources` and
+ * answered with the state a provider would return (AWS ARNs and ids, GCP names and emails,
+ * Kubernetes auto-names); invokes get the built-in answers.
+ */
+export function recordingMocks(resources: RecordedResource[], options: SynthOptions & { tracker?: TenantTracker } = {}): pulumi.runtime.Mocks {
+  const providerRegion = new Map<string, string>();
+  const tracker = options.tracker;
+  // A provider reference is `<urn>::<id>`; the urn ends with `::<type>::<name>`.
+  const regionOf = (provider?: string) => {
+    const parts = provider?.split('::') ?? [];
+    const byName = parts.length >= 2 ? providerRegion.get(parts[parts.length - 2]!) : undefined;
+    return byName ?? [...providerRegion.values()][0] ?? 'us-east-1';
+  };
+  return {
+    newResource(args) {
+      if (args.type.startsWith('pulumi:providers:') && args.inputs.region) providerRegion.set(args.name, String(args.inputs.region));
+      const region = regionOf(args.provider);
+      const extra = options.state?.(args);
+      const computed = args.type.startsWith('aws:')
+        ? awsState(args, region)
+        : args.type.startsWith('gcp:') || args.type.startsWith('random:')
+          ? gcpComputed(args.type, args.name, args.inputs)
+          : args.type.startsWith('kubernetes:')
+            ? k8sAutoName(args)
+            : {};
+      const state = { ...args.inputs, ...computed, ...(extra ?? {}) };
+      const id = args.custom === false ? undefined : (extra?.id ?? mockId(args, state));
+      resources.push({
+        type: args.type,
+        name: args.name,
+        urn: `urn:pulumi:${options.stack ?? 'synth'}::${options.project ?? 'claw'}::${args.type}::${args.name}`,
+        inputs: args.inputs,
+        state,
+        custom: args.custom !== false,
+        ...(args.provider ? { provider: args.provider } : {}),
+        tenant: tracker?.lookup(args.type, args.name),
+        ...(tracker?.retainOnDelete(args.type, args.name) ? { retainOnDelete: true } : {}),
+      });
+      return { id, state };
+    },
+    call(args) {
+      return options.call?.(args) ?? gcpCall(args.token, args.inputs) ?? builtinCall(args, regionOf(args.provider));
+    },
+  };
+}
+
+/**
  * Run `program` inside a mocked Pulumi stack and return every resource it declared
  * (components included) and the stack outputs. Runs are sequential: Pulumi's runtime
  * state is global to the process.
@@ -218,50 +326,8 @@ export async function synthesize(
   options: SynthOptions = {},
 ): Promise<SynthResult> {
   const resources: RecordedResource[] = [];
-  const providerRegion = new Map<string, string>();
   const tracker = new TenantTracker();
-  // A provider reference is `<urn>::<id>`; the urn ends with `::<type>::<name>`.
-  const regionOf = (provider?: string) => {
-    const parts = provider?.split('::') ?? [];
-    const byName = parts.length >= 2 ? providerRegion.get(parts[parts.length - 2]!) : undefined;
-    return byName ?? [...providerRegion.values()][0] ?? 'us-east-1';
-  };
-
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        if (args.type.startsWith('pulumi:providers:') && args.inputs.region) providerRegion.set(args.name, String(args.inputs.region));
-        const region = regionOf(args.provider);
-        const extra = options.state?.(args);
-        const computed = args.type.startsWith('aws:')
-          ? awsState(args, region)
-          : args.type.startsWith('gcp:') || args.type.startsWith('random:')
-            ? gcpComputed(args.type, args.name, args.inputs)
-            : args.type.startsWith('kubernetes:')
-              ? k8sAutoName(args)
-              : {};
-        const state = { ...args.inputs, ...computed, ...(extra ?? {}) };
-        const id = args.custom === false ? undefined : (extra?.id ?? mockId(args, state));
-        resources.push({
-          type: args.type,
-          name: args.name,
-          urn: `urn:pulumi:${options.stack ?? 'synth'}::${options.project ?? 'claw'}::${args.type}::${args.name}`,
-          inputs: args.inputs,
-          state,
-          custom: args.custom !== false,
-          tenant: tracker.lookup(args.type, args.name),
-          ...(tracker.retainOnDelete(args.type, args.name) ? { retainOnDelete: true } : {}),
-        });
-        return { id, state };
-      },
-      call(args) {
-        return options.call?.(args) ?? gcpCall(args.token, args.inputs) ?? builtinCall(args, regionOf(args.provider));
-      },
-    },
-    options.project ?? 'claw',
-    options.stack ?? 'synth',
-    false,
-  );
+  await pulumi.runtime.setMocks(recordingMocks(resources, { ...options, tracker }), options.project ?? 'claw', options.stack ?? 'synth', false);
 
   // The SDK captures a stack trace per resource and per promise (source positions, leak
   // reports). Under tsx every capture is source-mapped, which made synthesis ~5x slower;
