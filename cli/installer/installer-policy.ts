@@ -71,7 +71,9 @@ export const AWS_INSTALLER_POLICY: AwsPolicyDocument = {
         'iam:CreateInstanceProfile', 'iam:GetInstanceProfile', 'iam:DeleteInstanceProfile', 'iam:AddRoleToInstanceProfile', 'iam:RemoveRoleFromInstanceProfile',
         'iam:CreateOpenIDConnectProvider', 'iam:GetOpenIDConnectProvider', 'iam:DeleteOpenIDConnectProvider',
       ],
-      Resource: ['arn:aws:iam::*:role/claw-*', 'arn:aws:iam::*:instance-profile/claw-*', 'arn:aws:iam::*:oidc-provider/*'],
+      // Roles named claw-* at the root (cluster, nodes) and every role under the /claw/ path
+      // (runtime and tenant roles: /claw/<install>/runtime/, /claw/<install>/tenants/).
+      Resource: ['arn:aws:iam::*:role/claw-*', 'arn:aws:iam::*:role/claw/*', 'arn:aws:iam::*:instance-profile/claw-*', 'arn:aws:iam::*:oidc-provider/*'],
     },
     {
       Sid: 'TenantKeys',
@@ -101,6 +103,7 @@ export const AWS_INSTALLER_POLICY: AwsPolicyDocument = {
       Action: [
         'rds:CreateDBInstance', 'rds:DescribeDBInstances', 'rds:ModifyDBInstance', 'rds:DeleteDBInstance',
         'rds:CreateDBSubnetGroup', 'rds:DescribeDBSubnetGroups', 'rds:DeleteDBSubnetGroup', 'rds:AddTagsToResource', 'rds:ListTagsForResource',
+        'rds:CreateDBParameterGroup', 'rds:DescribeDBParameterGroups', 'rds:DescribeDBParameters', 'rds:ModifyDBParameterGroup', 'rds:DeleteDBParameterGroup',
         'secretsmanager:CreateSecret', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:DeleteSecret', 'secretsmanager:TagResource',
       ],
       Resource: ALL,
@@ -121,6 +124,8 @@ export const AWS_INSTALLER_POLICY: AwsPolicyDocument = {
         'elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:DescribeLoadBalancers', 'elasticloadbalancing:DeleteLoadBalancer',
         'elasticloadbalancing:CreateTargetGroup', 'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DeleteTargetGroup',
         'elasticloadbalancing:CreateListener', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DeleteListener',
+        'elasticloadbalancing:CreateRule', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyRule', 'elasticloadbalancing:DeleteRule',
+        'autoscaling:AttachLoadBalancerTargetGroups', 'autoscaling:DetachLoadBalancerTargetGroups', 'autoscaling:DescribeLoadBalancerTargetGroups',
         'elasticloadbalancing:AddTags', 'acm:DescribeCertificate', 'logs:CreateLogGroup', 'logs:DescribeLogGroups', 'logs:DeleteLogGroup', 'logs:PutRetentionPolicy',
       ],
       Resource: ALL,
