@@ -105,6 +105,13 @@ export function awsStack(config: ClawConfig): AwsStackOutputs {
   const install = cfg.name;
   const region = cfg.aws.region;
 
+  // Every role the stack creates carries the customer's permissions boundary, when there is one.
+  const boundary = cfg.aws.permissionsBoundary;
+  if (boundary) {
+    pulumi.runtime.registerStackTransformation((args) =>
+      args.type === 'aws:iam/role:Role' ? { props: { ...args.props, permissionsBoundary: boundary }, opts: args.opts } : undefined,
+    );
+  }
   const provider = new aws.Provider('aws', { region, defaultTags: { tags: installTags(install) } });
   const onAws = { provider };
   const account = aws.getCallerIdentityOutput({}, onAws);

@@ -12,8 +12,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { synthesize, type RecordedResource } from '../../policies/infra/synth.js';
-import { awsConfig } from '../../stacks/aws.fixture.js';
-import { AWS_INSTALLER_POLICY } from './installer-policy.js';
+import { parseConfig } from '../../core/config/load.js';
+import { awsConfig, awsConfigYaml } from '../../stacks/aws.fixture.js';
+import { AWS_INSTALLER_POLICY, awsInstallerPolicy } from './installer-policy.js';
 
 const awsStack = await import('../../stacks/aws.js');
 
@@ -107,5 +108,37 @@ describe('the AWS installer policy covers everything the aws stack creates', () 
     expect(allowed('iam:CreateRole', roleArn('admin'))).toBe(false);
     expect(allowed('iam:PutRolePolicy', roleArn('ops-deployer', '/team/'))).toBe(false);
     expect(allowed('iam:PassRole', roleArn('OrganizationAccountAccessRole'))).toBe(false);
+  });
+});
+
+describe('a permissions boundary (claw.yaml aws.permissionsBoundary, claw installer-policy --permissions-boundary)', () => {
+  const BOUNDARY = 'arn:aws:iam::111122223333:policy/claw-boundary';
+
+  it('every role the stack creates carries it; without one, none does', async () => {
+    const base = awsConfig(1, { ids: ['acme'] });
+    const bounded = await synthesize(() => awsStack.awsStack({ ...base, aws: { ...base.aws!, permissionsBoundary: BOUNDARY } }) as any);
+    const roles = bounded.resources.filter((r) => r.type === 'aws:iam/role:Role');
+    expect(roles.length).toBeGreaterThanOrEqual(6);
+    expect(roles.filter((r) => r.inputs.permissionsBoundary !== BOUNDARY).map((r) => r.name)).toEqual([]);
+    const plain = await synthesize(() => awsStack.awsStack(base) as any);
+    expect(plain.resources.filter((r) => r.type === 'aws:iam/role:Role' && r.inputs.permissionsBoundary)).toEqual([]);
+  }, 120_000);
+
+  it('the policy then allows role writes only with the boundary, and never its removal', () => {
+    const policy = awsInstallerPolicy({ permissionsBoundary: BOUNDARY });
+    const conditioned = policy.Statement.find((s) => s.Sid === 'ClawRolesWithBoundary')!;
+    expect(conditioned.Condition).toEqual({ StringEquals: { 'iam:PermissionsBoundary': BOUNDARY } });
+    expect(conditioned.Action).toContain('iam:CreateRole');
+    const unconditioned = policy.Statement.filter((s) => !s.Condition).flatMap((s) => s.Action);
+    expect(unconditioned).not.toContain('iam:CreateRole');
+    expect(unconditioned).not.toContain('iam:PutRolePolicy');
+    expect(policy.Statement.flatMap((s) => s.Action)).not.toContain('iam:DeleteRolePermissionsBoundary');
+    expect(awsInstallerPolicy()).toBe(AWS_INSTALLER_POLICY);
+  });
+
+  it('claw.yaml refuses a boundary that is not a managed policy ARN, naming the field', () => {
+    const base = awsConfigYaml(1, { ids: ['acme'] }).replace(/^aws:\n/m, 'aws:\n  permissionsBoundary: claw-boundary\n');
+    expect(base).toContain('permissionsBoundary: claw-boundary');
+    expect(() => parseConfig(base, 'claw.yaml')).toThrow(/permissionsBoundary[\s\S]*managed policy ARN/);
   });
 });

@@ -12,6 +12,7 @@ export interface AwsPolicyStatement {
   Effect: 'Allow';
   Action: string[];
   Resource: string[];
+  Condition?: Record<string, Record<string, string>>;
 }
 
 export interface AwsPolicyDocument {
@@ -182,3 +183,32 @@ export function gcpRoleYaml(): string {
     '',
   ].join('\n');
 }
+
+/** IAM writes that create or widen a role: with a boundary, allowed only when the role carries it. */
+const BOUNDED_ROLE_WRITES = ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:DetachRolePolicy', 'iam:DeleteRolePolicy', 'iam:PutRolePermissionsBoundary'];
+
+/**
+ * The AWS installer policy; with `permissionsBoundary`, the role writes move to a statement
+ * conditioned on `iam:PermissionsBoundary` equal to it, so the installer cannot create (or
+ * widen) a role without the boundary, nor remove it (DeleteRolePermissionsBoundary is never
+ * granted). Matches claw.yaml `aws.permissionsBoundary`, which the stack puts on every role.
+ */
+export function awsInstallerPolicy(options: { permissionsBoundary?: string } = {}): AwsPolicyDocument {
+  if (!options.permissionsBoundary) return AWS_INSTALLER_POLICY;
+  const statements = AWS_INSTALLER_POLICY.Statement.flatMap((s): AwsPolicyStatement[] => {
+    if (s.Sid !== 'ClawRolesOnly') return [s];
+    const roles = s.Resource.filter((r) => r.includes(':role/'));
+    return [
+      { ...s, Action: s.Action.filter((a) => !BOUNDED_ROLE_WRITES.includes(a)) },
+      {
+        Sid: 'ClawRolesWithBoundary',
+        Effect: 'Allow',
+        Action: BOUNDED_ROLE_WRITES,
+        Resource: roles,
+        Condition: { StringEquals: { 'iam:PermissionsBoundary': options.permissionsBoundary! } },
+      },
+    ];
+  });
+  return { ...AWS_INSTALLER_POLICY, Statement: statements };
+}
+

@@ -332,6 +332,15 @@ export const AwsSchema = z
     vpcCidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/).default('10.40.0.0/16'),
     domain: z.string().optional(),
     certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:/).optional(),
+    /**
+     * An IAM permissions boundary every role the stack creates carries (security teams that
+     * require one give its managed policy ARN); `claw installer-policy --permissions-boundary`
+     * then only lets the installer create roles with it.
+     */
+    permissionsBoundary: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/, { message: 'a permissions boundary is a managed policy ARN: arn:aws:iam::<account>:policy/<name>' })
+      .optional(),
   })
   .strict();
 
