@@ -10,17 +10,12 @@
 import { createWriteStream, readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ClawError, EXIT } from '../../core/errors.js';
-import { ID_PATTERN } from '../../core/config/schema.js';
+import { assertTenantId } from '../../core/config/schema.js';
 import { localTenantKeyring } from '../../runtime/crypto/index.js';
 import { AuditLog, verifyChain, type AuditEvent, type AuditHead, type VerifyResult } from '../../runtime/audit/log.js';
 import { exportLines, parseExport } from '../../runtime/audit/export.js';
 import { globalOptions, output, type GlobalOptions } from '../context.js';
 import { requireMetadataStoreUrl } from './platform-access.js';
-
-function checkTenant(tenantId: string): string {
-  if (!ID_PATTERN.test(tenantId)) throw new ClawError('TENANT_ID_INVALID', `'${tenantId}' is not a tenant id`, { hint: 'lower-case letters, digits and dashes' });
-  return tenantId;
-}
 
 function parseHead(text: string): AuditHead {
   const m = /^(\d+):([0-9a-f]{64})$/.exec(text);
@@ -63,7 +58,7 @@ export function auditCommand(): Command {
     .option(...dbOption)
     .action(async function (this: Command, opts: { tenant: string; databaseUrl?: string }) {
       const global = globalOptions(this);
-      const tenantId = checkTenant(opts.tenant);
+      const tenantId = assertTenantId(opts.tenant);
       const rows = await withLog(global, opts.databaseUrl, async (log) => {
         const out = [];
         for await (const row of log.read(tenantId)) out.push(row);
@@ -87,7 +82,7 @@ export function auditCommand(): Command {
     .option(...dbOption)
     .action(async function (this: Command, opts: { tenant: string; head?: string; in?: string; databaseUrl?: string }) {
       const global = globalOptions(this);
-      const tenantId = checkTenant(opts.tenant);
+      const tenantId = assertTenantId(opts.tenant);
       const head = opts.head ? parseHead(opts.head) : undefined;
       if (opts.in) {
         const parsed = parseExport(readFileSync(opts.in, 'utf8'));
@@ -104,7 +99,7 @@ export function auditCommand(): Command {
     .option(...dbOption)
     .action(async function (this: Command, opts: { tenant: string; out?: string; databaseUrl?: string }) {
       const global = globalOptions(this);
-      const tenantId = checkTenant(opts.tenant);
+      const tenantId = assertTenantId(opts.tenant);
       await withLog(global, opts.databaseUrl, async (log) => {
         const sink = opts.out ? createWriteStream(opts.out, { mode: 0o600 }) : process.stdout;
         for await (const line of exportLines(log, tenantId)) sink.write(`${line}\n`);

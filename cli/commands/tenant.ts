@@ -12,7 +12,7 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../../core/config/load.js';
-import { ID_PATTERN } from '../../core/config/schema.js';
+import { assertTenantId } from '../../core/config/schema.js';
 import { ClawError, isClawError } from '../../core/errors.js';
 import { LocalKeyringBackend, localTenantKeyring, type EnvelopeKeyring } from '../../runtime/crypto/index.js';
 import { openDirectoryBlobStore, reencryptBlobs, type DirectoryBlobStore } from '../../runtime/blobs/index.js';
@@ -26,13 +26,6 @@ import { runningPid } from '../../stacks/local/supervisor.js';
 import { codecTokenCommand } from './codec-token.js';
 import { metadataStoreUrl } from './platform-access.js';
 
-function checkTenantId(id: string): void {
-  if (!ID_PATTERN.test(id)) {
-    throw new ClawError('TENANT_ID_INVALID', `'${id}' is not a valid tenant id`, {
-      hint: "use 2-32 lowercase letters, digits and '-', starting with a letter, e.g. 'acme'",
-    });
-  }
-}
 
 export function tenantCommand(): Command {
   const tenant = new Command('tenant').description('tenants of the local target');
@@ -42,7 +35,7 @@ export function tenantCommand(): Command {
     .option('--name <name>', 'display name (default: the id)')
     .action(async function (this: Command, id: string, opts: { name?: string }) {
       const global = globalOptions(this);
-      checkTenantId(id);
+      assertTenantId(id);
       let config = loadConfig(global.config);
       const existing = config.tenants.find((t) => t.id === id);
       if (!existing) config = addTenant(global.config, { id, name: opts.name ?? id });
@@ -69,7 +62,7 @@ export function tenantCommand(): Command {
     .option('--database-url <url>', 'metadata store holding secrets and runs (default: $DATABASE_URL, or the running local platform)')
     .action(async function (this: Command, id: string, opts: { reencrypt?: boolean; databaseUrl?: string }) {
       const global = globalOptions(this);
-      checkTenantId(id);
+      assertTenantId(id);
       const result = await rotateTenantKey(global, id, opts);
       output(global, { type: 'tenant.key.rotated', ...result }, () => renderRotation(result));
     });
@@ -81,7 +74,7 @@ export function tenantCommand(): Command {
     .option('--database-url <url>', 'metadata store holding secrets and runs (default: $DATABASE_URL, or the running local platform)')
     .action(async function (this: Command, id: string, opts: { confirm?: string; databaseUrl?: string }) {
       const global = globalOptions(this);
-      checkTenantId(id);
+      assertTenantId(id);
       const result = await shredTenant(global, id, opts);
       output(global, { type: 'tenant.shredded', ...result }, () => renderShred(result));
     });

@@ -5,6 +5,7 @@
  * The same schema is exported as JSON Schema (`claw.schema.json`) for editors.
  */
 import { z } from 'zod';
+import { ClawError } from '../errors.js';
 
 export const TARGETS = ['local', 'aws', 'gcp'] as const;
 export type Target = (typeof TARGETS)[number];
@@ -32,6 +33,20 @@ export const GCP_REGIONS = [
 
 /** Lowercase DNS-label-ish ids: they become bucket names, k8s names, Temporal ids. */
 export const ID_PATTERN = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
+
+/**
+ * A tenant id from outside (a flag, a path, a call): it becomes path segments, object
+ * prefixes, key aliases and dataset names, so it is checked before any use. TENANT_ID_INVALID
+ * otherwise, everywhere (one code per meaning).
+ */
+export function assertTenantId(tenantId: unknown): string {
+  if (typeof tenantId !== 'string' || !ID_PATTERN.test(tenantId)) {
+    throw new ClawError('TENANT_ID_INVALID', `'${String(tenantId)}' is not a valid tenant id`, {
+      hint: "use 2-32 lowercase letters, digits and '-', starting with a letter, e.g. 'acme'",
+    });
+  }
+  return tenantId;
+}
 const id = (what: string) =>
   z.string().regex(ID_PATTERN, {
     message: `${what} must be 2-32 characters of lowercase letters, digits and '-', starting with a letter and not ending with '-'`,

@@ -4,7 +4,7 @@
  * `TenantCrypto.encryptStream` (purpose 'blob') before they reach a disk or a bucket,
  * and decrypted with `decryptStream` on the way out; nothing here holds a whole object.
  */
-import { ID_PATTERN } from '../../core/config/schema.js';
+import { assertTenantId } from '../../core/config/schema.js';
 import { ClawError, isClawError } from '../../core/errors.js';
 import type { TenantCrypto, TenantKeyring } from '../ports.js';
 
@@ -70,13 +70,6 @@ export function checkBlobPrefix(prefix: string | undefined): string {
   return prefix;
 }
 
-export function checkTenantId(tenantId: string): void {
-  if (typeof tenantId !== 'string' || !ID_PATTERN.test(tenantId)) {
-    throw new ClawError('TENANT_ID_INVALID', `'${String(tenantId)}' is not a valid tenant id`, {
-      hint: "use 2-32 lowercase letters, digits and '-', starting with a letter, e.g. 'acme'",
-    });
-  }
-}
 
 export type BlobBody = AsyncIterable<Uint8Array> | Uint8Array;
 
@@ -166,7 +159,7 @@ export async function openBody(
 
 /** The tenant's crypto; TENANT_KEY_DESTROYED / _MISSING come from the keyring unchanged. */
 export async function tenantCrypto(keyring: TenantKeyring, tenantId: string): Promise<TenantCrypto> {
-  checkTenantId(tenantId);
+  assertTenantId(tenantId);
   return keyring.forTenant(tenantId);
 }
 

@@ -10,7 +10,8 @@ import { mkdir, open, readdir, rename, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { ClawError } from '../../core/errors.js';
 import type { BlobStore, TenantKeyring } from '../ports.js';
-import { blobNotFound, blobStoreError, checkBlobKey, checkBlobPrefix, checkTenantId, counted, openBody, sealBody, tenantCrypto, type BlobBody } from './common.js';
+import { assertTenantId } from '../../core/config/schema.js';
+import { blobNotFound, blobStoreError, checkBlobKey, checkBlobPrefix, counted, openBody, sealBody, tenantCrypto, type BlobBody } from './common.js';
 
 /** Where the local target keeps blobs (see stacks/local/state.ts). */
 export function directoryBlobRoot(stateDir: string): string {
@@ -40,7 +41,7 @@ export class DirectoryBlobStore implements BlobStore {
   constructor(private readonly options: DirectoryBlobStoreOptions) {}
 
   private tenantDir(tenantId: string): string {
-    checkTenantId(tenantId);
+    assertTenantId(tenantId);
     return join(this.options.root, tenantId);
   }
 

@@ -20,7 +20,8 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ClawError } from '../../core/errors.js';
 import type { BlobStore, TenantKeyring } from '../ports.js';
-import { BLOB_PREFIX, blobNotFound, blobStoreError, checkBlobKey, checkBlobPrefix, checkTenantId, counted, normalizePrefix, openBody, sealBody, tenantCrypto, type BlobBody } from './common.js';
+import { assertTenantId } from '../../core/config/schema.js';
+import { BLOB_PREFIX, blobNotFound, blobStoreError, checkBlobKey, checkBlobPrefix, counted, normalizePrefix, openBody, sealBody, tenantCrypto, type BlobBody } from './common.js';
 
 export const GCS_BASE_URL = 'https://storage.googleapis.com';
 /** Resumable chunks must be multiples of 256 KiB (except the last). */
@@ -82,7 +83,7 @@ export class GcsBlobStore implements BlobStore {
   }
 
   locate(tenantId: string, key?: string): { bucket: string; base: string; objectName: string; kmsKeyName?: string } {
-    checkTenantId(tenantId);
+    assertTenantId(tenantId);
     if (key !== undefined) checkBlobKey(key);
     const location = this.options.location(tenantId);
     if (!location?.bucket) {

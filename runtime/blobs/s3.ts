@@ -17,7 +17,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { ClawError } from '../../core/errors.js';
 import type { BlobStore, TenantKeyring } from '../ports.js';
-import { BLOB_PREFIX, blobNotFound, blobStoreError, checkBlobKey, checkBlobPrefix, checkTenantId, counted, normalizePrefix, openBody, sealBody, tenantCrypto, type BlobBody } from './common.js';
+import { assertTenantId } from '../../core/config/schema.js';
+import { BLOB_PREFIX, blobNotFound, blobStoreError, checkBlobKey, checkBlobPrefix, counted, normalizePrefix, openBody, sealBody, tenantCrypto, type BlobBody } from './common.js';
 
 
 export interface S3TenantLocation {
@@ -92,7 +93,7 @@ export class S3BlobStore implements BlobStore {
 
   /** Bucket, object key and KMS key of a blob. */
   locate(tenantId: string, key?: string): { bucket: string; objectKey: string; base: string; kmsKeyId: string } {
-    checkTenantId(tenantId);
+    assertTenantId(tenantId);
     if (key !== undefined) checkBlobKey(key);
     const location = this.options.location(tenantId);
     if (!location?.bucket) throw misconfigured(tenantId, 'no bucket');

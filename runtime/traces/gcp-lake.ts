@@ -24,7 +24,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ClawError } from '../../core/errors.js';
-import { assertSegmentId, assertTenantId, checkOncePerTenant } from './lake.js';
+import { assertTenantId } from '../../core/config/schema.js';
+import { assertSegmentId, checkOncePerTenant } from './lake.js';
 import type { LakeWriter } from './lake.js';
 import { LAKE_COLUMNS, type TraceRow } from './model.js';
 import { bigQuerySchema, tableResource, tableSchemaProblems, TRACE_TABLE } from './schema.js';

@@ -3,8 +3,6 @@
  * local Parquet + DuckDB (local-lake.ts), S3 + Glue Iceberg + Athena (aws-lake.ts),
  * BigQuery with CMEK (gcp-lake.ts).
  */
-import { ClawError } from '../../core/errors.js';
-import { ID_PATTERN } from '../../core/config/schema.js';
 import type { TraceRow } from './model.js';
 
 export interface LakeWriter {
@@ -14,15 +12,6 @@ export interface LakeWriter {
    */
   writeSegment(tenantId: string, segmentId: string, rows: TraceRow[]): Promise<void>;
   close?(): Promise<void>;
-}
-
-/** Tenant ids become path segments, S3 prefixes and dataset names: check them first. */
-export function assertTenantId(tenantId: string): void {
-  if (!ID_PATTERN.test(tenantId)) {
-    throw new ClawError('TENANT_ID_INVALID', `'${tenantId}' is not a tenant id`, {
-      hint: "tenant ids are 2-32 lowercase letters, digits and '-' (see 'claw tenant list')",
-    });
-  }
 }
 
 /** Segment ids become file and object names (wal.ts newSegmentId: digits, '-', hex). */

@@ -11,7 +11,8 @@ import { DuckDBBlobValue, DuckDBInstance, StatementType, type DuckDBConnection, 
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClawError } from '../../core/errors.js';
-import { assertSegmentId, assertTenantId, byDay, type LakeWriter } from './lake.js';
+import { assertTenantId } from '../../core/config/schema.js';
+import { assertSegmentId, byDay, type LakeWriter } from './lake.js';
 import { LAKE_COLUMNS, METADATA_COLUMNS, type TraceRow } from './model.js';
 
 export function lakeDir(stateDir: string): string {

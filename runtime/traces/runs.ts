@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { ClawError, isClawError } from '../../core/errors.js';
 import type { TenantKeyring } from '../ports.js';
-import { assertTenantId } from './lake.js';
+import { assertTenantId } from '../../core/config/schema.js';
 import { TenantQuerySession } from './local-lake.js';
 import { listSegments, readSegment, segmentPath } from './wal.js';
 import { walRoot } from './writer.js';

@@ -9,7 +9,8 @@
  */
 import { join } from 'node:path';
 import type { TenantKeyring, TraceEvent, TraceSink } from '../ports.js';
-import { assertTenantId, type LakeWriter } from './lake.js';
+import { assertTenantId } from '../../core/config/schema.js';
+import type { LakeWriter } from './lake.js';
 import { ContentSealer, type TraceCodec } from './seal.js';
 import { acquireWalLock, listSegments, readSegment, segmentPath, TenantWal } from './wal.js';
 import { readdirSync, existsSync } from 'node:fs';
