@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { ClawError } from '../../core/errors.js';
+import { PERMISSIONS_BOUNDARY_ARN } from '../../core/config/schema.js';
 import { awsInstallerPolicy, gcpRoleYaml } from '../installer/installer-policy.js';
 
 export function installerPolicyCommand(): Command {
@@ -10,7 +11,7 @@ export function installerPolicyCommand(): Command {
     .action((opts: { target: 'aws' | 'gcp'; permissionsBoundary?: string }) => {
       if (opts.permissionsBoundary !== undefined) {
         if (opts.target !== 'aws') throw new ClawError('USAGE', '--permissions-boundary is for --target aws', { hint: 'GCP has no permissions boundaries; drop the option' });
-        if (!/^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/.test(opts.permissionsBoundary)) {
+        if (!PERMISSIONS_BOUNDARY_ARN.test(opts.permissionsBoundary)) {
           throw new ClawError('USAGE', `--permissions-boundary '${opts.permissionsBoundary}' is not a managed policy ARN`, { hint: 'arn:aws:iam::<account>:policy/<name>' });
         }
       }

@@ -10,7 +10,10 @@
  * and the provider's read/update/delete calls are not listed here (preflight's simulation
  * checks the published actions against the caller's real policies).
  */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO } from '../../test/fixtures/claw-cli.js';
 import { synthesize, type RecordedResource } from '../../policies/infra/synth.js';
 import { parseConfig } from '../../core/config/load.js';
 import { awsConfig, awsConfigYaml } from '../../stacks/aws.fixture.js';
@@ -141,4 +144,21 @@ describe('a permissions boundary (claw.yaml aws.permissionsBoundary, claw instal
     expect(base).toContain('permissionsBoundary: claw-boundary');
     expect(() => parseConfig(base, 'claw.yaml')).toThrow(/permissionsBoundary[\s\S]*managed policy ARN/);
   });
+});
+
+describe('claw installer-policy (the CLI process, as the install docs tell an admin to run it)', () => {
+  const claw = (args: string[]) => spawnSync(process.execPath, [join(REPO, 'bin', 'claw.js'), ...args], { encoding: 'utf8' });
+
+  it('--permissions-boundary prints the AWS policy with role writes conditioned on it; a bad ARN or a gcp target is one USAGE line', () => {
+    const printed = claw(['installer-policy', '--target', 'aws', '--permissions-boundary', 'arn:aws:iam::111122223333:policy/claw-boundary']);
+    expect(printed.status, printed.stderr).toBe(0);
+    const policy = JSON.parse(printed.stdout) as typeof AWS_INSTALLER_POLICY;
+    expect(policy.Statement.find((s) => s.Sid === 'ClawRolesWithBoundary')?.Condition).toEqual({ StringEquals: { 'iam:PermissionsBoundary': 'arn:aws:iam::111122223333:policy/claw-boundary' } });
+    for (const bad of [['--target', 'aws', '--permissions-boundary', 'claw-boundary'], ['--target', 'gcp', '--permissions-boundary', 'arn:aws:iam::111122223333:policy/b']]) {
+      const run = claw(['installer-policy', ...bad]);
+      expect(run.status).toBe(1);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toMatch(/^error USAGE: /);
+    }
+  }, 60_000);
 });

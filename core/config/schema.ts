@@ -340,6 +340,9 @@ export const ImagesSchema = z
   })
   .strict();
 
+/** An IAM managed policy ARN, as a permissions boundary (claw.yaml and `claw installer-policy`). */
+export const PERMISSIONS_BOUNDARY_ARN = /^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/;
+
 export const AwsSchema = z
   .object({
     region: z.enum(AWS_REGIONS, { message: `unknown AWS region; use one of ${AWS_REGIONS.slice(0, 4).join(', ')}, ...` }),
@@ -354,7 +357,7 @@ export const AwsSchema = z
      */
     permissionsBoundary: z
       .string()
-      .regex(/^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/, { message: 'a permissions boundary is a managed policy ARN: arn:aws:iam::<account>:policy/<name>' })
+      .regex(PERMISSIONS_BOUNDARY_ARN, { message: 'a permissions boundary is a managed policy ARN: arn:aws:iam::<account>:policy/<name>' })
       .optional(),
   })
   .strict();
