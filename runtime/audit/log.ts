@@ -86,7 +86,7 @@ export function verifyChain(chain: Iterable<{ seq: number; entry?: AuditEntry; p
   let expected = 1;
   let count = 0;
   let head: AuditHead = { seq: 0, hash: GENESIS_HASH };
-  const seen = new Map<number, string>();
+  let hashAtExpected: string | undefined;
   for (const row of chain) {
     const broken = (seq: number, code: AuditBreak, message: string): VerifyResult => ({ ok: false, entries: count, seq, code, message });
     if (row.seq !== expected) return broken(expected, 'AUDIT_ENTRY_MISSING', `entry ${expected} is missing (the next one is ${row.seq})`);
@@ -96,13 +96,13 @@ export function verifyChain(chain: Iterable<{ seq: number; entry?: AuditEntry; p
     if (row.prevHash !== prev) return broken(row.seq, 'AUDIT_HASH_MISMATCH', `entry ${row.seq} does not follow entry ${row.seq - 1} (its previous hash differs)`);
     const hash = chainHash(prev, entry);
     if (hash !== row.hash) return broken(row.seq, 'AUDIT_HASH_MISMATCH', `entry ${row.seq} was changed after it was written (its hash differs)`);
-    seen.set(row.seq, hash);
+    if (row.seq === expectHead?.seq) hashAtExpected = hash;
     prev = hash;
     expected += 1;
     count += 1;
     head = { seq: row.seq, hash };
   }
-  if (expectHead && expectHead.seq > 0 && seen.get(expectHead.seq) !== expectHead.hash) {
+  if (expectHead && expectHead.seq > 0 && hashAtExpected !== expectHead.hash) {
     return { ok: false, entries: count, seq: expectHead.seq, code: 'AUDIT_HEAD_MISSING', message: `entry ${expectHead.seq} with the head hash given is not in the log (entries were cut or rewritten)` };
   }
   return { ok: true, entries: count, head };
