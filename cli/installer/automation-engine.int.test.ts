@@ -11,12 +11,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
 import { readdirSync, readFileSync } from 'node:fs';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { pulumiCli } from '../../test/fixtures/tools.js';
+import { localStackSpec, pulumiCli } from '../../test/fixtures/tools.js';
 import { AutomationEngine } from './automation-engine.js';
 import type { EngineEvent } from './engine.js';
 import type { StackSpec } from './workspace.js';
@@ -31,22 +30,7 @@ if (!pulumiVersion) {
 const root = mkdtempSync(join(tmpdir(), 'claw-automation-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function spec(install: string): StackSpec {
-  const installDir = join(root, install);
-  return {
-    install,
-    project: 'claw',
-    target: 'aws',
-    installDir,
-    backendUrl: pathToFileURL(join(installDir, 'backend')).href,
-    // A test stack only: a real install's secrets provider is the customer's KMS key.
-    secretsProvider: 'passphrase',
-    pulumiHome: join(installDir, 'pulumi-home'),
-    workDir: join(installDir, 'workspace'),
-    stackConfig: {},
-    env: { PULUMI_CONFIG_PASSPHRASE: 'test-only-passphrase' },
-  };
-}
+const spec = (install: string): StackSpec => localStackSpec(join(root, install), install);
 
 /** Two component resources and an output, one of them secret. */
 function program(parts: number) {

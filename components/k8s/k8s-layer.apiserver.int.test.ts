@@ -14,7 +14,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import * as k8sClient from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../core/config/load.js';
@@ -22,7 +21,7 @@ import { RELEASE_VERSION_LABEL, RUNTIME_NAMESPACE, SANDBOX_NAMESPACE } from '../
 import { AutomationEngine } from '../../cli/installer/automation-engine.js';
 import type { StackSpec } from '../../cli/installer/workspace.js';
 import { kubeBinaries, startKubeApiServer, type KubeApiServer } from '../../test/fixtures/kube.js';
-import { builtTool, pulumiCli, pulumiKubernetesPlugin } from '../../test/fixtures/tools.js';
+import { builtTool, localStackSpec, pulumiCli, pulumiKubernetesPlugin } from '../../test/fixtures/tools.js';
 
 const cli = pulumiCli();
 const plugin = pulumiKubernetesPlugin();
@@ -87,18 +86,7 @@ describe.skipIf(missing.length > 0)('the Kubernetes layer through the real engin
   beforeAll(async () => {
     server = await startKubeApiServer({ controllerManager: true });
     root = mkdtempSync(join(tmpdir(), 'claw-k8s-layer-'));
-    spec = {
-      install: 'prod',
-      project: 'claw',
-      target: 'aws',
-      installDir: root,
-      backendUrl: pathToFileURL(join(root, 'backend')).href,
-      secretsProvider: 'passphrase',
-      pulumiHome: join(root, 'pulumi-home'),
-      workDir: join(root, 'workspace'),
-      stackConfig: {},
-      env: { PULUMI_CONFIG_PASSPHRASE: 'test-only-passphrase' },
-    };
+    spec = localStackSpec(root, 'prod');
     // The plugin is built from source, not downloaded: install it into this test's PULUMI_HOME.
     const installed = spawnSync(cli!, ['plugin', 'install', 'resource', 'kubernetes', K8S_PLUGIN_VERSION, '--file', plugin!], {
       encoding: 'utf8',
