@@ -33,4 +33,30 @@ describe('claw secrets (real CLI process, real PostgreSQL)', () => {
     expect(rm.status).toBe(0);
     for (const run of [set, list, empty, unknown, rm]) expect(run.stdout + run.stderr).not.toContain(VALUE);
   }, 300_000); // each CLI process loads the whole program through tsx: slow on a shared machine
+
+  it("set and rm are in the tenant's audit log with who did them, and the chain verifies (claw audit, as processes)", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'claw-cli-secrets-audit-'));
+    const tenant = `audited-${Date.now().toString(36)}`;
+    await localTenantKeyring(stateDir).createTenantKey(tenant);
+    const claw = (args: string[], input?: string) =>
+      spawnSync(process.execPath, ['bin/claw.js', '--state-dir', stateDir, '--config', join(stateDir, 'none.yaml'), ...args], {
+        input,
+        encoding: 'utf8',
+        env: { ...process.env, DATABASE_URL: inject('postgresUrl'), CLAW_USER: 'erin@acme.example' },
+      });
+    expect(claw(['secrets', 'set', 'GITHUB_TOKEN', '--tenant', tenant], `${VALUE}\n`).status).toBe(0);
+    expect(claw(['secrets', 'rm', 'GITHUB_TOKEN', '--tenant', tenant]).status).toBe(0);
+    const listed = claw(['--json', 'audit', 'list', '--tenant', tenant]);
+    expect(listed.status, listed.stderr).toBe(0);
+    const entries = JSON.parse(listed.stdout).entries as { actor: { id: string }; action: string; resource: string }[];
+    expect(entries.map((e) => [e.actor.id, e.action, e.resource])).toEqual([
+      ['erin@acme.example', 'secret.set', 'secret/GITHUB_TOKEN'],
+      ['erin@acme.example', 'secret.remove', 'secret/GITHUB_TOKEN'],
+    ]);
+    expect(listed.stdout).not.toContain(VALUE);
+    const verified = claw(['audit', 'verify', '--tenant', tenant]);
+    expect(verified.status, verified.stderr).toBe(0);
+    expect(verified.stdout).toContain(`audit log of ${tenant}: 2 entries, chain intact`);
+  }, 300_000);
 });
+

@@ -20,6 +20,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { ClawError } from '../../core/errors.js';
 import type { TenantKeyring } from '../ports.js';
+import { migratePostgres } from '../store/migrations.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -123,10 +124,19 @@ export class AuditLog {
     private readonly now: () => Date,
   ) {}
 
-  /** On the metadata store (migration 4 creates the table; `MetadataStore.connect` migrates). */
+  /** On the metadata store, migrated first (migration 4 is the table): a CLI may reach a store nothing has migrated yet. */
   static async open(databaseUrl: string, keyring: TenantKeyring, options: { now?: () => Date } = {}): Promise<AuditLog> {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     pool.on('error', () => {});
+    try {
+      await migratePostgres(pool);
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw new ClawError('STORE_UNAVAILABLE', `the metadata store is not reachable (${(err as Error).message.split('\n')[0]})`, {
+        hint: "start the platform with 'claw up' and check 'claw status'",
+        cause: err,
+      });
+    }
     return new AuditLog(pool, keyring, options.now ?? (() => new Date()));
   }
 
