@@ -382,7 +382,7 @@ export class Runtime extends pulumi.ComponentResource {
         metadata: { name: pulumi.interpolate`claw-${k8sName}-config-${configHash.apply((h) => h.slice(0, 10))}`, namespace },
         immutable: true,
         data: { [CONFIG_FILE_NAME]: clawYaml, [TENANTS_FILE_NAME]: tenantsJson },
-      }, { ...child, deleteBeforeReplace: false });
+      }, child);
 
       deployments[component] = new k8s.apps.v1.Deployment(`${name}-${k8sName}`, {
         metadata: { name: k8sName, namespace, labels: { ...labels, [RELEASE_VERSION_LABEL]: args.config.versions.runtime } },
