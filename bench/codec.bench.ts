@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { DEFAULT_CACHE, EnvelopeKeyring, LocalKeyringBackend } from '../runtime/crypto/index.js';
-import { TenantPayloadCodec } from '../runtime/crypto/codec.js';
+import { tenantPayloadCodec } from '../runtime/crypto/codec.js';
 import { countingBackend } from '../runtime/crypto/testing/counting-backend.js';
 import { percentile, report, sample } from './lib.js';
 
@@ -29,7 +29,7 @@ try {
   const counted = countingBackend(new LocalKeyringBackend(stateDir));
   const keyring = new EnvelopeKeyring(counted.backend);
   await keyring.createTenantKey('bench');
-  const codec = new TenantPayloadCodec(await keyring.forTenant('bench'));
+  const codec = tenantPayloadCodec(await keyring.forTenant('bench'));
 
   // About 1 KiB of JSON, as the default data converter would produce for an activity argument.
   const json = JSON.stringify({ runId: 'run-0001', step: 7, tool: 'crm.lookup', args: { query: 'x'.repeat(900), limit: 10 } });
@@ -42,14 +42,14 @@ try {
 
   // Root-key calls for 10,000 payloads in a fresh process: encode all, decode all.
   const before = { ...counted.calls };
-  const fresh = new TenantPayloadCodec(await new EnvelopeKeyring(counted.backend).forTenant('bench'));
+  const fresh = tenantPayloadCodec(await new EnvelopeKeyring(counted.backend).forTenant('bench'));
   const encoded: Payload[] = [];
   for (let i = 0; i < PAYLOADS; i++) encoded.push(...(await fresh.encode([payload])));
   for (const p of encoded) await fresh.decode([p]);
   const ownCalls = counted.calls.wrap - before.wrap + (counted.calls.unwrap - before.unwrap);
   // A cold decoder (the codec server, another worker) reading the same 10,000 payloads.
   const coldBefore = { ...counted.calls };
-  const cold = new TenantPayloadCodec(await new EnvelopeKeyring(counted.backend).forTenant('bench'));
+  const cold = tenantPayloadCodec(await new EnvelopeKeyring(counted.backend).forTenant('bench'));
   for (const p of encoded) await cold.decode([p]);
   const coldCalls = counted.calls.wrap - coldBefore.wrap + (counted.calls.unwrap - coldBefore.unwrap);
 

@@ -15,7 +15,7 @@ import { buildGateway } from '../runtime/gateway/server.js';
 import { temporalStarter } from '../runtime/gateway/starter.js';
 import { sampleDelivery } from '../runtime/gateway/sample.js';
 import { CONVERSATION_WORKFLOW, INBOUND_SIGNAL, conversationWorkflowId } from '../runtime/channels/types.js';
-import { taskQueueFor } from '../runtime/temporal/names.js';
+import { routeFor } from '../runtime/temporal/names.js';
 import { percentile, report, type Figure } from './lib.js';
 
 const SECRET = 'bench-signing-secret';
@@ -61,7 +61,7 @@ async function viaClient(): Promise<void> {
   const key = { tenantId: TENANT, agentId: 'helper', channel: 'slack' as const, thread: `C${i % 97}:${1760000000 + i}.000100` };
   await client.workflow.signalWithStart(CONVERSATION_WORKFLOW, {
     workflowId: conversationWorkflowId(key),
-    taskQueue: taskQueueFor(TENANT),
+    ...routeFor(TENANT),
     args: [{ key }],
     signal: INBOUND_SIGNAL,
     signalArgs: [{ deliveryId: `EvBench${i}`, text: `event ${i}`, receivedAt: new Date().toISOString(), replyTo: { channel: 'slack', slackChannel: 'C', threadTs: '1' } }],

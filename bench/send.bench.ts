@@ -131,7 +131,7 @@ try {
     const runId = newRunId();
     const input: AgentRunInput = { tenantId: TENANT, agentId: AGENT, runId, message: 'hello' };
     const result: AgentRunResult = await client.client.workflow.execute('agentRun', {
-      taskQueue: client.taskQueue,
+      ...client.route,
       workflowId: runWorkflowId(TENANT, runId),
       args: [input],
       // As send.ts: no execution timeout (the workflow enforces maxWallTime itself).

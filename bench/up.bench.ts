@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { freePort, freePorts } from '../test/fixtures/ports.js';
 import { REPO as repo, runClaw } from '../test/fixtures/claw-cli.js';
-import { findTemporalCli } from '../stacks/local/temporal-cli.js';
+import { TEMPORAL_DEV_DYNAMIC_CONFIG, findTemporalCli } from '../stacks/local/temporal-cli.js';
 import { report, type Figure } from './lib.js';
 
 
@@ -62,8 +62,7 @@ async function temporalAlone(dbFile: string): Promise<number> {
   const start = performance.now();
   const child = spawn(
     temporalCli!,
-    ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--db-filename', dbFile, '--log-level', 'warn',
-      '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true'],
+    ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--db-filename', dbFile, '--log-level', 'warn', ...TEMPORAL_DEV_DYNAMIC_CONFIG],
     { stdio: ['ignore', 'ignore', 'ignore'] },
   );
   const kill = () => child.kill('SIGKILL');

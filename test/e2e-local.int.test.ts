@@ -88,7 +88,7 @@ describe('claw on the local target (end to end)', () => {
     expect(tool.stdout).toContain('1 tool call(s)');
 
     const logs = await claw(['logs', 'worker']);
-    expect(logs.stdout).toContain('polling for tenants acme');
+    expect(logs.stdout).toContain('polling claw-runtime for tenants acme');
 
     // The run's trace is in the tenant's lake the moment the run ended: the timeline, Cedar's decision and policy.
     const runs = JSON.parse((await claw(['--json', 'runs', 'list', '--tenant', 'acme'])).stdout).runs as { runId: string; toolCalls: number; source: string }[];
@@ -183,8 +183,8 @@ describe('claw on the local target (end to end)', () => {
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout).toContain('warning: tenant globex is shredded (its key is destroyed) and was left out');
     const status = await claw(['status']);
-    expect(status.stdout).toMatch(/polling for tenants: acme\n/);
-    expect(status.stdout).toContain('no Worker for tenant globex: TENANT_KEY_DESTROYED');
+    expect(status.stdout).toMatch(/serving tenants: acme\n/);
+    expect(status.stdout).toContain('tenant globex cannot run: TENANT_KEY_DESTROYED');
 
     const sent = await claw(['send', '--tenant', 'acme', '--agent', 'helper', 'still here?']);
     expect(sent.code, sent.stderr).toBe(0);

@@ -115,7 +115,8 @@ export interface PendingRow extends PendingApproval {
 export async function listPending(tenant: TenantClient): Promise<PendingRow[]> {
   const prefix = `${tenant.tenantId}/run/`;
   const rows: PendingRow[] = [];
-  const query = `WorkflowType = '${AGENT_RUN_WORKFLOW}' AND ExecutionStatus = 'Running' AND TaskQueue = '${tenant.taskQueue}'`;
+  // Tenants share a task queue: the workflow id's prefix is what names the tenant (its ids are [a-z0-9-], safe to quote).
+  const query = `WorkflowType = '${AGENT_RUN_WORKFLOW}' AND ExecutionStatus = 'Running' AND WorkflowId STARTS_WITH '${prefix}'`;
   for await (const execution of tenant.client.workflow.list({ query })) {
     if (!execution.workflowId.startsWith(prefix)) continue;
     const handle = tenant.client.workflow.getHandle(execution.workflowId, execution.runId);

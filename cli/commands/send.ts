@@ -61,7 +61,7 @@ export function sendCommand(): Command {
         let result: AgentRunResult;
         try {
           result = await tenant.client.workflow.execute('agentRun', {
-            taskQueue: tenant.taskQueue,
+            ...tenant.route,
             workflowId: runWorkflowId(opts.tenant, runId),
             args: [input],
             // No execution timeout: the workflow enforces maxWallTime itself, ending cleanly with

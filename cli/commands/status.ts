@@ -17,8 +17,8 @@ export function statusCommand(): Command {
         states
           .flatMap((s) => [
             `${s.name.padEnd(13)} ${s.state.padEnd(13)} ${s.state === 'not installed' ? '' : s.address}${s.pid ? `  pid ${s.pid}` : ''}`,
-            ...(s.tenants ? [`${''.padEnd(13)} polling for tenants: ${s.tenants.join(', ') || 'none'}`] : []),
-            ...Object.entries(s.unavailable ?? {}).map(([id, why]) => `${''.padEnd(13)} no Worker for tenant ${id}: ${why.code ?? why.message}`),
+            ...(s.tenants ? [`${''.padEnd(13)} serving tenants: ${s.tenants.length > 20 ? `${s.tenants.length} tenants` : s.tenants.join(', ') || 'none'}`] : []),
+            ...Object.entries(s.unavailable ?? {}).map(([id, why]) => `${''.padEnd(13)} tenant ${id} cannot run: ${why.code ?? why.message}`),
           ])
           .join('\n'),
       );

@@ -35,7 +35,8 @@ import { showRun, type RunTimeline } from '../traces/runs.js';
 import { CANARY, findCanaries } from '../traces/testing/support.js';
 import { renderTimeline } from '../traces/timeline.js';
 import { walRoot, openTraceWriter, type TraceWriter } from '../traces/writer.js';
-import { TenantWorkers } from '../worker/tenant-workers.js';
+import { RuntimeWorker } from '../worker/runtime-worker.js';
+import { tenantPayloadCodec } from '../crypto/codec.js';
 import { WorkerToolRuntime } from '../worker/tool-runtime.js';
 import { approvalSignal, pendingApprovalsQuery } from '../workflows/signals.js';
 import type { AgentRunInput, AgentRunResult } from '../workflows/types.js';
@@ -109,7 +110,9 @@ let config: ClawConfig;
 let store: MetadataStore;
 let writer: TraceWriter;
 let tools: WorkerToolRuntime;
-let workers: TenantWorkers;
+let workers: RuntimeWorker;
+let keyring: ReturnType<typeof localTenantKeyring>;
+const taskQueue = `test-traced-${randomBytes(3).toString('hex')}`;
 let nativeConnection: NativeConnection;
 let connection: Connection;
 
@@ -156,10 +159,10 @@ function toolCalls(content: string | null, calls: Array<[string, string, Record<
 }
 
 function start(agentId: string, message: string) {
-  const client = tenantClient(connection, tenantId);
   const runId = `r-${randomBytes(4).toString('hex')}`;
   const input: AgentRunInput = { tenantId, agentId, runId, message };
-  return { runId, started: client.client.workflow.start('agentRun', { taskQueue: client.taskQueue, workflowId: runWorkflowId(tenantId, runId), args: [input] }) };
+  const client = keyring.forTenant(tenantId).then((crypto) => tenantClient(connection, tenantId, { taskQueue, payloadCodecs: [tenantPayloadCodec(crypto)] }));
+  return { runId, started: client.then((client) => client.client.workflow.start('agentRun', { ...client.route, workflowId: runWorkflowId(tenantId, runId), args: [input] })) };
 }
 
 /** Every Parquet and WAL file of the state dir. */
@@ -197,7 +200,7 @@ beforeAll(async () => {
   mkdirSync(join(stateDir, 'policies'));
   writeFileSync(join(stateDir, 'policies', 'tenant.cedar'), POLICIES);
   config = parseConfig(CONFIG, configFile);
-  const keyring = localTenantKeyring(stateDir);
+  keyring = localTenantKeyring(stateDir);
   await keyring.createTenantKey(tenantId);
   store = await MetadataStore.connect(inject('postgresUrl'), { keyring });
   await store.upsertTenant({ id: tenantId, name: tenantId });
@@ -207,8 +210,10 @@ beforeAll(async () => {
   nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
   connection = await Connection.connect({ address: inject('temporalAddress') });
   const bundle = await workflowBundle(join(stateDir, 'cache'));
-  workers = new TenantWorkers({
+  workers = new RuntimeWorker({
     connection: nativeConnection,
+    taskQueue,
+    keyring,
     workflowBundle: bundle,
     activities: createActivities({ store, secrets, toolCall: tools.toolCall, toolCatalog: () => modelToolCatalog(config), traces: writer }),
   });

@@ -74,7 +74,7 @@ describe('gateway → Temporal (dev server)', () => {
     // Durable: the answer came after the server recorded the start and the signal.
     expect(await signals(workflowId)).toBe(1);
     const description = await client.workflow.getHandle(workflowId).describe();
-    expect(description).toMatchObject({ type: 'conversation', taskQueue: `claw-tenant-${tenant}` });
+    expect(description).toMatchObject({ type: 'conversation', taskQueue: 'claw-runtime' });
 
     for (let i = 0; i < 4; i++) expect((await post()).status).toBe(200);
     expect(await signals(workflowId)).toBe(1);

@@ -6,7 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { CONVERSATION_WORKFLOW, INBOUND_SIGNAL, conversationWorkflowId, type InboundEvent } from '../channels/types.js';
-import { taskQueueFor } from '../temporal/names.js';
+import { routeFor } from '../temporal/names.js';
 
 export interface Delivery {
   workflowId: string;
@@ -32,7 +32,7 @@ export function temporalStarter(clientFor: (tenantId: string) => Client | Promis
       await client.connection.withDeadline(deadline, () =>
         client.workflow.signalWithStart(CONVERSATION_WORKFLOW, {
           workflowId,
-          taskQueue: taskQueueFor(event.key.tenantId),
+          ...routeFor(event.key.tenantId),
           args,
           signal: INBOUND_SIGNAL,
           signalArgs: [event.message],

@@ -39,7 +39,7 @@ describe('schedules from claw.yaml', () => {
 
     const digest = await client.schedule.getHandle(`${tenant}/sched/helper/digest`).describe();
     expect(digest.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 600_000 });
-    expect(digest.action).toMatchObject({ workflowType: 'conversation', taskQueue: `claw-tenant-${tenant}` });
+    expect(digest.action).toMatchObject({ workflowType: 'conversation', taskQueue: 'claw-runtime' });
     const weekly = await client.schedule.getHandle(`${tenant}/sched/helper/weekly`).describe();
     expect(weekly.policies.overlap).toBe('BUFFER_ONE');
 

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleOptions, type ScheduleOverlapPolicy } from '@temporalio/client';
 import { durationMs, type ClawConfig, type Schedule } from '../../core/config/schema.js';
 import { CONVERSATION_WORKFLOW, conversationWorkflowId, type ConversationKey, type InboundMessage } from '../channels/types.js';
-import { taskQueueFor } from '../temporal/names.js';
+import { routeFor } from '../temporal/names.js';
 
 export interface DesiredSchedule {
   scheduleId: string;
@@ -68,7 +68,7 @@ export function scheduleOptions(desired: DesiredSchedule): ScheduleOptions {
       workflowType: CONVERSATION_WORKFLOW,
       // Temporal appends the fire time to this id, so every fire is its own run.
       workflowId: conversationWorkflowId(key),
-      taskQueue: taskQueueFor(tenantId),
+      ...routeFor(tenantId),
       args,
     },
     policies: { overlap: OVERLAP[schedule.overlap], catchupWindow: durationMs(schedule.catchupWindow) },

@@ -7,7 +7,7 @@ import { Client, Connection, type DataConverter } from '@temporalio/client';
 import { defaultPayloadConverter, type PayloadCodec } from '@temporalio/common';
 import { failureConverter } from './failure-converter.js';
 import { ClawError } from '../../core/errors.js';
-import { taskQueueFor, workflowIdFor } from './names.js';
+import { routeFor, workflowIdFor } from './names.js';
 
 export const DEFAULT_NAMESPACE = 'default';
 
@@ -42,11 +42,15 @@ export interface TenantClientOptions {
   namespace?: string;
   /** The tenant's payload codec(s); DATA's codec plugs in here. */
   payloadCodecs?: PayloadCodec[];
+  /** The task queue its runs start on (default: the shared RUNTIME_TASK_QUEUE; tests use their own). */
+  taskQueue?: string;
 }
 
 export interface TenantClient {
   readonly tenantId: string;
   readonly taskQueue: string;
+  /** Spread into a start: the task queue and the tenant's fairness key. */
+  readonly route: ReturnType<typeof routeFor>;
   readonly client: Client;
   /** `<tenant>/<parts...>` */
   workflowId(...parts: string[]): string;
@@ -59,13 +63,13 @@ export function tenantDataConverter(payloadCodecs: PayloadCodec[] | undefined): 
   return { payloadConverter: defaultPayloadConverter, failureConverter, payloadCodecs } as DataConverter;
 }
 
-/** A Temporal client for one tenant: its task queue, its workflow ids, its codec. */
+/** A Temporal client for one tenant: its route (queue + fairness key), its workflow ids, its codec. */
 export function tenantClient(connection: Connection, tenantId: string, options: TenantClientOptions = {}): TenantClient {
-  const taskQueue = taskQueueFor(tenantId);
+  const route = routeFor(tenantId, options.taskQueue);
   const client = new Client({
     connection,
     namespace: options.namespace ?? DEFAULT_NAMESPACE,
     dataConverter: tenantDataConverter(options.payloadCodecs),
   });
-  return { tenantId, taskQueue, client, workflowId: (...parts) => workflowIdFor(tenantId, ...parts) };
+  return { tenantId, taskQueue: route.taskQueue, route, client, workflowId: (...parts) => workflowIdFor(tenantId, ...parts) };
 }

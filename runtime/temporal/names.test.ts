@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { runWorkflowId, taskQueueFor, tenantOfWorkflowId, workflowIdFor } from './names.js';
+import { RUNTIME_TASK_QUEUE, legacyTaskQueueFor, routeFor, runWorkflowId, tenantOfLegacyTaskQueue, tenantOfWorkflowId, workflowIdFor } from './names.js';
 
 describe('Temporal tenancy names', () => {
-  it('gives each tenant its own task queue', () => {
-    expect(taskQueueFor('acme')).toBe('claw-tenant-acme');
-    expect(taskQueueFor('acme')).not.toBe(taskQueueFor('globex'));
+  it('routes every tenant to the shared queue with the tenant as fairness key', () => {
+    expect(routeFor('acme')).toEqual({ taskQueue: RUNTIME_TASK_QUEUE, priority: { fairnessKey: 'acme' } });
+    expect(routeFor('globex', 'q-test')).toEqual({ taskQueue: 'q-test', priority: { fairnessKey: 'globex' } });
+  });
+
+  it('names the legacy per-tenant queues and reads their tenant back', () => {
+    expect(legacyTaskQueueFor('acme')).toBe('claw-tenant-acme');
+    expect(tenantOfLegacyTaskQueue('claw-tenant-acme')).toBe('acme');
+    expect(tenantOfLegacyTaskQueue(RUNTIME_TASK_QUEUE)).toBeUndefined();
+    expect(tenantOfLegacyTaskQueue('claw-tenant-Bad/x')).toBeUndefined();
   });
 
   it('prefixes workflow ids with the tenant and reads it back', () => {
@@ -16,7 +23,8 @@ describe('Temporal tenancy names', () => {
   });
 
   it('refuses ids that would break the scheme', () => {
-    expect(() => taskQueueFor('Acme/x')).toThrow(/not a tenant id/);
+    expect(() => routeFor('Acme/x')).toThrow(/not a tenant id/);
+    expect(() => legacyTaskQueueFor('Acme/x')).toThrow(/not a tenant id/);
     expect(() => workflowIdFor('acme')).toThrow(/non-empty/);
     expect(() => workflowIdFor('acme', '')).toThrow(/non-empty/);
   });

@@ -1,12 +1,19 @@
 /**
- * Tenancy in Temporal: one task queue per tenant, and every workflow id starts with the
- * tenant id. A worker polls only its tenant's queue (with only that tenant's payload
- * codec), so a workflow of tenant A can never run on B's worker.
+ * Tenancy in Temporal: every workflow id starts with the tenant id, and that is what the
+ * payload codec keys on (runtime/crypto/codec.ts): a workflow of tenant A decrypts and
+ * encrypts only under A's key, whichever Worker runs it. All tenants share one task queue,
+ * and each start carries the tenant as its fairness key, so the server dispatches tenants'
+ * tasks in turn and a tenant that floods the queue cannot starve the others.
+ *
+ * Before the shared queue each tenant had its own (`claw-tenant-<id>`); runs started there
+ * are drained by runtime/worker (legacy queues), and conversations move over on their
+ * next turn (runtime/workflows/conversation.ts).
  */
 import { ID_PATTERN } from '../../core/config/schema.js';
-import { agentRunWorkflowId } from '../workflows/names.js';
+import { LEGACY_TASK_QUEUE_PREFIX, RUNTIME_TASK_QUEUE, agentRunWorkflowId } from '../workflows/names.js';
 
-export const TASK_QUEUE_PREFIX = 'claw-tenant-';
+// Defined with the workflows (their bundle has no other imports): conversations move themselves to the shared queue.
+export { LEGACY_TASK_QUEUE_PREFIX, RUNTIME_TASK_QUEUE };
 
 function checkTenantId(tenantId: string): string {
   // A malformed id here is a programming error (ids are validated at the CLI edge).
@@ -14,8 +21,21 @@ function checkTenantId(tenantId: string): string {
   return tenantId;
 }
 
-export function taskQueueFor(tenantId: string): string {
-  return `${TASK_QUEUE_PREFIX}${checkTenantId(tenantId)}`;
+/** The queue a tenant's runs were started on before the shared queue. */
+export function legacyTaskQueueFor(tenantId: string): string {
+  return `${LEGACY_TASK_QUEUE_PREFIX}${checkTenantId(tenantId)}`;
+}
+
+/** The tenant of a legacy queue name, or undefined. */
+export function tenantOfLegacyTaskQueue(taskQueue: string): string | undefined {
+  if (!taskQueue.startsWith(LEGACY_TASK_QUEUE_PREFIX)) return undefined;
+  const tenant = taskQueue.slice(LEGACY_TASK_QUEUE_PREFIX.length);
+  return ID_PATTERN.test(tenant) ? tenant : undefined;
+}
+
+/** Where a tenant's workflow starts: the shared queue, with the tenant as its fairness key (children and activities inherit it). */
+export function routeFor(tenantId: string, taskQueue: string = RUNTIME_TASK_QUEUE): { taskQueue: string; priority: { fairnessKey: string } } {
+  return { taskQueue, priority: { fairnessKey: checkTenantId(tenantId) } };
 }
 
 /** `<tenant>/<part>/<part>...`; parts must not be empty. */

@@ -1,9 +1,11 @@
 /**
  * The worker process (local target; the same code runs in the cloud images). It runs one
- * Temporal Worker per tenant (tenant-workers.ts) and answers on CLAW_HOST (default
- * 127.0.0.1):CLAW_PORT:
- *   GET  /healthz  200 once every tenant's Worker polls (503 before)
- *   POST /reload   re-reads claw.yaml and the store's tenants, starts Workers for new ones,
+ * Temporal Worker on the shared task queue for every tenant (runtime-worker.ts), plus one
+ * per legacy per-tenant queue that still has runs to finish, and answers on CLAW_HOST
+ * (default 127.0.0.1):CLAW_PORT:
+ *   GET  /healthz  200 once the Workers poll (503 before), with the tenants whose key
+ *                  opens and those whose key does not
+ *   POST /reload   re-reads claw.yaml and the store's tenants, checks new tenants' keys,
  *                  rebuilds the tool runtime (tools, Cedar policies)
  * Contract (contracts/wiring.ts, read by runtime/process-config.ts): env CLAW_STATE_DIR,
  * CLAW_CONFIG, TEMPORAL_ADDRESS (+ TEMPORAL_NAMESPACE), CLAW_PORT, DATABASE_URL or CLAW_DB_*;
@@ -13,6 +15,7 @@
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
 import { loadConfig } from '../../core/config/load.js';
 import type { ClawConfig } from '../../core/config/schema.js';
 import { isClawError } from '../../core/errors.js';
@@ -21,13 +24,12 @@ import { modelToolCatalog } from '../activities/builtin-tools.js';
 import { ReplyOutbox } from '../activities/outbox.js';
 import { channelSender } from '../channels/outbound.js';
 import { readProcessConfig } from '../process-config.js';
-import { tenantPayloadCodec } from '../crypto/codec.js';
 import { openTarget } from '../targets/index.js';
 import { MetadataStore } from '../store/metadata.js';
 import { workflowBundle } from '../temporal/bundle.js';
 import { temporalDialOptions } from '../temporal/connection.js';
 import { openTraceWriter } from '../traces/writer.js';
-import { TenantWorkers } from './tenant-workers.js';
+import { RuntimeWorker } from './runtime-worker.js';
 import { WorkerToolRuntime } from './tool-runtime.js';
 
 // Env and files (contracts/wiring.ts): one line and exit 2 on a bad wiring.
@@ -82,19 +84,31 @@ const activities = createActivities({
 const bundle = await workflowBundle(join(stateDir, 'cache'));
 console.log(`worker: workflow bundle ${bundle.built ? 'built' : 'from cache'} (${bundle.path ?? 'not cached'})`);
 const connection = await NativeConnection.connect(temporalDialOptions(temporal.address, temporal.apiKey));
-const workers = new TenantWorkers({
+const workers = new RuntimeWorker({
   connection,
   namespace: temporal.namespace,
   workflowBundle: { code: bundle.code },
   activities,
-  // Each tenant's Worker encodes and decodes payloads with that tenant's key only.
-  payloadCodecsFor: async (tenantId) => [tenantPayloadCodec(await keyring.forTenant(tenantId))],
-  onFatal: (tenantId, err) => {
-    console.error(`worker: tenant ${tenantId}'s Worker stopped: ${(err as Error).message}`);
+  // Each payload is opened and sealed with the key of the tenant owning its workflow.
+  keyring,
+  onFatal: (taskQueue, err) => {
+    console.error(`worker: the Worker on ${taskQueue} stopped: ${(err as Error).message}`);
     process.exit(1);
   },
-  onUnavailable: (tenantId, reason) => console.error(`worker: no Worker for tenant ${tenantId} (${reason.code ?? 'error'}): ${reason.message}`),
+  onUnavailable: (tenantId, reason) => console.error(`worker: tenant ${tenantId} cannot run here (${reason.code ?? 'error'}): ${reason.message}`),
 });
+// Visibility (which legacy per-tenant queues still have runs) over the Worker's own connection.
+const visibility = new Client({ connection, namespace: temporal.namespace });
+const DRAIN_CHECK_MS = 5 * 60_000;
+
+async function drainLegacy(): Promise<void> {
+  const before = workers.draining().join(',');
+  const draining = await workers.drainLegacy(visibility).catch((err: unknown) => {
+    console.error(`worker: could not list runs on legacy per-tenant queues (checked again later): ${(err as Error).message.split('\n')[0]}`);
+    return workers.draining();
+  });
+  if (draining.join(',') !== before) console.log(`worker: draining legacy queues: ${draining.length > 0 ? draining.join(', ') : 'none left'}`);
+}
 
 async function tenantIds(): Promise<string[]> {
   const ids = new Set(config.tenants.map((t) => t.id));
@@ -103,8 +117,9 @@ async function tenantIds(): Promise<string[]> {
 }
 
 async function ensureWorkers(): Promise<string[]> {
-  const started = await workers.ensure(await tenantIds());
-  if (started.length > 0) console.log(`worker: polling for tenants ${started.join(', ')}`);
+  const ids = await tenantIds();
+  const started = await workers.ensure(ids);
+  if (started.length > 0) console.log(`worker: polling ${workers.taskQueue} for ${started.length <= 10 ? `tenants ${started.join(', ')}` : `${started.length} tenants`}`);
   return started;
 }
 
@@ -123,11 +138,15 @@ async function reload(): Promise<string[]> {
     invalid = err;
   }
   const started = await ensureWorkers();
+  await drainLegacy();
   if (invalid) throw invalid;
   return started;
 }
 
 await ensureWorkers();
+await drainLegacy();
+const drainTimer = setInterval(() => void drainLegacy(), DRAIN_CHECK_MS);
+drainTimer.unref();
 
 const server = createServer((req, res) => {
   const reply = (status: number, body: unknown) => {
@@ -136,7 +155,7 @@ const server = createServer((req, res) => {
   };
   if (req.method === 'GET' && req.url === '/healthz') {
     const ok = workers.healthy();
-    reply(ok ? 200 : 503, { ok, tenants: workers.tenants(), unavailable: workers.unavailable() });
+    reply(ok ? 200 : 503, { ok, taskQueue: workers.taskQueue, draining: workers.draining(), tenants: workers.tenants(), unavailable: workers.unavailable() });
   } else if (req.method === 'POST' && req.url === '/reload') {
     reload().then(
       (started) => reply(200, { ok: true, started, tenants: workers.tenants(), unavailable: workers.unavailable() }),
@@ -152,6 +171,7 @@ async function shutdown(signal: string) {
   stopping = true;
   console.log(`worker: ${signal}, draining`);
   server.close();
+  clearInterval(drainTimer);
   await workers.shutdown();
   // Every acknowledged event lands in the lake before the process goes.
   await traces.close().catch((err: unknown) => console.error(`worker: traces stay in the WAL for the next start: ${(err as Error).message.split('\n')[0]}`));

@@ -1,6 +1,6 @@
 /**
- * agentRun on the real Temporal dev server and PostgreSQL (test/fixtures): per-tenant
- * Workers, the scripted model, tools through the worker's Cedar tool runtime, a real
+ * agentRun on the real Temporal dev server and PostgreSQL (test/fixtures): the shared
+ * Worker with the keyring codec, the scripted model, tools through the worker's Cedar tool runtime, a real
  * HTTP model adapter over loopback, budgets, and the run records in the store.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,17 +20,21 @@ import { loopbackServer } from '../models/loopback.test-helper.js';
 import type { SecretStore } from '../ports.js';
 import { MetadataStore } from '../store/metadata.js';
 import { workflowBundle } from '../temporal/bundle.js';
+import { tenantPayloadCodec } from '../crypto/codec.js';
 import { tenantClient } from '../temporal/connection.js';
 import { runWorkflowId } from '../temporal/names.js';
-import { TenantWorkers } from '../worker/tenant-workers.js';
+import { RuntimeWorker } from '../worker/runtime-worker.js';
 import { WorkerToolRuntime } from '../worker/tool-runtime.js';
 import type { AgentRunInput, AgentRunResult } from './types.js';
 
 const suffix = randomBytes(3).toString('hex');
 const acme = `acme-${suffix}`;
-const idle = `idle-${suffix}`; // a tenant with no Worker
+const idle = `idle-${suffix}`; // a tenant whose key the worker does not have
 const stateDir = mkdtempSync(join(tmpdir(), 'claw-wf-test-'));
 const keyring = localTenantKeyring(stateDir);
+// Where the idle tenant's key lives: not in the worker's keyring.
+const elsewhere = localTenantKeyring(join(stateDir, 'elsewhere'));
+const taskQueue = `test-agent-run-${suffix}`;
 const secrets: SecretStore = {
   get: async (tenantId, name) => (tenantId === acme && name === 'OPENAI_API_KEY' ? 'sk-test-loopback' : undefined),
   set: async () => {},
@@ -40,7 +44,7 @@ const secrets: SecretStore = {
 
 let store: MetadataStore;
 let tools: WorkerToolRuntime;
-let workers: TenantWorkers;
+let workers: RuntimeWorker;
 let nativeConnection: NativeConnection;
 let connection: Connection;
 
@@ -49,20 +53,24 @@ function agent(overrides: Partial<Agent>): Agent {
   return { ...starter, tenant: acme, ...overrides };
 }
 
+/** A tenant's client as claw builds it (its codec), on this test's queue. */
+async function clientOf(tenantId: string) {
+  return tenantClient(connection, tenantId, { taskQueue, payloadCodecs: [tenantPayloadCodec(await keyring.forTenant(tenantId))] });
+}
+
 async function run(tenantId: string, agentId: string, message: string): Promise<{ result: AgentRunResult; runId: string }> {
-  const client = tenantClient(connection, tenantId);
+  const client = await clientOf(tenantId);
   const runId = `r-${randomBytes(4).toString('hex')}`;
   const input: AgentRunInput = { tenantId, agentId, runId, message };
-  const result = await client.client.workflow.execute('agentRun', { taskQueue: client.taskQueue, workflowId: runWorkflowId(tenantId, runId), args: [input] });
+  const result = await client.client.workflow.execute('agentRun', { ...client.route, workflowId: runWorkflowId(tenantId, runId), args: [input] });
   return { result: result as AgentRunResult, runId };
 }
 
 beforeAll(async () => {
   store = await MetadataStore.connect(inject('postgresUrl'), { keyring });
-  for (const id of [acme, idle]) {
-    await keyring.createTenantKey(id);
-    await store.upsertTenant({ id, name: id });
-  }
+  await keyring.createTenantKey(acme);
+  await elsewhere.createTenantKey(idle);
+  for (const id of [acme, idle]) await store.upsertTenant({ id, name: id });
   await store.applyAgent(agent({}));
   nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
   connection = await Connection.connect({ address: inject('temporalAddress') });
@@ -71,12 +79,15 @@ beforeAll(async () => {
   const configFile = join(stateDir, 'claw.yaml');
   const config = parseConfig(`tenants: [{ id: ${acme}, name: Acme }, { id: ${idle}, name: Idle }]\n`, configFile);
   tools = await WorkerToolRuntime.create({ config, configFile, store, secrets, isolatePoolSize: 1 });
-  workers = new TenantWorkers({
+  workers = new RuntimeWorker({
     connection: nativeConnection,
+    taskQueue,
     workflowBundle: bundle,
+    keyring,
     activities: createActivities({ store, secrets, toolCall: tools.toolCall, toolCatalog: () => modelToolCatalog(config) }),
   });
-  await workers.ensure([acme]);
+  expect(await workers.ensure([acme, idle])).toEqual([acme]);
+  expect(workers.unavailable()[idle]).toMatchObject({ code: 'TENANT_KEY_MISSING' });
 });
 
 afterAll(async () => {
@@ -130,10 +141,10 @@ describe('agentRun workflow', () => {
   it('ends a run that exceeds its step budget cleanly, with the reason recorded', async () => {
     await store.applyAgent(agent({ id: 'looper', budget: { maxSteps: 3, maxTokens: 1000, maxWallTime: '1m' }, model: { provider: 'scripted', script: [{ toolCalls: [{ tool: 'echo', args: {} }] }] } }));
     const runId = `r-${randomBytes(4).toString('hex')}`;
-    const client = tenantClient(connection, acme);
+    const client = await clientOf(acme);
     // Not a workflow failure: the run ends with a result that says why.
     const result = await client.client.workflow.execute('agentRun', {
-      taskQueue: client.taskQueue, workflowId: runWorkflowId(acme, runId), args: [{ tenantId: acme, agentId: 'looper', runId, message: 'go' }],
+      ...client.route, workflowId: runWorkflowId(acme, runId), args: [{ tenantId: acme, agentId: 'looper', runId, message: 'go' }],
     });
     expect(result).toMatchObject({ status: 'budget_exceeded', reason: 'BUDGET_STEPS_EXCEEDED', budget: 'steps', steps: 3, toolCalls: 3 });
     expect(await store.getRun(runId)).toMatchObject({ status: 'failed', errorCode: 'BUDGET_STEPS_EXCEEDED', steps: 3, toolCalls: 3 });
@@ -144,14 +155,17 @@ describe('agentRun workflow', () => {
     expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'UNKNOWN_AGENT' });
   });
 
-  it("never runs a tenant's workflow on another tenant's Worker", async () => {
-    const client = tenantClient(connection, idle);
+  it("makes no progress on a tenant whose key the worker cannot open, while another tenant's run completes", async () => {
+    const client = tenantClient(connection, idle, { taskQueue, payloadCodecs: [tenantPayloadCodec(await elsewhere.forTenant(idle))] });
     const runId = `r-${randomBytes(4).toString('hex')}`;
-    const handle = await client.client.workflow.start('agentRun', { taskQueue: client.taskQueue, workflowId: runWorkflowId(idle, runId), args: [{ tenantId: idle, agentId: 'helper', runId, message: 'hello' }] });
-    await new Promise((r) => setTimeout(r, 1500));
+    const handle = await client.client.workflow.start('agentRun', { ...client.route, workflowId: runWorkflowId(idle, runId), args: [{ tenantId: idle, agentId: 'helper', runId, message: 'hello' }] });
+    // Same queue, same Worker: acme is served while idle's workflow task fails on its key.
+    expect((await run(acme, 'helper', 'still here')).result.status).toBe('completed');
+    const history = await handle.fetchHistory();
+    expect((history.events ?? []).some((e) => e.workflowTaskFailedEventAttributes)).toBe(true);
     const description = await handle.describe();
     expect(description.status.name).toBe('RUNNING');
-    expect(description.taskQueue).toBe(`claw-tenant-${idle}`);
+    expect(description.taskQueue).toBe(taskQueue);
     expect(await store.getRun(runId)).toBeUndefined();
     await handle.terminate('test done');
   });

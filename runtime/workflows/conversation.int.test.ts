@@ -25,7 +25,7 @@ function message(deliveryId: string, text: string): InboundMessage {
 async function deliver(m: InboundMessage) {
   const args: [ConversationInput] = [{ key, turnsPerExecution: 2 }];
   return h.tenant.client.workflow.signalWithStart('conversation', {
-    workflowId: conversationId, taskQueue: h.tenant.taskQueue, args, signal: 'inbound', signalArgs: [m],
+    workflowId: conversationId, ...h.tenant.route, args, signal: 'inbound', signalArgs: [m],
   });
 }
 

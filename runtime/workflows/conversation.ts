@@ -10,13 +10,17 @@
  * delivery ids and the recent turns) when Temporal suggests it or after
  * `turnsPerExecution` turns; it completes after a day without messages, and the next
  * message starts it afresh.
+ *
+ * A conversation still on a legacy per-tenant queue (started before the shared queue)
+ * moves itself: at its next turn it continues-as-new onto the shared queue, carrying
+ * everything, behind a patch so histories recorded before the move replay unchanged.
  */
 import {
-  ApplicationFailure, ParentClosePolicy, WorkflowIdReusePolicy, condition, continueAsNew, executeChild, log, setHandler, workflowInfo,
+  ApplicationFailure, ParentClosePolicy, WorkflowIdReusePolicy, condition, executeChild, log, makeContinueAsNewFunc, patched, setHandler, workflowInfo,
 } from '@temporalio/workflow';
 import type { InboundMessage } from '../channels/types.js';
 import { agentRun } from './agent-run.js';
-import { agentRunWorkflowId, runIdFor } from './names.js';
+import { LEGACY_TASK_QUEUE_PREFIX, RUNTIME_TASK_QUEUE, agentRunWorkflowId, runIdFor } from './names.js';
 import { inboundSignal } from './signals.js';
 import type { AgentRunResult, ChatMessage, ConversationInput } from './types.js';
 
@@ -24,6 +28,8 @@ const SEEN_KEPT = 1_000;
 const HISTORY_KEPT = 20;
 const IDLE_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_TURNS_PER_EXECUTION = 200;
+/** The patch id of the move from a legacy per-tenant queue to the shared one. */
+export const MOVE_TO_SHARED_QUEUE_PATCH = 'claw-shared-task-queue';
 
 function childFailureCode(err: unknown): string {
   let cause: unknown = err;
@@ -61,9 +67,11 @@ export async function conversation(input: ConversationInput): Promise<{ turns: n
       const more = await condition(() => queue.length > 0, IDLE_MS);
       if (!more) return { turns };
     }
-    if (turnsHere >= (input.turnsPerExecution ?? DEFAULT_TURNS_PER_EXECUTION) || workflowInfo().continueAsNewSuggested) {
+    const onLegacyQueue = workflowInfo().taskQueue.startsWith(LEGACY_TASK_QUEUE_PREFIX);
+    const moving = onLegacyQueue && patched(MOVE_TO_SHARED_QUEUE_PATCH);
+    if (moving || turnsHere >= (input.turnsPerExecution ?? DEFAULT_TURNS_PER_EXECUTION) || workflowInfo().continueAsNewSuggested) {
       // Everything not yet handled travels with us; signals that arrive meanwhile go to the next execution.
-      await continueAsNew<typeof conversation>({
+      await makeContinueAsNewFunc<typeof conversation>(moving ? { taskQueue: RUNTIME_TASK_QUEUE } : {})({
         key, initial: queue.splice(0), seen: [...seen].slice(-SEEN_KEPT), history: history.slice(-HISTORY_KEPT), turns, turnsPerExecution: input.turnsPerExecution,
       });
     }

@@ -41,7 +41,7 @@ async function startWorker(env: Record<string, string> = {}): Promise<WorkerProc
     cwd: repo,
     env: {
       ...process.env,
-      TEMPORAL_ADDRESS: inject('temporalAddress'), DATABASE_URL: inject('postgresUrl'), CLAW_STATE_DIR: h.stateDir, TENANT_ID: h.tenantId,
+      TEMPORAL_ADDRESS: inject('temporalAddress'), DATABASE_URL: inject('postgresUrl'), CLAW_STATE_DIR: h.stateDir, TENANT_ID: h.tenantId, TASK_QUEUE: h.tenant.taskQueue,
       TELEGRAM_BOT_TOKEN: TOKEN, EFFECT_URL: effectUrl, ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,6 +5,11 @@
 import type { ConversationKey } from '../channels/types.js';
 
 export const CONVERSATION_WORKFLOW = 'conversation';
+
+/** The one task queue every tenant's workflows run on (runtime/temporal/names.ts routes starts to it). */
+export const RUNTIME_TASK_QUEUE = 'claw-runtime';
+/** The per-tenant queues of earlier releases: `claw-tenant-<id>` (drained, never started on). */
+export const LEGACY_TASK_QUEUE_PREFIX = 'claw-tenant-';
 export const AGENT_RUN_WORKFLOW = 'agentRun';
 export const INBOUND_SIGNAL = 'inbound';
 

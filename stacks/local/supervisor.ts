@@ -19,10 +19,11 @@ import pg from 'pg';
 import { Connection } from '@temporalio/client';
 import type { ClawConfig } from '../../core/config/schema.js';
 import { ClawError } from '../../core/errors.js';
-import type { TenantUnavailable } from '../../runtime/worker/tenant-workers.js';
+import type { TenantUnavailable } from '../../runtime/worker/runtime-worker.js';
 import { socketFile } from '../../runtime/store/wire-server.js';
 import { ensureStateDir, statePaths, writePlatformRecord } from './state.js';
-import { resolveTemporalCli } from './temporal-cli.js';
+import { TEMPORAL_DEV_DYNAMIC_CONFIG, resolveTemporalCli } from './temporal-cli.js';
+
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -158,8 +159,7 @@ async function spawnComponent(platform: LocalPlatform, spec: ComponentSpec, temp
     command = temporalCli!;
     args = [
       'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(spec.port), '--ui-port', String(config.local.temporalUiPort),
-      '--db-filename', paths.temporalDb, '--log-level', 'warn',
-      '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
+      '--db-filename', paths.temporalDb, '--log-level', 'warn', ...TEMPORAL_DEV_DYNAMIC_CONFIG,
     ];
   } else {
     command = process.execPath;
@@ -190,7 +190,7 @@ async function spawnComponent(platform: LocalPlatform, spec: ComponentSpec, temp
 
 // ------------------------------------------------------------------ health
 
-/** What a component's /healthz says beyond ok (the worker: tenants it polls for, and those it cannot). */
+/** What a component's /healthz says beyond ok (the worker: tenants it serves, and those whose key does not open). */
 export interface HealthDetail {
   tenants?: string[];
   unavailable?: Record<string, TenantUnavailable>;
@@ -273,7 +273,7 @@ export interface ComponentState {
   started?: boolean;
   /** Why `up` stopped and started it again (it ran but was unhealthy). */
   restarted?: string;
-  /** The worker: the tenants it polls for, and those it has no Worker for (and why). */
+  /** The worker: the tenants it serves, and those whose key does not open (and why). */
   tenants?: string[];
   unavailable?: HealthDetail['unavailable'];
 }

@@ -61,3 +61,19 @@ export async function resolveTemporalCli(binDir: string): Promise<{ path: string
   if (!fetched) throw new ClawError('TEMPORAL_CLI_NOT_FOUND', `the Temporal CLI download left nothing in ${binDir}`, { hint: 'set TEMPORAL_CLI_PATH' });
   return { path: fetched, source: 'download' };
 }
+
+
+/**
+ * The Temporal dev server's settings for claw (the local target, and the tests' and benches'
+ * servers): workflow updates, and task-queue fairness, so tenants sharing the task queue are
+ * dispatched in turn by their fairness key (runtime/temporal/names.ts routeFor): fairness on
+ * the new matcher, over one partition (one node: a single partition makes the turn-taking
+ * exact instead of per partition). runtime/worker/fairness.int.test.ts measures the effect.
+ */
+export const TEMPORAL_DEV_DYNAMIC_CONFIG = [
+  '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
+  '--dynamic-config-value', 'matching.useNewMatcher=true',
+  '--dynamic-config-value', 'matching.enableFairness=true',
+  '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
+  '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
+];

@@ -31,7 +31,7 @@ import { MetadataStore } from '../../store/metadata.js';
 import { workflowBundle } from '../../temporal/bundle.js';
 import { tenantClient, type TenantClient } from '../../temporal/connection.js';
 import { runWorkflowId } from '../../temporal/names.js';
-import { TenantWorkers } from '../../worker/tenant-workers.js';
+import { RuntimeWorker } from '../../worker/runtime-worker.js';
 import type { AgentRunInput, AgentRunResult, ModelCallInput } from '../types.js';
 
 /** An in-process test tool: its output is what the model is told (as JSON). */
@@ -123,7 +123,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   await store.upsertTenant({ id: tenantId, name: tenantId });
   const codec = tenantPayloadCodec(await keyring.forTenant(tenantId));
   const connection = await Connection.connect({ address: options.temporalAddress });
-  const tenant = tenantClient(connection, tenantId, { payloadCodecs: [codec] });
+  // Each harness polls its own queue: test files share one dev server, and each has its own test doubles.
+  const tenant = tenantClient(connection, tenantId, { payloadCodecs: [codec], taskQueue: `test-${tenantId}` });
 
   const modelCalls: ModelCallInput[] = [];
   const harness: Harness = {
@@ -134,7 +135,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     async start(input) {
       const runId = input.runId ?? harness.newRunId();
       const handle = await tenant.client.workflow.start('agentRun', {
-        taskQueue: tenant.taskQueue, workflowId: runWorkflowId(tenantId, runId), args: [{ ...input, tenantId, runId }],
+        ...tenant.route, workflowId: runWorkflowId(tenantId, runId), args: [{ ...input, tenantId, runId }],
       });
       return { runId, handle };
     },
@@ -145,7 +146,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     close: async () => {},
   };
 
-  let workers: TenantWorkers | undefined;
+  let workers: RuntimeWorker | undefined;
   let nativeConnection: NativeConnection | undefined;
   if (!options.noWorker) {
     const catalog = new Map([...BUILTIN_TOOL_SPECS, ...(options.toolSpecs ?? [])].map((s) => [s.name, s]));
@@ -167,7 +168,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     };
     nativeConnection = await NativeConnection.connect({ address: options.temporalAddress });
     const bundle = await workflowBundle(join(stateDir, 'cache'));
-    workers = new TenantWorkers({ connection: nativeConnection, workflowBundle: bundle, activities, payloadCodecsFor: async () => [codec] });
+    workers = new RuntimeWorker({ connection: nativeConnection, taskQueue: tenant.taskQueue, workflowBundle: bundle, activities, keyring });
     await workers.ensure([tenantId]);
   }
 

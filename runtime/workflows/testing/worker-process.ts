@@ -1,12 +1,12 @@
 /**
- * A worker PROCESS for kill tests (kill.int.test.ts): the same activities and per-tenant
+ * A worker PROCESS for kill tests (kill.int.test.ts): the same activities and shared
  * Worker as runtime/worker/main.ts — the store, the reply outbox, real outbound channels
  * (channelSender), the tenant's payload codec, the cached workflow bundle — but against the
  * test's PostgreSQL and Temporal, with tools from the test harness and a model call that can
  * be made slow, so a SIGKILL lands mid-run.
  *
  * Run with `node bin/run-ts.js runtime/workflows/testing/worker-process.ts`. Env:
- *   TEMPORAL_ADDRESS, DATABASE_URL, CLAW_STATE_DIR (keyring and bundle cache), TENANT_ID,
+ *   TEMPORAL_ADDRESS, TASK_QUEUE, DATABASE_URL, CLAW_STATE_DIR (keyring and bundle cache), TENANT_ID,
  *   TELEGRAM_BOT_TOKEN (the tenant's secret), EFFECT_URL (where the `effect` tools POST),
  *   SLOW_MODEL_STEP + SLOW_MODEL_MS (that model step waits first), SLOW_TOOL_MS.
  * Prints `ready` once polling, and `model <runId> <step> <attempt>` / `tool <runId> <step> <attempt>`
@@ -20,12 +20,11 @@ import { createActivities, type Activities } from '../../activities/index.js';
 import { BUILTIN_TOOL_SPECS } from '../../activities/builtin-tools.js';
 import { ReplyOutbox } from '../../activities/outbox.js';
 import { channelSender } from '../../channels/outbound.js';
-import { tenantPayloadCodec } from '../../crypto/codec.js';
 import { localTenantKeyring } from '../../crypto/index.js';
 import type { ToolSpec } from '../../models/types.js';
 import { MetadataStore } from '../../store/metadata.js';
 import { workflowBundle } from '../../temporal/bundle.js';
-import { TenantWorkers } from '../../worker/tenant-workers.js';
+import { RuntimeWorker } from '../../worker/runtime-worker.js';
 import { TEST_TOOLS, grantToolCall, testSecrets, type TestTool } from './harness.js';
 
 const env = (name: string): string => {
@@ -102,13 +101,13 @@ const activities: Activities = {
 
 const bundle = await workflowBundle(join(stateDir, 'cache'));
 const connection = await NativeConnection.connect({ address: env('TEMPORAL_ADDRESS') });
-const codec = tenantPayloadCodec(await keyring.forTenant(tenantId));
-const workers = new TenantWorkers({
+const workers = new RuntimeWorker({
   connection,
+  taskQueue: env('TASK_QUEUE'),
   workflowBundle: { code: bundle.code },
   activities,
-  payloadCodecsFor: async () => [codec],
-  onFatal: (_tenant, err) => {
+  keyring,
+  onFatal: (_queue, err) => {
     console.error(`worker-process: the Worker stopped: ${(err as Error).message}`);
     process.exit(1);
   },
