@@ -11,18 +11,24 @@
  * no further user namespaces may be made, the environment is built from nothing (PATH,
  * HOME, TMPDIR, the proxy, the tool's secrets) and handed to bwrap as its environment,
  * never as arguments (which any local user can read in /proc); address space, written
- * file sizes, open files and processes are capped with prlimit, and a wall-clock timer
- * kills the whole sandbox. Arguments arrive as JSON on stdin; stdout is the result.
+ * file sizes, open files and processes are capped with prlimit, a seccomp filter
+ * (seccomp.ts) refuses the kernel's riskiest calls, and a wall-clock timer kills the whole
+ * sandbox. Arguments arrive as JSON on stdin; stdout is the result.
  *
- * Not covered here: a seccomp filter (bwrap takes a compiled BPF program, which needs
- * libseccomp tooling this target does not ship), and a CPU-share or cgroup memory limit
- * (no cgroup delegation on the local target; RLIMIT_AS bounds memory per process).
+ * Not covered here: a CPU-share or cgroup memory limit (no cgroup delegation on the local
+ * target; RLIMIT_AS bounds memory per process).
  */
-import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { closeSync, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEgressProxy, type EgressDenial, type EgressProxy } from './egress-proxy.js';
+import { seccompFilter } from './seccomp.js';
+
+/** The compiled seccomp filter for this machine (x64, arm64; elsewhere programs run without one: seccomp.ts has no syscall table for it). */
+const SECCOMP = seccompFilter();
+/** The descriptor bwrap reads the filter from (the child's fd 3). */
+const SECCOMP_FD = 3;
 
 export interface ProgramJob {
   command: string[];
@@ -120,7 +126,7 @@ function countProcesses(): number {
 }
 
 /** The bwrap command line for a job: a pure function of the job, its scratch dir and (with egress) the proxy's directory. */
-export function bwrapArgs(job: ProgramJob, scratch: string, links: string[][] = rootLinks(), egress?: { dir: string; node: string }, maxProcesses = 1_024): string[] {
+export function bwrapArgs(job: ProgramJob, scratch: string, links: string[][] = rootLinks(), egress?: { dir: string; node: string }, maxProcesses = 1_024, seccompFd?: number): string[] {
   const memoryBytes = (job.memoryMb ?? 256) * 1_048_576;
   const limited = ['/usr/bin/prlimit', `--as=${memoryBytes}`, `--fsize=${MAX_FILE_BYTES}`, '--nofile=256', `--nproc=${maxProcesses}`, '--core=0', '--', ...job.command];
   return [
@@ -140,6 +146,7 @@ export function bwrapArgs(job: ProgramJob, scratch: string, links: string[][] = 
     '--tmpfs', '/tmp',
     '--bind', scratch, '/scratch',
     '--chdir', '/scratch',
+    ...(seccompFd !== undefined ? ['--seccomp', String(seccompFd)] : []),
     '--',
     ...(egress ? [SANDBOX_NODE, '-e', BRIDGE, '--', `${SANDBOX_RUN}/egress.sock`, ...limited] : limited),
   ];
@@ -165,9 +172,18 @@ export class BubblewrapSandbox {
         proxyDir = mkdtempSync(join(tmpdir(), 'claw-egress-'));
         proxy = await startEgressProxy(join(proxyDir, 'egress.sock'), { allow: job.egress.allow, ...(job.egress.resolve ? { resolve: job.egress.resolve } : {}) });
       }
-      const args = bwrapArgs(job, scratch, rootLinks(), proxyDir ? { dir: proxyDir, node: process.execPath } : undefined, processesOfThisUser() + EXTRA_PROCESSES);
+      // The filter reaches bwrap as a file descriptor; the file sits beside the scratch dir, outside the sandbox.
+      let filterFd: number | undefined;
+      if (SECCOMP) {
+        const filterFile = `${scratch}.seccomp`;
+        writeFileSync(filterFile, SECCOMP, { mode: 0o600 });
+        filterFd = openSync(filterFile, 'r');
+        rmSync(filterFile);
+      }
+      const args = bwrapArgs(job, scratch, rootLinks(), proxyDir ? { dir: proxyDir, node: process.execPath } : undefined, processesOfThisUser() + EXTRA_PROCESSES, filterFd === undefined ? undefined : SECCOMP_FD);
       const outcome = await new Promise<ProgramOutcome>((resolvePromise) => {
-        const child = spawn(this.bwrap, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: sandboxEnv(job) });
+        const child = spawn(this.bwrap, args, { stdio: ['pipe', 'pipe', 'pipe', ...(filterFd === undefined ? [] : [filterFd])], detached: true, env: sandboxEnv(job) }) as ChildProcessWithoutNullStreams;
+        if (filterFd !== undefined) closeSync(filterFd);
         const stdout: Buffer[] = [];
         let stdoutBytes = 0;
         let stderr = '';
