@@ -290,6 +290,19 @@ const bareTimes = [...b1, ...b2].sort((x, y) => x - y);
 // Where a bare call's time goes: the same call without request validation, and without the schema.
 const bareNoValidation = time((n) => bareCall(bare[n % CYCLE]!, bare[n % CYCLE]!.id, 'no-validation'), 5_000);
 const bareNoSchema = time((n) => bareCall(bare[n % CYCLE]!, bare[n % CYCLE]!.id, 'no-schema'), 5_000);
+// Where the rest goes: cedar-wasm takes each call as JSON (JSON.stringify in JS, serde in
+// Rust) and builds Cedar values from it — the entity slice and the context, every call, with
+// no way to pre-parse them. The same tiny set (one permit, schema and validation on) with
+// this request's entities and context, and with neither:
+const tinyCall = (entities: EntityJson[], ctx: Record<string, unknown>) => () => {
+  const answer = cedar.statefulIsAuthorized({ principal: bare[0]!.principal, action, resource, context: ctx as cedar.Context, entities: entities as cedar.Entities, preparsedPolicySetId: 'bench-grant-only', preparsedSchemaName: preparsedSchema, validateRequest: false });
+  if (answer.type !== 'success') throw new Error(`tiny call: ${JSON.stringify(answer)}`);
+};
+if (cedar.preparsePolicySet('bench-grant-only', { staticPolicies: { p: 'permit (principal, action, resource);' } }).type !== 'success') throw new Error('grant-only set did not pre-parse');
+const conversion = {
+  both: time(tinyCall(bare[0]!.entities, context), 5_000),
+  unrelatedOnly: time(tinyCall([], context), 5_000),
+};
 const naive = time(viaNaive, Math.min(ITERATIONS, 1_000));
 const naiveStateless = time(viaNaiveStateless, NAIVE_STATELESS_ITERATIONS);
 
@@ -362,6 +375,13 @@ const figures: Figure[] = [
     unit: 'us',
     baseline: { name: 'bare pre-parsed statefulIsAuthorized, same slice, validated', value: percentile(bareTimes, 50) },
     note: `without any schema: p50 ${percentile(bareNoSchema, 50).toFixed(1)} us; shows what the wasm call itself costs with this schema and these entities`,
+  },
+  {
+    name: 'one-permit call with this request\'s entities and context p50 (no policy work)',
+    value: percentile(conversion.both, 50),
+    unit: 'us',
+    baseline: { name: 'bare pre-parsed statefulIsAuthorized, same slice', value: percentile(bareTimes, 50) },
+    note: `the same call with no entities: ${percentile(conversion.unrelatedOnly, 50).toFixed(1)} us; with the ${bare[0]!.entities.length} entities and the context, validation off: most of a call is cedar-wasm turning the JSON entities and context into Cedar values, which it cannot keep between calls`,
   },
   {
     name: 'calibration: smallest pre-parsed Cedar call p50 (1 policy, 1 action)',
