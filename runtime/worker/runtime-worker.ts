@@ -63,6 +63,14 @@ function reasonOf(err: unknown): TenantUnavailable {
 /** Workflow tasks held by the Worker at once; Temporal's default (40) queues the rest in arrival order inside the Worker. */
 export const WORKFLOW_TASKS_AT_ONCE = 4;
 
+/**
+ * How long a workflow's next task waits on this Worker's own (sticky) queue before the
+ * server hands it to the shared queue instead. The sticky queue is served in arrival order:
+ * under a flood, a quiet tenant's task there waits behind the flood's; back on the shared
+ * queue it is taken in its tenant's turn. Temporal's default is 10 s.
+ */
+const STICKY_WAIT = '1s';
+
 /** Key checks in flight at once in `ensure` (a KMS call each on a cloud target). */
 const KEY_CHECKS_AT_ONCE = 16;
 
@@ -164,15 +172,11 @@ export class RuntimeWorker {
       workflowBundle: this.options.workflowBundle,
       activities: this.activities,
       ...(this.options.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: this.options.maxConcurrentActivities } : {}),
-      // No eager activities: an activity handed back with the workflow task that scheduled it
-      // skips the task queue, and with it the fairness between tenants (a flooding tenant's
-      // workflow tasks would claim every activity slot before the queue could offer one to
-      // anyone else). Measured in fairness.int.test.ts.
-      maxEagerActivityReservationsPerWorkflowTask: 0,
       // Workflow tasks taken from the queue wait in the Worker in arrival order, whoever's
       // they are: few slots keep the backlog on the server, where tasks are taken tenant by
       // tenant. Workflow tasks are short and CPU-bound, so a few per core keep the cores busy.
       maxConcurrentWorkflowTaskExecutions: this.options.maxConcurrentWorkflowTasks ?? WORKFLOW_TASKS_AT_ONCE,
+      stickyQueueScheduleToStartTimeout: STICKY_WAIT,
       dataConverter: { payloadCodecs: [this.codec], failureConverterPath: FAILURE_CONVERTER_PATH },
     });
     const done = worker.run().catch((err: unknown) => this.options.onFatal?.(taskQueue, err));
