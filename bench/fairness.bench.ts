@@ -9,27 +9,12 @@
  * scripted one behind a MODEL_MS delay (a stand-in for a provider's latency), the tool
  * runtime the worker's own (Cedar). Runs are agentRun workflows, as `claw send` starts them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { NativeConnection } from '@temporalio/worker';
-import { Connection, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { startPostgres, startTemporal } from '../test/fixtures/servers.js';
-import { parseAgentFile, parseConfig } from '../core/config/load.js';
-import { STARTER_AGENT } from '../core/config/starter.js';
-import { createActivities } from '../runtime/activities/index.js';
-import { modelToolCatalog } from '../runtime/activities/builtin-tools.js';
-import { tenantPayloadCodec } from '../runtime/crypto/codec.js';
-import { localTenantKeyring } from '../runtime/crypto/index.js';
-import { MetadataStore } from '../runtime/store/metadata.js';
-import { workflowBundle } from '../runtime/temporal/bundle.js';
-import { tenantClient, type TenantClient } from '../runtime/temporal/connection.js';
-import { runWorkflowId } from '../runtime/temporal/names.js';
-import { testSecrets } from '../runtime/workflows/testing/harness.js';
-import { RuntimeWorker } from '../runtime/worker/runtime-worker.js';
-import { WorkerToolRuntime } from '../runtime/worker/tool-runtime.js';
+import type { TenantClient } from '../runtime/temporal/connection.js';
+import { RUNTIME_TASK_QUEUE } from '../runtime/temporal/names.js';
+import { startSharedWorker } from '../runtime/worker/testing/shared-worker.js';
 import { percentile, report, type Figure } from './lib.js';
 
 const FLOOD = Number(process.env.BENCH_FLOOD ?? 2_000);
@@ -38,37 +23,19 @@ const MODEL_MS = Number(process.env.BENCH_MODEL_MS ?? 50);
 
 const temporal = await startTemporal();
 const postgres = await startPostgres();
-const stateDir = mkdtempSync(join(tmpdir(), 'claw-bench-fair-'));
-const keyring = localTenantKeyring(stateDir);
-const store = await MetadataStore.connect(postgres.url, { keyring });
 const [flood, quiet] = ['flood', 'quiet'];
-const starter = parseAgentFile(STARTER_AGENT, 'helper.yaml');
-for (const id of [flood, quiet]) {
-  await keyring.createTenantKey(id);
-  await store.upsertTenant({ id, name: id });
-  await store.applyAgent({ ...starter, tenant: id, model: { provider: 'scripted', script: [{ reply: 'ok' }] } });
-}
-const configFile = join(stateDir, 'claw.yaml');
-const config = parseConfig(`tenants: [{ id: ${flood}, name: F }, { id: ${quiet}, name: Q }]\n`, configFile);
-const secrets = testSecrets();
-const tools = await WorkerToolRuntime.create({ config, configFile, store, secrets, isolatePoolSize: 1 });
-const base = createActivities({ store, secrets, toolCall: tools.toolCall, toolCatalog: () => modelToolCatalog(config) });
-const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-const connection = await Connection.connect({ address: temporal.address });
-const clients = new Map<string, TenantClient>();
-for (const id of [flood, quiet]) clients.set(id, tenantClient(connection, id, { payloadCodecs: [tenantPayloadCodec(await keyring.forTenant(id))] }));
-const workers = new RuntimeWorker({
-  connection: nativeConnection,
-  workflowBundle: await workflowBundle(join(stateDir, 'cache')),
-  keyring,
-  activities: { ...base, callModel: async (input) => (await delay(MODEL_MS), base.callModel(input)) },
+const w = await startSharedWorker({
+  temporalAddress: temporal.address,
+  postgresUrl: postgres.url,
+  tenants: [flood, quiet],
+  taskQueue: RUNTIME_TASK_QUEUE,
+  wrap: (base) => ({ ...base, callModel: async (input) => (await delay(MODEL_MS), base.callModel(input)) }),
 });
-await workers.ensure([flood, quiet]);
+const clients = new Map<string, TenantClient>();
+for (const id of [flood, quiet]) clients.set(id, await w.clientOf(id));
 
 function start(tenantId: string): Promise<WorkflowHandle> {
-  const client = clients.get(tenantId)!;
-  const runId = `r-${randomBytes(5).toString('hex')}`;
-  return client.client.workflow.start('agentRun', { ...client.route, workflowId: runWorkflowId(tenantId, runId), args: [{ tenantId, agentId: 'helper', runId, message: 'hi' }] });
+  return w.startRun(clients.get(tenantId)!);
 }
 
 /** One message a second from the quiet tenant: when each was sent (ms since `since`) and its start-to-reply time. */
@@ -104,14 +71,9 @@ try {
   await floodFinished;
   floodSeconds = (performance.now() - floodStart) / 1000;
 } finally {
-  await workers.shutdown();
-  tools.close();
-  await nativeConnection.close();
-  await connection.close();
-  await store.close();
+  await w.close();
   await temporal.stop();
   await postgres.stop();
-  rmSync(stateDir, { recursive: true, force: true });
 }
 
 const figures: Figure[] = [

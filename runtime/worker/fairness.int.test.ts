@@ -11,27 +11,12 @@
  * settings of stacks/local/temporal-cli.ts and the Worker's few workflow-task slots,
  * 0.14-0.31 s with three quarters of the flood still queued.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { NativeConnection } from '@temporalio/worker';
-import { Connection, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseAgentFile, parseConfig } from '../../core/config/load.js';
-import { STARTER_AGENT } from '../../core/config/starter.js';
-import { createActivities } from '../activities/index.js';
-import { modelToolCatalog } from '../activities/builtin-tools.js';
-import { tenantPayloadCodec } from '../crypto/codec.js';
-import { localTenantKeyring } from '../crypto/index.js';
-import { MetadataStore } from '../store/metadata.js';
-import { workflowBundle } from '../temporal/bundle.js';
-import { tenantClient, type TenantClient } from '../temporal/connection.js';
-import { runWorkflowId } from '../temporal/names.js';
-import { testSecrets } from '../workflows/testing/harness.js';
-import { RuntimeWorker } from './runtime-worker.js';
-import { WorkerToolRuntime } from './tool-runtime.js';
+import type { TenantClient } from '../temporal/connection.js';
+import { startSharedWorker, type SharedWorker } from './testing/shared-worker.js';
 
 const suffix = randomBytes(3).toString('hex');
 const flood = `flood-${suffix}`;
@@ -39,23 +24,12 @@ const quiet = `quiet-${suffix}`;
 const FLOOD_RUNS = 300;
 const QUIET_RUNS = 5;
 const MODEL_MS = 25;
-const stateDir = mkdtempSync(join(tmpdir(), 'claw-fair-test-'));
-const keyring = localTenantKeyring(stateDir);
-const taskQueue = `test-fair-${suffix}`;
 
-let store: MetadataStore;
-let tools: WorkerToolRuntime;
-let nativeConnection: NativeConnection;
-let connection: Connection;
-let workers: RuntimeWorker;
+let w: SharedWorker;
 const clients = new Map<string, TenantClient>();
 
 function startRun(tenantId: string): Promise<WorkflowHandle> {
-  const client = clients.get(tenantId)!;
-  const runId = `r-${randomBytes(5).toString('hex')}`;
-  return client.client.workflow.start('agentRun', {
-    ...client.route, workflowId: runWorkflowId(tenantId, runId), args: [{ tenantId, agentId: 'helper', runId, message: 'hi' }],
-  });
+  return w.startRun(clients.get(tenantId)!);
 }
 
 /** One quiet message: start to reply, in ms. */
@@ -66,39 +40,18 @@ async function quietRun(): Promise<number> {
 }
 
 beforeAll(async () => {
-  store = await MetadataStore.connect(inject('postgresUrl'), { keyring });
-  const starter = parseAgentFile(STARTER_AGENT, 'helper.yaml');
-  for (const id of [flood, quiet]) {
-    await keyring.createTenantKey(id);
-    await store.upsertTenant({ id, name: id });
-    await store.applyAgent({ ...starter, tenant: id, model: { provider: 'scripted', script: [{ reply: 'ok' }] } });
-  }
-  const configFile = join(stateDir, 'claw.yaml');
-  const config = parseConfig(`tenants: [{ id: ${flood}, name: F }, { id: ${quiet}, name: Q }]\n`, configFile);
-  const secrets = testSecrets();
-  tools = await WorkerToolRuntime.create({ config, configFile, store, secrets, isolatePoolSize: 1 });
-  const base = createActivities({ store, secrets, toolCall: tools.toolCall, toolCatalog: () => modelToolCatalog(config) });
-  nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
-  connection = await Connection.connect({ address: inject('temporalAddress') });
-  for (const id of [flood, quiet]) clients.set(id, tenantClient(connection, id, { taskQueue, payloadCodecs: [tenantPayloadCodec(await keyring.forTenant(id))] }));
-  workers = new RuntimeWorker({
-    connection: nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(join(stateDir, 'cache')),
-    keyring,
-    maxConcurrentActivities: 2,
-    activities: { ...base, callModel: async (input) => (await delay(MODEL_MS), base.callModel(input)) },
+  w = await startSharedWorker({
+    temporalAddress: inject('temporalAddress'),
+    postgresUrl: inject('postgresUrl'),
+    tenants: [flood, quiet],
+    worker: { maxConcurrentActivities: 2 },
+    wrap: (base) => ({ ...base, callModel: async (input) => (await delay(MODEL_MS), base.callModel(input)) }),
   });
-  await workers.ensure([flood, quiet]);
+  for (const id of [flood, quiet]) clients.set(id, await w.clientOf(id));
 }, 120_000);
 
 afterAll(async () => {
-  await workers?.shutdown();
-  tools?.close();
-  await nativeConnection?.close();
-  await connection?.close();
-  await store?.close();
-  rmSync(stateDir, { recursive: true, force: true });
+  await w?.close();
 });
 
 describe('fairness between tenants on the shared queue', () => {

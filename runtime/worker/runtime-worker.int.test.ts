@@ -9,47 +9,38 @@
  *   there moves itself to the shared queue (in a namespace of its own, so nothing else
  *   polls `claw-runtime` there).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { NativeConnection } from '@temporalio/worker';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
+import { Client, type Connection, type WorkflowHandle } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseAgentFile, parseConfig } from '../../core/config/load.js';
-import { STARTER_AGENT } from '../../core/config/starter.js';
-import { createActivities, type Activities } from '../activities/index.js';
-import { modelToolCatalog } from '../activities/builtin-tools.js';
-import { TENANT_METADATA_KEY, TenantPayloadCodec, tenantPayloadCodec } from '../crypto/codec.js';
-import { localTenantKeyring } from '../crypto/index.js';
-import { MetadataStore } from '../store/metadata.js';
-import { workflowBundle } from '../temporal/bundle.js';
-import { tenantClient, type TenantClient } from '../temporal/connection.js';
+import type { Activities } from '../activities/index.js';
+import { TENANT_METADATA_KEY, TenantPayloadCodec } from '../crypto/codec.js';
+import type { MetadataStore } from '../store/metadata.js';
+import type { TenantClient } from '../temporal/connection.js';
 import { RUNTIME_TASK_QUEUE, legacyTaskQueueFor, runWorkflowId } from '../temporal/names.js';
 import { conversationWorkflowId } from '../workflows/names.js';
 import type { AgentRunResult, ConversationInput } from '../workflows/types.js';
-import { eventually, testSecrets } from '../workflows/testing/harness.js';
+import { eventually } from '../workflows/testing/harness.js';
 import { RuntimeWorker, type TenantUnavailable } from './runtime-worker.js';
-import { WorkerToolRuntime } from './tool-runtime.js';
+import { startSharedWorker, type SharedWorker } from './testing/shared-worker.js';
 
 const suffix = randomBytes(3).toString('hex');
 const TENANTS = Array.from({ length: 50 }, (_, i) => `d${i}-${suffix}`);
 const shredded = TENANTS[17]!;
-const stateDir = mkdtempSync(join(tmpdir(), 'claw-rw-test-'));
-const keyring = localTenantKeyring(stateDir);
-const starter = parseAgentFile(STARTER_AGENT, 'helper.yaml');
-const taskQueue = `test-shared-${suffix}`;
 
+let w: SharedWorker;
+let keyring: SharedWorker['keyring'];
 let store: MetadataStore;
-let tools: WorkerToolRuntime;
 let activities: Activities;
 let bundle: { code: string };
 let nativeConnection: NativeConnection;
 let connection: Connection;
 let workers: RuntimeWorker;
+let taskQueue: string;
 const reported: Array<[string, TenantUnavailable]> = [];
+const fatal: unknown[] = [];
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
@@ -58,15 +49,8 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 const modelCalled = deferred();
 const shredDone = deferred();
 
-async function clientOf(tenantId: string, queue = taskQueue, namespace?: string): Promise<TenantClient> {
-  return tenantClient(connection, tenantId, { taskQueue: queue, namespace, payloadCodecs: [tenantPayloadCodec(await keyring.forTenant(tenantId))] });
-}
-
-async function startRun(client: TenantClient, runId = `r-${randomBytes(4).toString('hex')}`): Promise<WorkflowHandle> {
-  return client.client.workflow.start('agentRun', {
-    ...client.route, workflowId: runWorkflowId(client.tenantId, runId), args: [{ tenantId: client.tenantId, agentId: 'helper', runId, message: 'hello' }],
-  });
-}
+const clientOf = (tenantId: string, queue?: string, namespace?: string): Promise<TenantClient> => w.clientOf(tenantId, queue, namespace);
+const startRun = (client: TenantClient, runId?: string): Promise<WorkflowHandle> => w.startRun(client, runId);
 
 /**
  * The first workflow-task failure in a run's history. A refusal by the codec names no
@@ -82,42 +66,31 @@ async function taskFailure(handle: WorkflowHandle): Promise<string> {
 }
 
 beforeAll(async () => {
-  store = await MetadataStore.connect(inject('postgresUrl'), { keyring });
-  for (const id of TENANTS) {
-    await keyring.createTenantKey(id);
-    await store.upsertTenant({ id, name: id });
-    await store.applyAgent({ ...starter, tenant: id, model: { provider: 'scripted', script: [{ reply: `hi from ${id}` }] } });
-  }
-  const configFile = join(stateDir, 'claw.yaml');
-  const config = parseConfig(`tenants: [${TENANTS.map((id) => `{ id: ${id}, name: ${id} }`).join(', ')}]\n`, configFile);
-  const secrets = testSecrets();
-  tools = await WorkerToolRuntime.create({ config, configFile, store, secrets, isolatePoolSize: 1 });
-  const base = createActivities({ store, secrets, toolCall: tools.toolCall, toolCatalog: () => modelToolCatalog(config) });
-  activities = {
-    ...base,
-    // The shredded tenant's model call holds until the test has destroyed its key, so the shred lands mid-activity.
-    async callModel(input) {
-      if (input.tenantId === shredded) {
-        modelCalled.resolve();
-        await shredDone.promise;
-      }
-      return base.callModel(input);
-    },
-  };
-  nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
-  connection = await Connection.connect({ address: inject('temporalAddress') });
-  bundle = await workflowBundle(join(stateDir, 'cache'));
-  workers = new RuntimeWorker({ connection: nativeConnection, taskQueue, workflowBundle: bundle, activities, keyring, onUnavailable: (id, r) => reported.push([id, r]), onFatal: (q, err) => console.log('DBG FATAL', q, err) });
-  await workers.ensure(TENANTS);
+  w = await startSharedWorker({
+    temporalAddress: inject('temporalAddress'),
+    postgresUrl: inject('postgresUrl'),
+    tenants: TENANTS,
+    reply: (id) => `hi from ${id}`,
+    worker: { onUnavailable: (id, r) => reported.push([id, r]), onFatal: (_queue, err) => fatal.push(err) },
+    wrap: (base) => ({
+      ...base,
+      // The shredded tenant's model call holds until the test has destroyed its key, so the shred lands mid-activity.
+      async callModel(input) {
+        if (input.tenantId === shredded) {
+          modelCalled.resolve();
+          await shredDone.promise;
+        }
+        return base.callModel(input);
+      },
+    }),
+  });
+  ({ keyring, store, activities, bundle, nativeConnection, connection, workers, taskQueue } = w);
 }, 120_000);
 
 afterAll(async () => {
-  await workers?.shutdown();
-  tools?.close();
-  await nativeConnection?.close();
-  await connection?.close();
-  await store?.close();
-  rmSync(stateDir, { recursive: true, force: true });
+  // Nothing a tenant did stopped the shared Worker.
+  expect(fatal).toEqual([]);
+  await w?.close();
 });
 
 describe('the shared Worker', () => {
