@@ -83,6 +83,10 @@ describe.skipIf('missing' in bins)('KubernetesSandbox on a real kube-apiserver, 
           const pod = await admin.core.readNamespacedPod({ namespace: SANDBOX_NAMESPACE, name: now.pods[0]! });
           expect(pod.spec!.runtimeClassName).toBe('gvisor');
           expect(pod.status?.phase).toBe('Pending');
+          // The arguments and the secret are in the call's Secret, not in the pod spec anyone who lists pods reads.
+          expect(JSON.stringify(pod.spec)).not.toMatch(/hello|tok-123/);
+          const secret = await admin.core.readNamespacedSecret({ namespace: SANDBOX_NAMESPACE, name: now.secrets[0]! });
+          expect(Buffer.from(secret.data!.CLAW_ARGS!, 'base64').toString()).toBe('{"text":"hello"}');
           return;
         }
         await new Promise((r) => setTimeout(r, 50));

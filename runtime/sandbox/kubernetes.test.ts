@@ -50,12 +50,13 @@ describe('sandbox objects (pure)', () => {
     expect(spec.restartPolicy).toBe('Never');
   });
 
-  it('keeps secret values out of the pod spec: they come from a per-call Secret', () => {
-    expect(JSON.stringify(pod)).not.toContain('tok-123');
+  it('keeps secret values and the arguments out of the pod spec: both come from the per-call Secret', () => {
+    const withArgs = { ...job, args: { query: 'the customer list' } };
+    expect(JSON.stringify(sandboxPod(withArgs))).not.toMatch(/tok-123|customer list/);
     expect(container.envFrom).toEqual([{ secretRef: { name: sandboxName(job) } }]);
-    expect(sandboxSecret(job)!.stringData).toEqual({ API_TOKEN: 'tok-123' });
-    expect(sandboxSecret({ ...job, secrets: {} })).toBeUndefined();
-    expect(sandboxPod({ ...job, secrets: undefined }).spec!.containers[0]!.envFrom).toBeUndefined();
+    expect(sandboxSecret(withArgs).stringData).toEqual({ API_TOKEN: 'tok-123', CLAW_ARGS: '{"query":"the customer list"}' });
+    expect(sandboxSecret({ ...job, secrets: {} }).stringData).toEqual({ CLAW_ARGS: JSON.stringify(job.args ?? {}) });
+    expect(() => sandboxSecret({ ...job, secrets: { CLAW_ARGS: 'x' } })).toThrow(/cannot be named CLAW_ARGS/);
   });
 
   it('opens no egress without a grant (the namespace default-deny stands) and only the granted CIDRs with one', () => {
@@ -132,9 +133,10 @@ async function startStandIn(): Promise<StandIn & { url: string }> {
   });
   app.get('/api/v1/namespaces/:ns/pods/:name/log', async (req, reply) => {
     const { ns, name } = req.params as { ns: string; name: string };
-    const pod = state.objects.get(`pods/${ns}/${name}`) as { spec: { containers: { env: { name: string; value: string }[] }[] } } | undefined;
-    // The "program": echoes its arguments, as the real image's tool would print its result.
-    const args = pod?.spec.containers[0]!.env.find((e) => e.name === 'CLAW_ARGS')?.value ?? '{}';
+    const pod = state.objects.get(`pods/${ns}/${name}`) as { spec: { containers: { envFrom: { secretRef: { name: string } }[] }[] } } | undefined;
+    // The "program": echoes its arguments (CLAW_ARGS from the Secret its envFrom names), as the real image's tool would print its result.
+    const secret = state.objects.get(`secrets/${ns}/${pod?.spec.containers[0]!.envFrom[0]!.secretRef.name}`) as { stringData: Record<string, string> } | undefined;
+    const args = secret?.stringData.CLAW_ARGS ?? '{}';
     return reply.type('text/plain').send(`{"echo":${args}}\n`);
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });

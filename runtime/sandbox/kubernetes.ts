@@ -3,12 +3,16 @@
  * invariant 4). The objects are pure functions of the call (tested exhaustively); the
  * API calls go through `@kubernetes/client-node`.
  *
- * A call creates: a Secret holding the tool's secrets (when it has any), a NetworkPolicy
+ * A call creates: a Secret holding the call's arguments (`CLAW_ARGS`) and the tool's
+ * secrets — the pod spec names it and holds neither, so the arguments are not readable by
+ * anyone who can list pods or read the API server's audit log of pod specs — a NetworkPolicy
  * opening the granted egress (when it has any; the namespace's default-deny policies,
  * made by components/k8s, close everything else), and the Pod: gVisor RuntimeClass, the
  * sandbox pool's node selector and toleration, no service-account token, non-root,
  * read-only root file system, all capabilities dropped, CPU/memory/ephemeral limits and
- * an active deadline. The pod's stdout is the result. Everything is deleted afterwards.
+ * an active deadline. The pod's stdout is the result (readable to whoever may read the
+ * sandbox namespace's pod logs, until the pod is deleted right after). Everything is
+ * deleted afterwards.
  *
  * NetworkPolicy matches IPs, not host names: the executor resolves the granted hosts to
  * CIDRs at call time (`egressCidrs`). A name-based egress proxy is not built.
@@ -16,6 +20,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { SANDBOX_NAMESPACE, sandboxPodScheduling } from '../../contracts/kubernetes.js';
+import { ClawError } from '../../core/errors.js';
 
 export interface KubernetesJob {
   tenantId: string;
@@ -51,14 +56,22 @@ function labels(job: KubernetesJob): Record<string, string> {
   };
 }
 
-export function sandboxSecret(job: KubernetesJob, namespace = SANDBOX_NAMESPACE): k8s.V1Secret | undefined {
-  if (!job.secrets || Object.keys(job.secrets).length === 0) return undefined;
+/** The environment variable (and Secret key) carrying the call's arguments as JSON. */
+export const ARGS_KEY = 'CLAW_ARGS';
+
+/** The call's Secret: its arguments and the tool's secrets, each an environment variable of the program (envFrom). */
+export function sandboxSecret(job: KubernetesJob, namespace = SANDBOX_NAMESPACE): k8s.V1Secret {
+  if (job.secrets && ARGS_KEY in job.secrets) {
+    throw new ClawError('TOOL_SECRET_RESERVED', `tool ${job.tool}: a secret cannot be named ${ARGS_KEY}, which carries the call's arguments`, {
+      hint: `rename the secret (claw secrets set <name>) and the tool's 'secrets:' entry in claw.yaml`,
+    });
+  }
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name: sandboxName(job), namespace, labels: labels(job) },
     type: 'Opaque',
-    stringData: { ...job.secrets },
+    stringData: { ...job.secrets, [ARGS_KEY]: JSON.stringify(job.args ?? {}) },
   };
 }
 
@@ -86,8 +99,8 @@ export function sandboxPod(job: KubernetesJob, namespace = SANDBOX_NAMESPACE): k
           name: 'tool',
           image: job.image,
           command: job.command,
-          env: [{ name: 'CLAW_ARGS', value: JSON.stringify(job.args ?? {}) }, { name: 'HOME', value: '/scratch' }],
-          ...(secret ? { envFrom: [{ secretRef: { name: secret.metadata!.name! } }] } : {}),
+          env: [{ name: 'HOME', value: '/scratch' }],
+          envFrom: [{ secretRef: { name: secret.metadata!.name! } }],
           workingDir: '/scratch',
           resources: {
             requests: { cpu, memory, 'ephemeral-storage': '64Mi' },
@@ -173,7 +186,7 @@ export class KubernetesSandbox {
     const deadline = Date.now() + (job.timeoutMs ?? 30_000) + this.schedulingGraceMs;
     const done = (rest: Omit<KubernetesOutcome, 'wallMs'>): KubernetesOutcome => ({ ...rest, wallMs: performance.now() - started });
     try {
-      if (secret) await this.core.createNamespacedSecret({ namespace, body: secret });
+      await this.core.createNamespacedSecret({ namespace, body: secret });
       if (policy) await this.net.createNamespacedNetworkPolicy({ namespace, body: policy });
       await this.core.createNamespacedPod({ namespace, body: sandboxPod(job, namespace) });
       let phase = 'Pending';
@@ -199,7 +212,7 @@ export class KubernetesSandbox {
     } finally {
       await Promise.all([
         this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined),
-        secret ? this.core.deleteNamespacedSecret({ name, namespace }).catch(() => undefined) : undefined,
+        this.core.deleteNamespacedSecret({ name, namespace }).catch(() => undefined),
         policy ? this.net.deleteNamespacedNetworkPolicy({ name, namespace }).catch(() => undefined) : undefined,
       ]);
     }
