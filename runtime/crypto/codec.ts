@@ -48,7 +48,7 @@ export function payloadTenant(payload: Payload): string | undefined {
 }
 
 /** The tenant owning the workflow a serialization context names, or undefined. */
-export function contextTenant(context: SerializationContext | undefined): string | undefined {
+function contextTenant(context: SerializationContext | undefined): string | undefined {
   return context?.workflowId === undefined ? undefined : tenantOfWorkflowId(context.workflowId);
 }
 

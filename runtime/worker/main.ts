@@ -117,8 +117,7 @@ async function tenantIds(): Promise<string[]> {
 }
 
 async function ensureWorkers(): Promise<string[]> {
-  const ids = await tenantIds();
-  const started = await workers.ensure(ids);
+  const started = await workers.ensure(await tenantIds());
   if (started.length > 0) console.log(`worker: polling ${workers.taskQueue} for ${started.length <= 10 ? `tenants ${started.join(', ')}` : `${started.length} tenants`}`);
   return started;
 }

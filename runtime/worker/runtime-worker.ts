@@ -78,6 +78,10 @@ export class RuntimeWorker {
   private readonly codec: PayloadCodec;
   private readonly activities: Activities;
   private readonly running = new Map<string, { worker: Worker; done: Promise<void> }>();
+  /** Workers being created: a reload and the drain timer can ask for the same queue at once. */
+  private readonly starting = new Map<string, Promise<void>>();
+  /** The drain pass in flight, shared by whoever asks meanwhile. */
+  private drainPass?: Promise<string[]>;
   private readonly ready = new Set<string>();
   private readonly left = new Map<string, TenantUnavailable>();
 
@@ -142,9 +146,15 @@ export class RuntimeWorker {
   /**
    * Run a Worker for every legacy per-tenant queue that still has running workflows, and
    * stop those whose queue has none left. Call at start and now and then (the worker
-   * does on reload and every few minutes). Returns the queues being drained.
+   * does on reload and every few minutes). Returns the queues being drained. Calls made
+   * while a pass runs share it.
    */
-  async drainLegacy(client: Client): Promise<string[]> {
+  drainLegacy(client: Client): Promise<string[]> {
+    this.drainPass ??= this.drainOnce(client).finally(() => (this.drainPass = undefined));
+    return this.drainPass;
+  }
+
+  private async drainOnce(client: Client): Promise<string[]> {
     const open = new Set<string>();
     const query = `ExecutionStatus = 'Running' AND TaskQueue STARTS_WITH '${LEGACY_TASK_QUEUE_PREFIX}'`;
     for await (const execution of client.workflow.list({ query })) {
@@ -163,8 +173,17 @@ export class RuntimeWorker {
     return this.draining();
   }
 
-  private async startWorker(taskQueue: string): Promise<void> {
-    if (this.running.has(taskQueue)) return;
+  private startWorker(taskQueue: string): Promise<void> {
+    if (this.running.has(taskQueue)) return Promise.resolve();
+    let pending = this.starting.get(taskQueue);
+    if (!pending) {
+      pending = this.createWorker(taskQueue).finally(() => this.starting.delete(taskQueue));
+      this.starting.set(taskQueue, pending);
+    }
+    return pending;
+  }
+
+  private async createWorker(taskQueue: string): Promise<void> {
     const worker = await Worker.create({
       connection: this.options.connection,
       namespace: this.options.namespace ?? DEFAULT_NAMESPACE,

@@ -77,7 +77,7 @@ export async function syncConfig(session: PlatformSession, config: ClawConfig): 
   return { tenants, shredded, agents };
 }
 
-/** Ask the worker to start Workers for new tenants (no-op when it has them all). */
+/** Ask the worker to re-read claw.yaml and the store: new tenants' keys are checked, the tool runtime rebuilt, legacy queues drained. */
 export async function reloadWorker(config: ClawConfig): Promise<void> {
   const response = await fetch(`http://127.0.0.1:${config.local.workerPort}/reload`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
   if (!response.ok) {
