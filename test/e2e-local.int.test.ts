@@ -9,6 +9,11 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Connection } from '@temporalio/client';
+import { tenantPayloadCodec } from '../runtime/crypto/codec.js';
+import { localTenantKeyring } from '../runtime/crypto/index.js';
+import { tenantClient } from '../runtime/temporal/connection.js';
+import { legacyTaskQueueFor, runWorkflowId } from '../runtime/temporal/names.js';
 import { runClaw, type ClawResult as Result } from './fixtures/claw-cli.js';
 import { freePort, freePorts } from './fixtures/ports.js';
 
@@ -158,6 +163,29 @@ describe('claw on the local target (end to end)', () => {
     expect(sent.code, sent.stderr).toBe(0);
     expect(sent.stdout).toContain('[scripted] hi');
   });
+
+  it('an upgrade finishes a run left on the old per-tenant queue: the restarted worker drains it', async () => {
+    // What an earlier release left behind: a run of acme's started on its own queue, sealed with acme's key.
+    const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporalPort}` });
+    try {
+      const codec = tenantPayloadCodec(await localTenantKeyring(stateDir).forTenant('acme'));
+      const legacy = tenantClient(connection, 'acme', { taskQueue: legacyTaskQueueFor('acme'), payloadCodecs: [codec] });
+      const runId = 'r-legacy-queue';
+      const handle = await legacy.client.workflow.start('agentRun', {
+        ...legacy.route, workflowId: runWorkflowId('acme', runId), args: [{ tenantId: 'acme', agentId: 'helper', runId, message: 'hello' }],
+      });
+      expect((await claw(['down'])).code).toBe(0);
+      const up = await claw(['up']);
+      expect(up.code, up.stderr).toBe(0);
+      expect(await handle.result()).toMatchObject({ status: 'completed', reply: expect.stringContaining('[scripted]') });
+      expect((await claw(['logs', 'worker'])).stdout).toContain('draining legacy queues: claw-tenant-acme');
+      const shown = await claw(['runs', 'show', runId]);
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stdout).toMatch(new RegExp(`run ${runId} · tenant acme · agent helper · completed`));
+    } finally {
+      await connection.close();
+    }
+  }, 120_000);
 
   it('keeps runs across down and up', async () => {
     const down = await claw(['down']);
