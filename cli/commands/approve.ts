@@ -7,124 +7,21 @@
  * A decision is checked before it is sent — the run exists, is still running, and has that
  * call parked — so a typo fails with one line and a code instead of a signal the workflow
  * would silently drop.
+ *
+ * Signed in (`claw login`) or with CLAW_API_KEY set, `approve` and `deny` go through the
+ * admin API instead: Cedar decides whether you may, and the audit log names you.
  */
 import { Command, CommanderError } from 'commander';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ID_PATTERN } from '../../core/config/schema.js';
 import { ClawError } from '../../core/errors.js';
-import { runWorkflowId } from '../../runtime/temporal/names.js';
 import type { TenantClient } from '../../runtime/temporal/connection.js';
-import { AGENT_RUN_WORKFLOW } from '../../runtime/workflows/names.js';
-import { approvalSignal, cancelSignal, pendingApprovalsQuery } from '../../runtime/workflows/signals.js';
-import type { ApprovalDecision, PendingApproval } from '../../runtime/workflows/types.js';
+import { cancelRun, decide, listPending, type DecisionResult } from '../../runtime/approvals/service.js';
+import { apiBase, bearer, call } from '../api-client.js';
 import { openPlatform, openTenantClient, type PlatformSession } from '../../stacks/local/platform.js';
 import { temporalAddress } from '../../stacks/local/supervisor.js';
 import { globalOptions, output, type GlobalOptions } from '../context.js';
 import { loadInstallConfig, localActor } from './platform-access.js';
 import { recordAudit } from './audit.js';
-
-/** How long a query may wait for the tenant's Worker (it answers queries, not the server). */
-const QUERY_DEADLINE_MS = 15_000;
-
-// ------------------------------------------------------------------ the service (tests call these directly)
-
-type Handle = ReturnType<Client['workflow']['getHandle']>;
-
-/** The run's workflow handle, once it is known to exist, be an agent run, and still run. */
-export async function runningRun(tenant: TenantClient, runId: string): Promise<Handle> {
-  const handle = tenant.client.workflow.getHandle(runWorkflowId(tenant.tenantId, runId));
-  let description: Awaited<ReturnType<Handle['describe']>>;
-  try {
-    description = await handle.describe();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) {
-      throw new ClawError('UNKNOWN_RUN', `tenant '${tenant.tenantId}' has no run '${runId}'`, { hint: "list runs with 'claw runs list'" });
-    }
-    throw err;
-  }
-  if (description.type !== AGENT_RUN_WORKFLOW) {
-    throw new ClawError('UNKNOWN_RUN', `'${runId}' is not an agent run of tenant '${tenant.tenantId}'`, { hint: "list runs with 'claw runs list'" });
-  }
-  if (description.status.name !== 'RUNNING') {
-    throw new ClawError('RUN_NOT_RUNNING', `run '${runId}' has already ended (${description.status.name.toLowerCase()})`, {
-      hint: `see 'claw runs show ${runId}'`,
-      details: { status: description.status.name },
-    });
-  }
-  return handle;
-}
-
-/** The run's parked tool calls (the `pendingApprovals` query, answered by the tenant's Worker). */
-export async function pendingApprovals(tenant: TenantClient, handle: Handle): Promise<PendingApproval[]> {
-  try {
-    return await tenant.client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(pendingApprovalsQuery));
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new ClawError('UNKNOWN_RUN', `no run workflow '${handle.workflowId}'`, { hint: "list runs with 'claw runs list'" });
-    const message = (err as Error)?.message ?? String(err);
-    if (/deadline|timed? ?out|no poller/i.test(message)) {
-      throw new ClawError('WORKER_UNAVAILABLE', `no Worker of tenant '${tenant.tenantId}' answered within ${QUERY_DEADLINE_MS / 1000} s`, {
-        hint: "check 'claw status' and 'claw logs worker'",
-        cause: err,
-      });
-    }
-    throw err;
-  }
-}
-
-export interface DecisionResult {
-  type: 'approval';
-  tenant: string;
-  runId: string;
-  callId: string;
-  tool: string;
-  step: number;
-  args: Record<string, unknown>;
-  approved: boolean;
-  by?: string;
-}
-
-/** Approve or reject one parked call: only a call the run is waiting on (CALL_NOT_PENDING otherwise). */
-export async function decide(tenant: TenantClient, runId: string, decision: ApprovalDecision): Promise<DecisionResult> {
-  const handle = await runningRun(tenant, runId);
-  const pending = await pendingApprovals(tenant, handle);
-  const call = pending.find((p) => p.callId === decision.callId);
-  if (!call) {
-    const waiting = pending.map((p) => `${p.callId} (${p.tool})`).join(', ');
-    throw new ClawError('CALL_NOT_PENDING', `run '${runId}' is not waiting for an approval of call '${decision.callId}'`, {
-      hint: waiting ? `it waits on: ${waiting}` : `it waits on no approval now; see 'claw runs pending --tenant ${tenant.tenantId}'`,
-      details: { pending },
-    });
-  }
-  // Bound to what the approver is shown: this step and exactly these arguments.
-  await handle.signal(approvalSignal, { ...decision, step: call.step, argsJson: JSON.stringify(call.args ?? {}) });
-  return { type: 'approval', tenant: tenant.tenantId, runId, callId: call.callId, tool: call.tool, step: call.step, args: call.args ?? {}, approved: decision.approved, by: decision.by };
-}
-
-/** Ask a running run to end now; it ends cleanly with RUN_CANCELLED. */
-export async function cancelRun(tenant: TenantClient, runId: string, reason?: string): Promise<{ type: 'cancel'; tenant: string; runId: string }> {
-  const handle = await runningRun(tenant, runId);
-  await handle.signal(cancelSignal, { reason });
-  return { type: 'cancel', tenant: tenant.tenantId, runId };
-}
-
-export interface PendingRow extends PendingApproval {
-  runId: string;
-}
-
-/** Every parked call of the tenant's running agent runs (visibility lists them; each run's query says what waits). */
-export async function listPending(tenant: TenantClient): Promise<PendingRow[]> {
-  const prefix = `${tenant.tenantId}/run/`;
-  const rows: PendingRow[] = [];
-  // Tenants share a task queue: the workflow id's prefix is what names the tenant (its ids are [a-z0-9-], safe to quote).
-  const query = `WorkflowType = '${AGENT_RUN_WORKFLOW}' AND ExecutionStatus = 'Running' AND WorkflowId STARTS_WITH '${prefix}'`;
-  for await (const execution of tenant.client.workflow.list({ query })) {
-    if (!execution.workflowId.startsWith(prefix)) continue;
-    const handle = tenant.client.workflow.getHandle(execution.workflowId, execution.runId);
-    const runId = execution.workflowId.slice(prefix.length);
-    for (const call of await pendingApprovals(tenant, handle)) rows.push({ runId, ...call });
-  }
-  return rows.sort((a, b) => a.since.localeCompare(b.since));
-}
 
 // ------------------------------------------------------------------ the commands
 
@@ -182,11 +79,28 @@ function decisionCommand(name: 'approve' | 'deny'): Command {
     .argument('<run>', 'the run id')
     .argument('<call>', "the tool call id (see 'claw runs pending')")
     .option('--tenant <id>', "the run's tenant (default: from the run's record)")
-    .option('--by <name>', 'who decides, for the record (default: your user name)');
+    .option('--by <name>', 'who decides, for the record, when not signed in (default: your user name)')
+    .option('--api-url <url>', 'the admin API, when signed in (default: $CLAW_API_URL, or the local gateway)');
   if (!approved) command.option('--reason <text>', 'why, for the model (sent encrypted)');
-  return oneLineUsageErrors(command).action(async function (this: Command, runId: string, callId: string, opts: { tenant?: string; by?: string; reason?: string }) {
+  return oneLineUsageErrors(command).action(async function (this: Command, runId: string, callId: string, opts: { tenant?: string; by?: string; reason?: string; apiUrl?: string }) {
     const global = globalOptions(this);
     checkId('call id', callId, CALL_ID);
+    checkId('run id', runId, RUN_ID);
+    if (opts.tenant !== undefined) checkId('tenant id', opts.tenant);
+    // Signed in (claw login) or holding a service key: through the admin API, where Cedar
+    // decides and the audit log records who. Otherwise the operator of this machine's
+    // platform, with its keys, acts directly.
+    const config = loadInstallConfig(global);
+    const token = await bearer(global.stateDir, config);
+    if (token) {
+      if (opts.by) throw new ClawError('USAGE', '--by is for the local operator; signed in, the record names who you are', { hint: 'drop --by' });
+      const tenantId = opts.tenant ?? (await withRun(global, runId, undefined, async (tenant) => tenant.tenantId));
+      const result = await call<DecisionResult>(apiBase(config, opts.apiUrl), token, 'POST', `/api/v1/tenants/${checkId('tenant id', tenantId)}/runs/${runId}/calls/${encodeURIComponent(callId)}/decision`, {
+        approve: approved,
+        ...(opts.reason ? { reason: opts.reason } : {}),
+      });
+      return output(global, result, () => `${approved ? 'approved' : 'rejected'} call ${result.callId} (${result.tool} ${JSON.stringify(result.args)}) of run ${result.runId} as ${result.by}`);
+    }
     const by = opts.by ?? localActor().id;
     const result = await withRun(global, runId, opts.tenant, (tenant) =>
       decide(tenant, runId, { callId, approved, by, ...(opts.reason ? { reason: opts.reason } : {}) }),

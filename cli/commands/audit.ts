@@ -4,8 +4,9 @@
  *   verify   recompute the hash chain; exit 1 naming the first entry removed, reordered,
  *            inserted or edited. `--head <seq>:<hash>` (from an earlier export) also catches
  *            entries cut from the end.
- *   export   JSON Lines for a SIEM (entries with their hashes, then the head); `--in <file>`
- *            verifies such a file instead, with no database or key.
+ *   export   JSON Lines for a SIEM (entries with their hashes, then the head), or OTLP/JSON
+ *            logs (`--format otlp`); `verify --in <file>` checks either file with no
+ *            database or key.
  */
 import { createWriteStream, readFileSync } from 'node:fs';
 import { Command } from 'commander';
@@ -13,7 +14,7 @@ import { ClawError, EXIT } from '../../core/errors.js';
 import { assertTenantId } from '../../core/config/schema.js';
 import { localTenantKeyring } from '../../runtime/crypto/index.js';
 import { AuditLog, verifyChain, type AuditEvent, type AuditHead, type VerifyResult } from '../../runtime/audit/log.js';
-import { exportLines, parseExport } from '../../runtime/audit/export.js';
+import { exportLines, otlpExport, parseExport } from '../../runtime/audit/export.js';
 import { globalOptions, output, type GlobalOptions } from '../context.js';
 import { requireMetadataStoreUrl } from './platform-access.js';
 
@@ -96,13 +97,16 @@ export function auditCommand(): Command {
     .description('JSON Lines for a SIEM: each entry with its hashes, then the head')
     .requiredOption('--tenant <id>', 'the tenant')
     .option('--out <file>', 'write here (default: stdout)')
+    .option('--format <format>', 'jsonl (JSON Lines) or otlp (OTLP/JSON logs, for a collector or SIEM)', 'jsonl')
     .option(...dbOption)
-    .action(async function (this: Command, opts: { tenant: string; out?: string; databaseUrl?: string }) {
+    .action(async function (this: Command, opts: { tenant: string; out?: string; format: string; databaseUrl?: string }) {
       const global = globalOptions(this);
       const tenantId = assertTenantId(opts.tenant);
+      if (opts.format !== 'jsonl' && opts.format !== 'otlp') throw new ClawError('USAGE', `--format '${opts.format}' is not jsonl or otlp`, { hint: 'use --format jsonl (default) or --format otlp' });
       await withLog(global, opts.databaseUrl, async (log) => {
         const sink = opts.out ? createWriteStream(opts.out, { mode: 0o600 }) : process.stdout;
-        for await (const line of exportLines(log, tenantId)) sink.write(`${line}\n`);
+        if (opts.format === 'otlp') sink.write(`${await otlpExport(log, tenantId)}\n`);
+        else for await (const line of exportLines(log, tenantId)) sink.write(`${line}\n`);
         if (opts.out) await new Promise<void>((resolve, reject) => (sink as ReturnType<typeof createWriteStream>).end((err?: Error | null) => (err ? reject(err) : resolve())));
       });
     });

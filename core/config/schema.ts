@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { ClawError } from '../errors.js';
+import { ROLE_GRANTS } from './access.js';
 
 export const TARGETS = ['local', 'aws', 'gcp'] as const;
 export type Target = (typeof TARGETS)[number];
@@ -100,6 +101,18 @@ export const TenantBucketSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
+export const RoleSchema = z
+  .object({
+    name: id('role name'),
+    /** IdP groups whose members hold this role in this tenant (exact, case-sensitive). */
+    groups: z.array(z.string().min(1).max(256)).default([]),
+    /** What the role may do: admin action names, `read` (every read action) or `all`. */
+    can: z
+      .array(z.enum(ROLE_GRANTS, { message: `a role's can: lists admin actions (${ROLE_GRANTS.join(', ')})` }))
+      .min(1, { message: "a role's can: names at least one admin action, 'read' or 'all'" }),
+  })
+  .strict();
+
 export const TenantSchema = z
   .object({
     id: id('tenant id'),
@@ -120,6 +133,12 @@ export const TenantSchema = z
      * In force with policies/cedar/base.cedar and the grants compiled from `agents[].tools`.
      */
     policies: z.string().min(1).optional(),
+    /**
+     * Who may administer the tenant: each role maps IdP groups (the `groups` claim of a
+     * signed-in user's token, see `access.oidc`) to admin actions (core/config/access.ts),
+     * compiled to one Cedar permit per role. A tenant's own policies may forbid more.
+     */
+    roles: z.array(RoleSchema).default([]),
     /** Gateway limits for this tenant's webhooks (defaults: 600 requests/minute, 256 KiB bodies). */
     gateway: z
       .object({
@@ -433,6 +452,29 @@ export const ObservabilitySchema = z
   })
   .strict();
 
+/**
+ * People sign in with the install's OpenID Provider (authorization code + PKCE in the
+ * console, device code for `claw login`). The admin API accepts the provider's ID tokens
+ * (audience `clientId`) as bearer tokens and the tenant's service API keys.
+ */
+export const AccessSchema = z
+  .object({
+    oidc: z
+      .object({
+        issuer: z.url({ message: 'access.oidc.issuer is the OpenID Provider URL, e.g. https://login.example.com' }),
+        clientId: z.string().min(1),
+        /** The claim that names the user in the audit log (default `email`, then `sub`). */
+        usernameClaim: z.string().min(1).default('email'),
+        /** The claim that lists the user's groups (default `groups`). */
+        groupsClaim: z.string().min(1).default('groups'),
+        /** Extra scopes to ask for beside `openid` (e.g. `groups` with providers that need it). */
+        scopes: z.array(z.string().min(1)).default(['email', 'profile']),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const ClawConfigSchema = z
   .object({
     apiVersion: z.literal('claw.dev/v1').default('claw.dev/v1'),
@@ -461,6 +503,8 @@ export const ClawConfigSchema = z
       .default({ temporalPort: 7233, temporalUiPort: 8233, gatewayPort: 8787, codecServerPort: 8788, storePort: 8789, workerPort: 8790 }),
     /** Trace export beside the lake (see ObservabilitySchema). */
     observability: ObservabilitySchema.optional(),
+    /** Sign-in for people (see AccessSchema). */
+    access: AccessSchema.default({}),
     tenants: z.array(TenantSchema).default([]),
     tools: z.array(ToolSchema).default([]),
     agents: z.array(z.union([AgentRefSchema, AgentSchema])).default([]),
@@ -486,6 +530,11 @@ export const ClawConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['tenants', i, 'id'], message: `duplicate tenant id '${tenant.id}'; tenant ids are unique` });
       }
       seen.add(tenant.id);
+      const roles = new Set<string>();
+      tenant.roles.forEach((role, r) => {
+        if (roles.has(role.name)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'roles', r, 'name'], message: `duplicate role '${role.name}' in tenant '${tenant.id}'` });
+        roles.add(role.name);
+      });
       if (tenant.key.type === 'byok') {
         const ref = tenant.key.ref;
         if (config.target === 'aws' && !AWS_KMS_KEY_ARN.test(ref)) {
@@ -516,6 +565,8 @@ export const ClawConfigSchema = z
 export type ClawConfigInput = z.input<typeof ClawConfigSchema>;
 export type RawClawConfig = z.output<typeof ClawConfigSchema>;
 export type Tenant = z.output<typeof TenantSchema>;
+export type Role = z.output<typeof RoleSchema>;
+export type Access = z.output<typeof AccessSchema>;
 export type Agent = z.output<typeof AgentSchema>;
 export type AgentFile = z.output<typeof AgentFileSchema>;
 export type Tool = z.output<typeof ToolSchema>;

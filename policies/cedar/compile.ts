@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { grantName, toolCatalog } from '../../core/config/load.js';
 import type { Agent, ClawConfig, Tool } from '../../core/config/schema.js';
+import { ADMIN_ACTION_NAMES, ADMIN_ACTIONS, ADMIN_GROUP, ADMIN_READ_GROUP, type AdminActionSpec, type RoleGrant } from '../../core/config/access.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const BASE_SCHEMA_FILE = join(here, 'claw.cedarschema');
@@ -38,6 +39,10 @@ export const uid = {
   host: (tenantId: string, host: string): Uid => ({ type: 'Host', id: `${tenantId}/${host}` }),
   channel: (tenantId: string, type: string): Uid => ({ type: 'Channel', id: `${tenantId}/${type}` }),
   blob: (tenantId: string, key: string): Uid => ({ type: 'Blob', id: `${tenantId}/${key}` }),
+  role: (tenantId: string, name: string): Uid => ({ type: 'Role', id: `${tenantId}/${name}` }),
+  user: (tenantId: string, name: string): Uid => ({ type: 'User', id: `${tenantId}/${name}` }),
+  apiKey: (tenantId: string, keyId: string): Uid => ({ type: 'ApiKey', id: `${tenantId}/${keyId}` }),
+  secret: (tenantId: string, name: string): Uid => ({ type: 'Secret', id: `${tenantId}/${name}` }),
 };
 
 export const uidKey = (u: Uid): string => `${u.type}::${JSON.stringify(u.id)}`;
@@ -205,7 +210,25 @@ export function buildSchema(config: Pick<ClawConfig, 'tools'>): string {
       `};`,
     ].join('\n');
   });
-  return `${baseSchema()}\n// ---- generated from the tool catalog ----\n${actions.join('\n\n')}\n`;
+  return `${baseSchema()}\n${adminSchema()}\n// ---- generated from the tool catalog ----\n${actions.join('\n\n')}\n`;
+}
+
+/** The admin actions of people and API keys (core/config/access.ts), in their two groups. */
+export function adminSchema(): string {
+  const lines = [
+    '// ---- generated from core/config/access.ts: what people and API keys may do ----',
+    `action ${ADMIN_GROUP};`,
+    `action ${ADMIN_READ_GROUP} in [Action::${quote(ADMIN_GROUP)}];`,
+  ];
+  for (const name of ADMIN_ACTION_NAMES) {
+    const spec: AdminActionSpec = ADMIN_ACTIONS[name];
+    const context = name === 'decideApproval' ? '{ time: Time, runId: String, reason: String, approve: Bool }' : 'AdminContext';
+    lines.push(
+      `// ${spec.summary}`,
+      `action ${quote(name)} in [Action::${quote(spec.read ? ADMIN_READ_GROUP : ADMIN_GROUP)}] appliesTo { principal: [User, ApiKey], resource: [${spec.resource}], context: ${context} };`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 // ------------------------------------------------------------------ entities
@@ -223,7 +246,10 @@ export function tenantEntities(config: ClawConfig, tenantId: string): EntityJson
   const tenant = uid.tenant(tenantId);
   const entities = new Map<string, EntityJson>();
   const add = (e: EntityJson) => entities.set(uidKey(e.uid), e);
-  add({ uid: tenant, attrs: {}, parents: [] });
+  add({ uid: tenant, attrs: { tenant: ref(tenant) }, parents: [] });
+  for (const role of config.tenants.find((t) => t.id === tenantId)?.roles ?? []) {
+    add({ uid: uid.role(tenantId, role.name), attrs: { tenant: ref(tenant), name: role.name }, parents: [tenant] });
+  }
   for (const agent of config.agents.filter((a) => a.tenant === tenantId)) {
     add({ uid: uid.agent(tenantId, agent.id), attrs: { tenant: ref(tenant), name: agent.id }, parents: [tenant] });
     for (const channel of agent.channels) {
@@ -241,6 +267,33 @@ export function tenantEntities(config: ClawConfig, tenantId: string): EntityJson
     for (const host of tool.egress) add({ uid: uid.host(tenantId, host), attrs: { tenant: ref(tenant), name: host }, parents: [tenant] });
   }
   return [...entities.values()];
+}
+
+// ------------------------------------------------------------------ roles
+
+/** The id of the policy a role compiles to: `role:<name>`. */
+export const rolePolicyId = (role: string) => `role:${role}`;
+
+/**
+ * A tenant's `roles:` as Cedar permits, one per role: its members (users whose groups map
+ * to it, API keys created with it) may take the admin actions its `can:` lists.
+ */
+export function compileRoles(config: Pick<ClawConfig, 'tenants'>, tenantId: string): string {
+  const out: string[] = [`// Generated from claw.yaml: the roles of tenant ${tenantId}. Do not edit.`];
+  for (const role of config.tenants.find((t) => t.id === tenantId)?.roles ?? []) {
+    const can = new Set<RoleGrant>(role.can);
+    const action = can.has('all')
+      ? `action in Action::${quote(ADMIN_GROUP)}`
+      : `action in [${[...can].map((c) => `Action::${quote(c === 'read' ? ADMIN_READ_GROUP : c)}`).join(', ')}]`;
+    out.push(
+      [
+        `@id(${quote(rolePolicyId(role.name))})`,
+        `@reason(${quote(`claw.yaml gives role ${role.name} of tenant ${tenantId}: ${[...can].join(', ')}`)})`,
+        `permit (principal in Role::${quote(uid.role(tenantId, role.name).id)}, ${action}, resource);`,
+      ].join('\n'),
+    );
+  }
+  return `${out.join('\n\n')}\n`;
 }
 
 // ------------------------------------------------------------------ grants

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { localTenantKeyring } from '../crypto/index.js';
 import { MetadataStore } from '../store/metadata.js';
 import { AuditLog, canonical, chainHash, verifyChain, type AuditEvent } from './log.js';
-import { exportLines, parseExport } from './export.js';
+import { exportLines, otlpExport, parseExport } from './export.js';
 
 const url = inject('postgresUrl');
 const stateDir = mkdtempSync(join(tmpdir(), 'claw-audit-'));
@@ -151,6 +151,33 @@ describe('the audit log', () => {
     expect(verifyChain(parsed.chain, parsed.head)).toMatchObject({ ok: true, entries: 6, head: parsed.head });
     const edited = lines.map((l, i) => (i === 3 ? l.replace('"decision":"allow"', '"decision":"deny"') : l));
     expect(verifyChain(parseExport(edited.join('\n')).chain)).toMatchObject({ ok: false, seq: 4, code: 'AUDIT_HASH_MISMATCH' });
+  });
+
+  it('exports OTLP logs that round-trip to the same chain and head; a record removed or edited in the file is caught', async () => {
+    const tenant = await fresh();
+    await chainOf(tenant, 5);
+    await log.append(tenant, event(6, { decision: 'deny', determiningPolicies: ['cedar:default-deny'] }));
+    const text = await otlpExport(log, tenant);
+    const doc = JSON.parse(text);
+    const records = doc.resourceLogs[0].scopeLogs[0].logRecords;
+    expect(records).toHaveLength(6);
+    const attrs = Object.fromEntries(records[5].attributes.map((a: { key: string; value: Record<string, string> }) => [a.key, Object.values(a.value)[0]]));
+    expect(attrs).toMatchObject({ 'claw.audit.actor': 'user:alice@acme.example', 'claw.audit.decision': 'deny', 'claw.audit.policies': 'cedar:default-deny', 'claw.audit.seq': '6' });
+    expect(records[5].severityText).toBe('WARN');
+
+    const lines: string[] = [];
+    for await (const line of exportLines(log, tenant)) lines.push(line);
+    const fromJsonl = parseExport(lines.join('\n'));
+    const fromOtlp = parseExport(text);
+    expect(fromOtlp).toEqual(fromJsonl);
+    expect(verifyChain(fromOtlp.chain, fromOtlp.head)).toMatchObject({ ok: true, entries: 6 });
+
+    const removed = JSON.parse(text);
+    removed.resourceLogs[0].scopeLogs[0].logRecords.splice(2, 1);
+    expect(verifyChain(parseExport(JSON.stringify(removed)).chain)).toMatchObject({ ok: false, seq: 3, code: 'AUDIT_ENTRY_MISSING' });
+    const edited = text.replace('\\"decision\\":\\"deny\\"', '\\"decision\\":\\"allow\\"');
+    expect(edited).not.toBe(text);
+    expect(verifyChain(parseExport(edited).chain)).toMatchObject({ ok: false, seq: 6, code: 'AUDIT_HASH_MISMATCH' });
   });
 
   it('refuses a malformed event with one clear code, recording nothing', async () => {

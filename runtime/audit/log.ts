@@ -15,12 +15,14 @@
  *
  * Appends are serialized per tenant by the primary key (tenant, seq): two writers that read
  * the same head cannot both insert the next seq; the loser re-reads and retries. No fork.
+ * A writer remembers the head it last wrote, so an append is one insert (one round trip);
+ * a head another writer moved on costs the conflict and a re-read.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { ClawError } from '../../core/errors.js';
 import type { TenantKeyring } from '../ports.js';
-import { migratePostgres } from '../store/migrations.js';
+import { openMigratedPool } from '../store/migrations.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -118,6 +120,9 @@ function checkEvent(event: AuditEvent): void {
 }
 
 export class AuditLog {
+  /** The head this writer last wrote or read, per tenant (a hint: the primary key decides). */
+  private readonly heads = new Map<string, AuditHead>();
+
   private constructor(
     private readonly pool: pg.Pool,
     private readonly keyring: TenantKeyring,
@@ -126,17 +131,7 @@ export class AuditLog {
 
   /** On the metadata store, migrated first (migration 4 is the table): a CLI may reach a store nothing has migrated yet. */
   static async open(databaseUrl: string, keyring: TenantKeyring, options: { now?: () => Date } = {}): Promise<AuditLog> {
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-    pool.on('error', () => {});
-    try {
-      await migratePostgres(pool);
-    } catch (err) {
-      await pool.end().catch(() => {});
-      throw new ClawError('STORE_UNAVAILABLE', `the metadata store is not reachable (${(err as Error).message.split('\n')[0]})`, {
-        hint: "start the platform with 'claw up' and check 'claw status'",
-        cause: err,
-      });
-    }
+    const pool = await openMigratedPool(databaseUrl, 2);
     return new AuditLog(pool, keyring, options.now ?? (() => new Date()));
   }
 
@@ -149,15 +144,17 @@ export class AuditLog {
     checkEvent(event);
     const crypto = await this.keyring.forTenant(tenantId);
     for (let attempt = 0; ; attempt++) {
-      const head = await this.head(tenantId);
+      const head = (attempt === 0 ? this.heads.get(tenantId) : undefined) ?? (await this.head(tenantId));
       const entry: AuditEntry = { ...event, tenantId, seq: head.seq + 1, at: this.now().toISOString(), nonce: randomBytes(16).toString('hex') };
       const hash = chainHash(head.hash, entry);
       const sealed = Buffer.from(await crypto.encrypt(new TextEncoder().encode(canonical(entry)), 'record'));
       try {
         await this.pool.query('insert into audit_log (tenant_id, seq, at, entry_ct, prev_hash, hash) values ($1, $2, $3, $4, $5, $6)', [tenantId, entry.seq, entry.at, sealed, head.hash, hash]);
+        this.heads.set(tenantId, { seq: entry.seq, hash });
         return { seq: entry.seq, hash };
       } catch (err) {
         // Another writer took this seq first: chain onto its entry instead.
+        this.heads.delete(tenantId);
         if ((err as { code?: string }).code !== '23505' || attempt >= 20) throw err;
       }
     }

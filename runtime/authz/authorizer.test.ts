@@ -189,7 +189,7 @@ permit (principal is User, action == Action::"sendMessage", resource);
 
 @id("d:dev-no-slack")
 forbid (principal is User in Role::"acme/dev", action, resource)
-when { context.channel == "slack" };
+when { context has channel && context.channel == "slack" };
 
 @id("d:tenant-shared")
 permit (principal in Tenant::"acme", action == Action::"writeBlob", resource)

@@ -20,6 +20,7 @@ import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { ClawError } from '../../core/errors.js';
+import { ADMIN_ACTIONS, type AdminAction } from '../../core/config/access.js';
 import type { ClawConfig } from '../../core/config/schema.js';
 import type { AuthorizationDecision, Authorizer, DeterminingPolicy, ToolCallRequest } from '../ports.js';
 import {
@@ -51,6 +52,21 @@ export interface RawRequest {
   action: string;
   resource: Uid;
   context: Record<string, unknown>;
+}
+
+/** Who asks for an admin action: a signed-in user (by name) or a service API key (by id), and the tenant roles it holds. */
+export interface AdminPrincipal {
+  kind: 'user' | 'apiKey';
+  id: string;
+  roles: readonly string[];
+}
+
+export interface AdminRequest {
+  tenantId: string;
+  principal: AdminPrincipal;
+  action: AdminAction;
+  resource: Uid;
+  context?: { runId?: string; reason?: string; approve?: boolean };
 }
 
 export interface TenantPolicyInput {
@@ -263,7 +279,43 @@ export class CedarAuthorizer implements Authorizer {
     const entities = this.entitySlice(state, request);
     if (typeof entities === 'string') return denied([entities]);
     const context = this.context(state, request, agentId);
-    const slice = this.slice(state, request.principal, request.action);
+    return this.decide(state, request, context, entities, this.slice(state, request.principal, request.action));
+  }
+
+  /**
+   * An admin action of a person or an API key (core/config/access.ts): the principal is
+   * `User::"<tenant>/<name>"` or `ApiKey::"<tenant>/<id>"`, a member of the tenant's roles
+   * it holds now (from its token's groups or the key's scope; a role claw.yaml does not
+   * define is dropped). Decided by the same policies, with the same explanation, as a
+   * tool call.
+   */
+  authorizeAdmin(request: AdminRequest): AuthorizationDecision {
+    const state = this.tenants.get(request.tenantId);
+    if (!state) return denied([`no policies are loaded for tenant '${request.tenantId}'`]);
+    const spec = ADMIN_ACTIONS[request.action];
+    if (!spec) return denied([`'${String(request.action)}' is not an admin action`]);
+    if (request.resource.type !== spec.resource) return denied([`${request.action} acts on a ${spec.resource}, not a ${request.resource.type}`]);
+    const tenant = uid.tenant(state.tenantId);
+    const principal = request.principal.kind === 'user' ? uid.user(state.tenantId, request.principal.id) : uid.apiKey(state.tenantId, request.principal.id);
+    const roles = [...new Set(request.principal.roles)].sort().map((r) => uid.role(state.tenantId, r)).filter((r) => state.entities.has(uidKey(r)));
+    const person: EntityJson = { uid: principal, attrs: { tenant: { __entity: tenant }, name: request.principal.id }, parents: [...roles, tenant] };
+    const extra = new Map([[uidKey(principal), person]]);
+    const raw: RawRequest = { tenantId: state.tenantId, principal, action: request.action, resource: request.resource, context: {} };
+    const entities = this.buildEntitySlice(state, raw, extra);
+    if (typeof entities === 'string') return denied([entities]);
+    const now = this.now();
+    const context: Record<string, unknown> = {
+      time: { epochSeconds: Math.floor(now.getTime() / 1000), hour: now.getUTCHours(), weekday: now.getUTCDay() },
+      runId: request.context?.runId ?? '',
+      reason: request.context?.reason ?? '',
+      ...(request.action === 'decideApproval' ? { approve: request.context?.approve ?? false } : {}),
+    };
+    // The slice depends on the roles held now, so they are part of its key.
+    const slice = this.slice(state, principal, request.action, extra, roles.map(uidKey).join(','));
+    return this.decide(state, raw, context, entities, slice);
+  }
+
+  private decide(state: TenantState, request: RawRequest, context: Record<string, unknown>, entities: EntityJson[], slice: Slice): AuthorizationDecision {
     const base = {
       principal: request.principal,
       action: { type: 'Action', id: request.action },
@@ -334,19 +386,22 @@ export class CedarAuthorizer implements Authorizer {
   }
 
   /** A tenant's entity by uid; blobs are not enumerated, so one inside the tenant's namespace is made up. */
-  private entity(state: TenantState, u: Uid, key = uidKey(u)): EntityJson | undefined {
-    const entity = state.entities.get(key);
-    if (entity || u.type !== 'Blob' || !u.id.startsWith(`${state.tenantId}/`)) return entity;
+  private entity(state: TenantState, u: Uid, key = uidKey(u), extra?: ReadonlyMap<string, EntityJson>): EntityJson | undefined {
+    const entity = extra?.get(key) ?? state.entities.get(key);
+    if (entity || !u.id.startsWith(`${state.tenantId}/`)) return entity;
     const tenant = uid.tenant(state.tenantId);
-    return { uid: u, attrs: { tenant: { __entity: tenant }, key: u.id.slice(state.tenantId.length + 1) }, parents: [tenant] };
+    const name = u.id.slice(state.tenantId.length + 1);
+    if (u.type === 'Blob') return { uid: u, attrs: { tenant: { __entity: tenant }, key: name }, parents: [tenant] };
+    if (u.type === 'Secret' && name) return { uid: u, attrs: { tenant: { __entity: tenant }, name }, parents: [tenant] };
+    return undefined;
   }
 
   /**
    * Uid keys of `u`'s ancestors, transitively (what Cedar's `in` sees with the entity slice
    * this authorizer passes: the same entities, the same parents); undefined if `u` is unknown.
    */
-  private ancestors(state: TenantState, u: Uid): Set<string> | undefined {
-    const root = this.entity(state, u);
+  private ancestors(state: TenantState, u: Uid, extra?: ReadonlyMap<string, EntityJson>): Set<string> | undefined {
+    const root = this.entity(state, u, uidKey(u), extra);
     if (!root) return undefined;
     const out = new Set<string>();
     const visit = (e: EntityJson) => {
@@ -362,13 +417,13 @@ export class CedarAuthorizer implements Authorizer {
     return out;
   }
 
-  private buildEntitySlice(state: TenantState, request: RawRequest): EntityJson[] | string {
+  private buildEntitySlice(state: TenantState, request: RawRequest, extra?: ReadonlyMap<string, EntityJson>): EntityJson[] | string {
     const out: EntityJson[] = [];
     const seen = new Set<string>();
     const visit = (u: Uid, what: string): string | undefined => {
       const key = uidKey(u);
       if (seen.has(key)) return undefined;
-      const entity = this.entity(state, u, key);
+      const entity = this.entity(state, u, key, extra);
       if (!entity) return `unknown ${what} ${key} in tenant '${state.tenantId}'`;
       seen.add(key);
       out.push(entity);
@@ -387,13 +442,13 @@ export class CedarAuthorizer implements Authorizer {
    * out could not be satisfied by this principal whatever the resource and context, so
    * the decision is the one over all the tenant's policies.
    */
-  private slice(state: TenantState, principal: Uid, action: string): Slice {
+  private slice(state: TenantState, principal: Uid, action: string, extra?: ReadonlyMap<string, EntityJson>, parentsKey = ''): Slice {
     const principalKey = uidKey(principal);
-    const key = `${principalKey}|${action}`;
+    const key = `${principalKey}|${action}|${parentsKey}`;
     const cached = state.slices.get(key);
     if (cached) return cached;
     // Callers resolved the principal first (an unknown one is denied before any slice).
-    const ancestors = this.ancestors(state, principal) ?? new Set<string>();
+    const ancestors = this.ancestors(state, principal, extra) ?? new Set<string>();
     const { index } = state;
     const candidates = new Set<LoadedPolicy>(index.any);
     for (const p of index.eq.get(principalKey) ?? []) candidates.add(p);

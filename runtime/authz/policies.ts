@@ -7,9 +7,10 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { ADMIN_ACTIONS, ADMIN_GROUP, ADMIN_READ_GROUP, isAdminAction } from '../../core/config/access.js';
 import { ClawError } from '../../core/errors.js';
 import type { ClawConfig } from '../../core/config/schema.js';
-import { BASE_POLICIES_FILE, basePolicies, buildSchema, compileGrants, toolAction } from '../../policies/cedar/compile.js';
+import { BASE_POLICIES_FILE, basePolicies, buildSchema, compileGrants, compileRoles, toolAction } from '../../policies/cedar/compile.js';
 
 export interface PolicySource {
   /** Shown in errors: a path relative to the working directory, or `claw.yaml#grants/<tenant>`. */
@@ -231,6 +232,7 @@ export function tenantPolicySources(config: ClawConfig, configFile: string, tena
   return [
     { file: display(BASE_POLICIES_FILE), text: basePolicies() },
     { file: `claw.yaml#grants/${tenantId}`, text: compileGrants(config, tenantId) },
+    { file: `claw.yaml#roles/${tenantId}`, text: compileRoles(config, tenantId) },
     ...(dir ? readPolicyDir(dir) : []),
   ];
 }
@@ -248,7 +250,11 @@ export function validateInstallPolicies(config: ClawConfig, configFile: string):
 export function policyMatchesAction(p: LoadedPolicy, action: string): boolean {
   if (p.actions === '*') return true;
   if (p.actions.ids.includes(action)) return true;
-  return action.startsWith('invokeTool:') && p.actions.groups.includes('invokeTool');
+  const groups = p.actions.groups;
+  if (action.startsWith('invokeTool:')) return groups.includes('invokeTool');
+  if (!isAdminAction(action)) return false;
+  // adminRead is itself in admin (policies/cedar/compile.ts adminSchema).
+  return groups.includes(ADMIN_GROUP) || (ADMIN_ACTIONS[action].read && groups.includes(ADMIN_READ_GROUP));
 }
 
 /**

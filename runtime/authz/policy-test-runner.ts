@@ -13,6 +13,14 @@
  *       expect: allow                # allow | deny | approval
  *       policies: [grant:helper:echo] # optional: exactly the determining policy ids
  *       shadow: deny                  # optional: what @shadow policies would decide
+ *     - name: an approver may approve a parked mail
+ *       tenant: acme
+ *       user: ana@acme.com           # or apiKey: <key id>
+ *       roles: [approver]            # the tenant roles the person holds
+ *       action: decideApproval       # an admin action (core/config/access.ts)
+ *       resource: Tool::"acme/gmail.send"
+ *       context: { approve: true }
+ *       expect: allow
  *     - name: a raw request
  *       tenant: acme
  *       principal: Agent::"acme/helper"
@@ -27,7 +35,8 @@ import { z } from 'zod';
 import { loadConfig } from '../../core/config/load.js';
 import { ClawError } from '../../core/errors.js';
 import type { AuthorizationDecision } from '../ports.js';
-import { CedarAuthorizer } from './authorizer.js';
+import { ADMIN_ACTION_NAMES, isAdminAction, type AdminAction } from '../../core/config/access.js';
+import { CedarAuthorizer, type AdminRequest } from './authorizer.js';
 
 const uidPattern = /^([A-Za-z_][A-Za-z0-9_]*)::"((?:[^"\\]|\\.)*)"$/;
 const Uid = z.string().regex(uidPattern, { message: 'entity uids look like Agent::"acme/helper"' });
@@ -42,6 +51,9 @@ const CaseSchema = z
     channel: z.string().optional(),
     budget: z.object({ stepsUsed: z.number().int(), tokensUsed: z.number().int() }).strict().optional(),
     principal: Uid.optional(),
+    user: z.string().min(1).optional(),
+    apiKey: z.string().min(1).optional(),
+    roles: z.array(z.string()).default([]),
     action: z.string().optional(),
     resource: Uid.optional(),
     context: z.record(z.string(), z.unknown()).default({}),
@@ -50,8 +62,13 @@ const CaseSchema = z
     shadow: z.enum(['allow', 'deny']).optional(),
   })
   .strict()
-  .refine((c) => (c.agent !== undefined && c.tool !== undefined) !== (c.principal !== undefined && c.action !== undefined && c.resource !== undefined), {
-    message: 'a case names either agent + tool, or principal + action + resource',
+  .refine(
+    (c) =>
+      [c.agent !== undefined && c.tool !== undefined, c.principal !== undefined && c.action !== undefined && c.resource !== undefined, (c.user !== undefined) !== (c.apiKey !== undefined) && c.action !== undefined && c.resource !== undefined].filter(Boolean).length === 1,
+    { message: 'a case names either agent + tool, principal + action + resource, or a person (user or apiKey, with roles) + action + resource' },
+  )
+  .refine((c) => (c.user === undefined && c.apiKey === undefined) || isAdminAction(c.action ?? ''), {
+    message: `a person's action is an admin action: ${ADMIN_ACTION_NAMES.join(', ')}`,
   });
 
 const TestFileSchema = z
@@ -115,9 +132,18 @@ export function runPolicyTests(files: string[], defaultConfig?: string): PolicyT
       authorizers.set(key, authorizer);
     }
     for (const c of spec.cases) {
+      const person = c.user ?? c.apiKey;
       const decision = c.tool
         ? authorizer.authorizeToolCall({ tenantId: c.tenant, agentId: c.agent!, runId: 'policy-test', tool: c.tool, args: c.args, channel: c.channel, budget: c.budget })
-        : authorizer.authorizeRaw({ tenantId: c.tenant, principal: parseUid(c.principal!), action: c.action!, resource: parseUid(c.resource!), context: c.context });
+        : person !== undefined
+          ? authorizer.authorizeAdmin({
+              tenantId: c.tenant,
+              principal: { kind: c.user !== undefined ? 'user' : 'apiKey', id: person, roles: c.roles },
+              action: c.action as AdminAction,
+              resource: parseUid(c.resource!),
+              context: c.context as AdminRequest['context'],
+            })
+          : authorizer.authorizeRaw({ tenantId: c.tenant, principal: parseUid(c.principal!), action: c.action!, resource: parseUid(c.resource!), context: c.context });
       const actual = outcomeOf(decision);
       const problems: string[] = [];
       if (actual !== c.expect) problems.push(`expected ${c.expect}, got ${actual}`);

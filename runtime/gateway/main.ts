@@ -3,19 +3,30 @@
  * TEMPORAL_ADDRESS (+ TEMPORAL_NAMESPACE), CLAW_PORT, DATABASE_URL or CLAW_DB_*; listens on CLAW_HOST (default 127.0.0.1) and
  * answers GET /healthz once Temporal is connected; exits cleanly on SIGTERM.
  *
+ * On the same port it serves the admin API (/api/v1, SCIM under /scim/v2; runtime/admin):
+ * two Fastify instances behind one HTTP server, split by path, so the webhook ingress and
+ * the admin API each keep their own body parsing, limits and error shapes.
+ *
  * claw.yaml is re-read when it changes (a new tenant or channel needs no restart); a
  * change that does not validate is logged and the previous config stays in force.
  */
 import { watchFile } from 'node:fs';
+import { createServer } from 'node:http';
 import { configSourceFiles, loadConfig } from '../../core/config/load.js';
 import type { ClawConfig } from '../../core/config/schema.js';
 import { isClawError } from '../../core/errors.js';
 import { openTarget } from '../targets/index.js';
 import { readProcessConfig } from '../process-config.js';
 import { tenantPayloadCodec } from '../crypto/codec.js';
-import { connectTemporal, tenantClient } from '../temporal/connection.js';
+import { connectTemporal, tenantClient, type TenantClient } from '../temporal/connection.js';
 import type { Client } from '@temporalio/client';
 import { buildGateway } from './server.js';
+import { buildAdminApi } from '../admin/server.js';
+import { AuditLog } from '../audit/log.js';
+import { CedarAuthorizer } from '../authz/authorizer.js';
+import { Identity } from '../identity/identity.js';
+import { OidcVerifier } from '../identity/oidc.js';
+import { IdentityStore } from '../identity/store.js';
 import { temporalStarter } from './starter.js';
 
 async function main(): Promise<void> {
@@ -26,12 +37,18 @@ async function main(): Promise<void> {
   const temporal = processConfig.temporal!;
 
   let config: ClawConfig = processConfig.config!;
+  // The admin API's view of claw.yaml: its Cedar policies and its OpenID Provider, rebuilt with it.
+  let authorizer = CedarAuthorizer.fromConfig(config, configFile);
+  let oidc = config.access.oidc ? new OidcVerifier(config.access.oidc) : undefined;
   // claw.yaml and the agent files it references: an agent given a channel in its own file
   // (then 'claw agent apply -f') is routed without a restart.
   const watched = new Set<string>();
   const reload = () => {
     try {
-      config = loadConfig(configFile);
+      const next = loadConfig(configFile);
+      authorizer = CedarAuthorizer.fromConfig(next, configFile);
+      if (JSON.stringify(next.access.oidc) !== JSON.stringify(config.access.oidc)) oidc = next.access.oidc ? new OidcVerifier(next.access.oidc) : undefined;
+      config = next;
       console.log(JSON.stringify({ msg: 'config reloaded', tenants: config.tenants.length, agents: config.agents.length }));
     } catch (err) {
       console.error(JSON.stringify({ msg: 'config reload failed; keeping the previous config', code: isClawError(err) ? err.code : 'INTERNAL' }));
@@ -60,16 +77,17 @@ async function main(): Promise<void> {
 
   // One client per tenant, each with that tenant's payload codec: the message text is
   // ciphertext before it leaves this process.
-  const clients = new Map<string, Promise<Client>>();
-  const clientFor = (tenantId: string): Promise<Client> => {
+  const clients = new Map<string, Promise<TenantClient>>();
+  const tenantClientFor = (tenantId: string): Promise<TenantClient> => {
     let client = clients.get(tenantId);
     if (!client) {
-      client = keyring.forTenant(tenantId).then((crypto) => tenantClient(connection, tenantId, { namespace: temporal.namespace, payloadCodecs: [tenantPayloadCodec(crypto)] }).client);
+      client = keyring.forTenant(tenantId).then((crypto) => tenantClient(connection, tenantId, { namespace: temporal.namespace, payloadCodecs: [tenantPayloadCodec(crypto)] }));
       client.catch(() => clients.delete(tenantId));
       clients.set(tenantId, client);
     }
     return client;
   };
+  const clientFor = async (tenantId: string): Promise<Client> => (await tenantClientFor(tenantId)).client;
 
   const app = await buildGateway({
     config: () => config,
@@ -83,15 +101,35 @@ async function main(): Promise<void> {
       return { temporal };
     },
   });
-  await app.listen({ host, port });
+  const identities = await IdentityStore.open(processConfig.databaseUrl!);
+  const audit = await AuditLog.open(processConfig.databaseUrl!, keyring);
+  const admin = await buildAdminApi({
+    config: () => config,
+    authorizer: () => authorizer,
+    identity: new Identity(identities, () => oidc, () => config),
+    identities,
+    audit,
+    tenantClient: tenantClientFor,
+    secrets,
+    logger: true,
+  });
+  await Promise.all([app.ready(), admin.ready()]);
+  const isAdmin = (url: string | undefined) => /^\/(api|scim)\//.test(url ?? '');
+  const server = createServer((req, res) => (isAdmin(req.url) ? admin.routing(req, res) : app.routing(req, res)));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  console.log(JSON.stringify({ msg: 'gateway listening', host, port, adminApi: '/api/v1', scim: '/scim/v2' }));
 
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     // Stop taking requests, let in-flight deliveries finish, then close the clients.
-    await app.close();
-    await Promise.allSettled([secrets.close(), connection.close()]);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.allSettled([app.close(), admin.close()]);
+    await Promise.allSettled([secrets.close(), connection.close(), identities.close(), audit.close()]);
     process.exit(0);
   };
   process.on('SIGTERM', stop);

@@ -4,7 +4,8 @@
  * user content (the message and the reply of a run) is ciphertext under the tenant's key
  * (DESIGN.md invariant 1).
  */
-import type pg from 'pg';
+import pg from 'pg';
+import { ClawError } from '../../core/errors.js';
 import type { PGlite } from '@electric-sql/pglite';
 
 export interface Migration {
@@ -116,6 +117,51 @@ export const MIGRATIONS: Migration[] = [
        )`,
     ],
   },
+  {
+    // runtime/identity: service API keys (only a hash of the secret is kept) and the
+    // people and groups a tenant's IdP provisions over SCIM. A key created by a person
+    // stops working when that person is deprovisioned.
+    version: 5,
+    name: 'api keys and people',
+    statements: [
+      `create table api_keys (
+         id           text primary key,
+         tenant_id    text not null,
+         name         text not null,
+         roles        jsonb not null,
+         secret_hash  text not null,
+         created_by   text not null,
+         created_at   timestamptz not null,
+         expires_at   timestamptz not null,
+         revoked_at   timestamptz
+       )`,
+      'create index api_keys_tenant on api_keys (tenant_id)',
+      `create table people (
+         tenant_id     text not null,
+         id            text not null,
+         user_name     text not null,
+         external_id   text,
+         display_name  text,
+         active        boolean not null,
+         deleted_at    timestamptz,
+         created_at    timestamptz not null,
+         modified_at   timestamptz not null,
+         primary key (tenant_id, id),
+         unique (tenant_id, user_name)
+       )`,
+      `create table people_groups (
+         tenant_id     text not null,
+         id            text not null,
+         display_name  text not null,
+         external_id   text,
+         members       jsonb not null,
+         created_at    timestamptz not null,
+         modified_at   timestamptz not null,
+         primary key (tenant_id, id),
+         unique (tenant_id, display_name)
+       )`,
+    ],
+  },
 ];
 
 interface Queryable {
@@ -160,4 +206,23 @@ export async function migratePostgres(pool: pg.Pool, migrations = MIGRATIONS): P
 /** Migrate an embedded PGlite directly (the store process does this before it serves). */
 export async function migratePglite(db: PGlite, migrations = MIGRATIONS): Promise<number[]> {
   return db.transaction((tx) => applyPending(tx, migrations));
+}
+
+/**
+ * A pool on the metadata store, migrated first (a CLI or a service may reach a store nothing
+ * has migrated yet); STORE_UNAVAILABLE when it cannot be reached.
+ */
+export async function openMigratedPool(databaseUrl: string, max: number): Promise<pg.Pool> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max });
+  pool.on('error', () => {});
+  try {
+    await migratePostgres(pool);
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw new ClawError('STORE_UNAVAILABLE', `the metadata store is not reachable (${(err as Error).message.split('\n')[0]})`, {
+      hint: "start the platform with 'claw up' and check 'claw status'",
+      cause: err,
+    });
+  }
+  return pool;
 }

@@ -142,7 +142,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
   void wallClock;
 
   async function waitForApproval(call: ToolCall, seq: number): Promise<ApprovalDecision | undefined> {
-    pending.set(call.id, { callId: call.id, tool: call.tool, step: seq, since: new Date().toISOString(), ...(bound ? { args: call.args } : {}) });
+    pending.set(call.id, { callId: call.id, agentId: input.agentId, tool: call.tool, step: seq, since: new Date().toISOString(), ...(bound ? { args: call.args } : {}) });
     await store.recordStep({ tenantId, agentId, runId, seq, kind: 'approval', name: call.tool, callId: call.id, status: 'waiting' });
     const parkedAt = Date.now();
     parked++;

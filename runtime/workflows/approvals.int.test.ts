@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runClaw, type ClawResult } from '../../test/fixtures/claw-cli.js';
-import { cancelRun, decide, pendingApprovals, runningRun } from '../../cli/commands/approve.js';
+import { cancelRun, decide, pendingApprovals, runningRun } from '../../runtime/approvals/service.js';
 import type { Agent } from '../../core/config/schema.js';
 import { ChannelError, type OutboundMessage } from '../channels/outbound.js';
 import { eventually, startHarness, traceOf, type Harness } from './testing/harness.js';

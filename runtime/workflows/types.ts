@@ -43,6 +43,8 @@ export interface AgentRunResult {
 /** A tool call parked until a human decides (query `pendingApprovals`). */
 export interface PendingApproval {
   callId: string;
+  /** The run's agent (absent in answers of runs started before it was added). */
+  agentId?: string;
   tool: string;
   step: number;
   since: string;

@@ -5,7 +5,7 @@
  * ones parked. Neither may run a call no human approved.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { decide, pendingApprovals, runningRun } from '../../cli/commands/approve.js';
+import { decide, pendingApprovals, runningRun } from '../../runtime/approvals/service.js';
 import type { Agent } from '../../core/config/schema.js';
 import { loopbackServer } from '../../runtime/models/loopback.test-helper.js';
 import { approvalSignal } from '../../runtime/workflows/signals.js';

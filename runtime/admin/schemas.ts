@@ -1,0 +1,138 @@
+/**
+ * JSON Schemas of the admin API's requests and answers: Fastify validates requests and
+ * serializes answers with them, and @fastify/swagger builds the OpenAPI 3.1 document from
+ * them, so the document cannot drift from what the server does.
+ */
+const str = { type: 'string' } as const;
+const id = (pattern: string, description: string) => ({ type: 'string', pattern, description }) as const;
+
+const tenant = id('^[a-z][a-z0-9-]{0,30}[a-z0-9]$', 'a tenant id');
+const runId = id('^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$', 'a run id');
+const callId = id('^[^\\s/]{1,200}$', 'a tool call id');
+
+export const ApiError = {
+  type: 'object',
+  description: 'Every error: a stable code (docs/errors.md), what is wrong, and how to fix it',
+  required: ['code', 'message'],
+  properties: {
+    code: str,
+    message: str,
+    hint: str,
+    details: { type: 'object', additionalProperties: true },
+  },
+} as const;
+
+export const TenantParams = { type: 'object', required: ['tenant'], properties: { tenant } } as const;
+export const RunParams = { type: 'object', required: ['tenant', 'runId'], properties: { tenant, runId } } as const;
+export const CallParams = { type: 'object', required: ['tenant', 'runId', 'callId'], properties: { tenant, runId, callId } } as const;
+export const KeyParams = { type: 'object', required: ['tenant', 'keyId'], properties: { tenant, keyId: id('^[0-9a-f]{16}$', 'an API key id') } } as const;
+
+export const Page = {
+  type: 'object',
+  properties: {
+    after: { type: 'integer', minimum: 0, description: 'entries after this seq' },
+    limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+  },
+  additionalProperties: false,
+} as const;
+
+export const Me = {
+  type: 'object',
+  required: ['kind', 'id', 'tenants'],
+  properties: {
+    kind: { type: 'string', enum: ['user', 'apiKey'] },
+    id: str,
+    tenants: { type: 'array', items: { type: 'object', required: ['tenant', 'roles'], properties: { tenant: str, roles: { type: 'array', items: str } } } },
+  },
+} as const;
+
+const Pending = {
+  type: 'object',
+  required: ['runId', 'callId', 'tool', 'step', 'since'],
+  properties: {
+    runId: str,
+    callId: str,
+    agentId: str,
+    tool: str,
+    step: { type: 'integer' },
+    since: str,
+    args: { type: 'object', additionalProperties: true, description: 'the arguments the approver decides on' },
+  },
+} as const;
+
+export const ApprovalList = { type: 'object', required: ['tenant', 'pending'], properties: { tenant: str, pending: { type: 'array', items: Pending } } } as const;
+
+export const DecisionBody = {
+  type: 'object',
+  required: ['approve'],
+  additionalProperties: false,
+  properties: { approve: { type: 'boolean' }, reason: { type: 'string', maxLength: 2000, description: 'why (sent to the run encrypted)' } },
+} as const;
+
+export const Decision = {
+  type: 'object',
+  required: ['tenant', 'runId', 'callId', 'tool', 'step', 'approved'],
+  properties: { type: str, tenant: str, runId: str, callId: str, tool: str, step: { type: 'integer' }, args: { type: 'object', additionalProperties: true }, approved: { type: 'boolean' }, by: str },
+} as const;
+
+const AuditEntry = {
+  type: 'object',
+  required: ['seq'],
+  properties: {
+    seq: { type: 'integer' },
+    at: str,
+    actor: { type: 'object', properties: { kind: str, id: str } },
+    action: str,
+    resource: str,
+    decision: { type: 'string', enum: ['allow', 'deny'] },
+    determiningPolicies: { type: 'array', items: str },
+    details: { type: 'object', additionalProperties: true },
+    hash: str,
+    unreadable: { type: 'string', description: 'set when the entry does not decrypt' },
+  },
+} as const;
+
+export const AuditList = { type: 'object', required: ['tenant', 'entries'], properties: { tenant: str, entries: { type: 'array', items: AuditEntry } } } as const;
+
+export const AuditVerify = {
+  type: 'object',
+  required: ['tenant', 'ok', 'entries'],
+  properties: {
+    tenant: str,
+    ok: { type: 'boolean' },
+    entries: { type: 'integer' },
+    head: { type: 'object', properties: { seq: { type: 'integer' }, hash: str } },
+    seq: { type: 'integer', description: 'the first broken entry' },
+    code: str,
+    message: str,
+  },
+} as const;
+
+const ApiKey = {
+  type: 'object',
+  required: ['id', 'tenantId', 'name', 'roles', 'createdBy', 'createdAt', 'expiresAt'],
+  properties: { id: str, tenantId: str, name: str, roles: { type: 'array', items: str }, createdBy: str, createdAt: str, expiresAt: str, revokedAt: str },
+} as const;
+
+export const ApiKeyList = { type: 'object', required: ['tenant', 'keys'], properties: { tenant: str, keys: { type: 'array', items: ApiKey } } } as const;
+
+export const ApiKeyCreate = {
+  type: 'object',
+  required: ['name', 'roles'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 128 },
+    roles: { type: 'array', minItems: 1, maxItems: 32, items: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,30}[a-z0-9]$' } },
+    ttlDays: { type: 'integer', minimum: 1, maximum: 366, default: 90 },
+  },
+} as const;
+
+export const ApiKeyCreated = {
+  type: 'object',
+  required: ['key', 'token'],
+  properties: { key: ApiKey, token: { type: 'string', description: 'shown once; only its hash is kept' } },
+} as const;
+
+export const Revoked = { type: 'object', required: ['tenant', 'id', 'revoked'], properties: { tenant: str, id: str, revoked: { type: 'boolean' } } } as const;
+
+export const SecretList = { type: 'object', required: ['tenant', 'names'], properties: { tenant: str, names: { type: 'array', items: str } } } as const;

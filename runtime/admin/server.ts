@@ -1,0 +1,327 @@
+/**
+ * The admin API: one HTTP API for people and automation, used by the CLI's platform
+ * commands and the web console. Served by the gateway process on its port, under /api/v1
+ * (and SCIM under /scim/v2, scim.ts); the OpenAPI 3.1 document at /api/v1/openapi.json is
+ * generated from the route schemas below (@fastify/swagger).
+ *
+ * Every request goes the same way (`guard`):
+ *   1. who: a bearer ID token of the install's OpenID Provider, or a service API key
+ *      (runtime/identity) — 401 with a stable code otherwise;
+ *   2. may they: Cedar decides the admin action (core/config/access.ts) for the caller as a
+ *      `User` or `ApiKey` in the tenant's roles it holds now — 403 ADMIN_FORBIDDEN naming
+ *      the policies that decided and their reasons, as a tool call's explanation does;
+ *   3. the record: every change, every decryption and every refusal is appended to the
+ *      tenant's audit log (runtime/audit) with who, what, the decision and those policies,
+ *      before the change is made. Reads that are allowed are not recorded.
+ *
+ * Errors are `{ code, message, hint? }` with the codes the CLI prints (docs/errors.md).
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { ClawConfig } from '../../core/config/schema.js';
+import { ClawError, isClawError } from '../../core/errors.js';
+import { grantedActions, type AdminAction } from '../../core/config/access.js';
+import { uid, type Uid } from '../../policies/cedar/compile.js';
+import type { AuditLog } from '../audit/log.js';
+import type { CedarAuthorizer } from '../authz/authorizer.js';
+import { decide, listPending, pendingApprovals, runningRun } from '../approvals/service.js';
+import type { AuthorizationDecision, SecretStore } from '../ports.js';
+import type { TenantClient } from '../temporal/connection.js';
+import { callerRef, type Caller, type Identity } from '../identity/identity.js';
+import type { IdentityStore } from '../identity/store.js';
+import { registerScim, SCIM_ERROR } from './scim.js';
+import * as S from './schemas.js';
+
+export interface AdminApiOptions {
+  config: () => ClawConfig;
+  /** The Cedar authorizer of the current config (rebuilt by the owner when claw.yaml changes). */
+  authorizer: () => CedarAuthorizer;
+  identity: Identity;
+  identities: IdentityStore;
+  audit: AuditLog;
+  /** The tenant's Temporal client, with its payload codec. */
+  tenantClient: (tenantId: string) => Promise<TenantClient>;
+  secrets?: SecretStore;
+  logger?: boolean;
+}
+
+/** HTTP status of each error code the API answers with (anything else is a 500). */
+const STATUS: Record<string, number> = {
+  AUTH_REQUIRED: 401,
+  AUTH_TOKEN_INVALID: 401,
+  AUTH_TOKEN_EXPIRED: 401,
+  AUTH_KEY_INVALID: 401,
+  AUTH_KEY_REVOKED: 401,
+  AUTH_KEY_EXPIRED: 401,
+  AUTH_USER_DEPROVISIONED: 401,
+  AUTH_OIDC_NOT_CONFIGURED: 401,
+  ADMIN_FORBIDDEN: 403,
+  REQUEST_INVALID: 400,
+  API_KEY_TTL_INVALID: 400,
+  API_KEY_ROLE_UNKNOWN: 400,
+  SCIM_INVALID: 400,
+  UNKNOWN_RUN: 404,
+  NOT_FOUND: 404,
+  CALL_NOT_PENDING: 409,
+  RUN_NOT_RUNNING: 409,
+  SCIM_UNIQUENESS: 409,
+  WORKER_UNAVAILABLE: 503,
+  OIDC_UNREACHABLE: 503,
+  OIDC_ISSUER_MISMATCH: 503,
+  STORE_UNAVAILABLE: 503,
+};
+
+export function statusOf(code: string): number {
+  return STATUS[code] ?? 500;
+}
+
+/** What a request needs to be allowed: the admin action, on what, and what the audit log calls it. */
+export interface Guarded {
+  tenantId: string;
+  action: AdminAction;
+  resource: Uid;
+  /** The audit log's name for it (e.g. approval.grant) and what it acted on (e.g. run/r1/call/c1). */
+  audit: { action: string; resource: string; details?: Record<string, string | number | boolean> };
+  context?: { runId?: string; reason?: string; approve?: boolean };
+  /** Record it even when allowed (changes and decryptions); refusals are always recorded. */
+  record: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    clawCaller?: Caller;
+  }
+}
+
+export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 64 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
+    // Errors the router raises before any route runs (a path parameter over its length, a
+    // body that is not the declared content type) get the same shapes as every other error.
+    frameworkErrors: (error, request, anyReply) => {
+      const reply = anyReply as FastifyReply;
+      const status = (error as { statusCode?: number }).statusCode ?? 400;
+      const message = `the request was refused before routing (${(error as { code?: string }).code ?? 'invalid'})`;
+      if (request.url.startsWith('/scim/')) return reply.code(status).send({ schemas: [SCIM_ERROR], status: String(status), detail: message, code: 'SCIM_INVALID' });
+      return reply.code(status).send({ code: 'REQUEST_INVALID', message, hint: 'see /api/v1/openapi.json for what this operation takes' });
+    },
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Claw admin API', version: 'v1', description: 'Approvals, audit, API keys and people of a Claw install. Every operation is authorized by Cedar and refusals name the deciding policies.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: "An ID token of the install's OpenID Provider, or a service API key (clawk_…)" } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown; code?: string }, request, reply) => {
+    if (isClawError(error)) {
+      const status = statusOf(error.code);
+      if (status >= 500) request.log.error({ code: error.code }, 'admin API error');
+      return reply.code(status).send({ code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}), ...(error.code === 'ADMIN_FORBIDDEN' && error.details ? { details: error.details } : {}) });
+    }
+    if (error.validation || (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)) {
+      return reply.code(error.statusCode && error.statusCode !== 500 ? error.statusCode : 400).send({ code: 'REQUEST_INVALID', message: error.message.split('\n')[0], hint: 'see /api/v1/openapi.json for what this operation takes' });
+    }
+    request.log.error({ code: error.code ?? 'INTERNAL' }, 'admin API error');
+    return reply.code(500).send({ code: 'INTERNAL', message: 'the admin API failed', hint: "see the gateway's log" });
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: `no ${request.method} ${request.url.split('?')[0]} here`, hint: 'see /api/v1/openapi.json' }));
+
+  const caller = async (request: FastifyRequest): Promise<Caller> => (request.clawCaller ??= await options.identity.authenticate(request.headers.authorization));
+
+  /** Authenticate, authorize and (for changes, decryptions and refusals) record; throws ADMIN_FORBIDDEN on deny. */
+  async function guard(request: FastifyRequest, g: Guarded): Promise<{ caller: Caller; decision: AuthorizationDecision }> {
+    const who = await caller(request);
+    const known = options.config().tenants.some((t) => t.id === g.tenantId);
+    const principal = await options.identity.principal(who, g.tenantId);
+    const decision = known
+      ? options.authorizer().authorizeAdmin({ tenantId: g.tenantId, principal, action: g.action, resource: g.resource, ...(g.context ? { context: g.context } : {}) })
+      : undefined;
+    if (decision && (g.record || decision.decision === 'deny')) {
+      await options.audit.append(g.tenantId, {
+        actor: { kind: who.kind, id: who.id },
+        action: g.audit.action,
+        resource: g.audit.resource,
+        decision: decision.decision,
+        determiningPolicies: decision.determining.map((d) => d.id),
+        details: { ...g.audit.details, roles: principal.roles.join(',') },
+      });
+    }
+    if (!decision || decision.decision === 'deny') {
+      // An unknown tenant is refused like one the caller holds no role in: ids are not probed from outside.
+      const determining = decision?.determining ?? [];
+      throw new ClawError('ADMIN_FORBIDDEN', `${callerRef(who)} may not ${g.action} in tenant '${g.tenantId}'`, {
+        hint: determining.length ? determining.map((d) => `${d.id}: ${d.annotations.reason ?? 'no reason given'}`).join('; ') : 'hold a role that grants it (claw.yaml tenants[].roles)',
+        details: { action: g.action, determiningPolicies: determining.map((d) => ({ id: d.id, reason: d.annotations.reason ?? '' })) },
+      });
+    }
+    return { caller: who, decision };
+  }
+
+  const tenantResource = (tenantId: string) => uid.tenant(tenantId);
+
+  // ---------------------------------------------------------------- who am I
+
+  app.get('/api/v1/me', { schema: { operationId: 'me', summary: 'who the caller is and the tenants it holds roles in', response: { 200: S.Me, default: S.ApiError } } }, async (request) => {
+    const who = await caller(request);
+    return { kind: who.kind, id: who.id, tenants: await options.identity.memberships(who) };
+  });
+
+  // ---------------------------------------------------------------- approvals
+
+  app.get<{ Params: { tenant: string } }>(
+    '/api/v1/tenants/:tenant/approvals',
+    { schema: { operationId: 'listApprovals', summary: "the tenant's parked tool calls, of the agents whose runs the caller may list", params: S.TenantParams, response: { 200: S.ApprovalList, default: S.ApiError } } },
+    async (request) => {
+      const tenantId = request.params.tenant;
+      const who = await caller(request);
+      const principal = await options.identity.principal(who, tenantId);
+      const authorizer = options.authorizer();
+      const agents = options.config().agents.filter((a) => a.tenant === tenantId).map((a) => a.id);
+      const may = (agentId: string) => authorizer.authorizeAdmin({ tenantId, principal, action: 'listRuns', resource: uid.agent(tenantId, agentId) }).decision === 'allow';
+      const listable = new Set(agents.filter(may));
+      // Allowed for no agent at all: refused (and recorded) with the policies that decided.
+      if (listable.size === 0) {
+        await guard(request, { tenantId, action: 'listRuns', resource: uid.agent(tenantId, agents[0] ?? '-'), audit: { action: 'runs.list', resource: 'approvals' }, record: false });
+      }
+      const rows = await listPending(await options.tenantClient(tenantId));
+      return { tenant: tenantId, pending: rows.filter((row) => row.agentId !== undefined && listable.has(row.agentId)) };
+    },
+  );
+
+  app.post<{ Params: { tenant: string; runId: string; callId: string }; Body: { approve: boolean; reason?: string } }>(
+    '/api/v1/tenants/:tenant/runs/:runId/calls/:callId/decision',
+    { schema: { operationId: 'decideApproval', summary: 'approve or deny a parked tool call', params: S.CallParams, body: S.DecisionBody, response: { 200: S.Decision, default: S.ApiError } } },
+    async (request) => {
+      const { tenant: tenantId, runId, callId } = request.params;
+      const { approve, reason } = request.body;
+      // Members of the tenant only may learn whether a run or call exists.
+      const who = await caller(request);
+      const member = (await options.identity.principal(who, tenantId)).roles.length > 0;
+      const audit = { action: approve ? 'approval.grant' : 'approval.reject', resource: `run/${runId}/call/${callId}` };
+      if (!member) await guard(request, { tenantId, action: 'decideApproval', resource: uid.tool(tenantId, '-'), context: { runId, approve }, audit, record: true });
+      // What tool the parked call is decides the policy; a call that is not parked is CALL_NOT_PENDING (decide says what waits).
+      const tenant = await options.tenantClient(tenantId);
+      const pending = (await pendingApprovals(tenant, await runningRun(tenant, runId))).find((p) => p.callId === callId);
+      if (!pending) return decide(tenant, runId, { callId, approved: approve, by: callerRef(who) });
+      const tool = pending.tool;
+      const { caller: by } = await guard(request, {
+        tenantId,
+        action: 'decideApproval',
+        resource: uid.tool(tenantId, tool),
+        context: { runId, approve, reason: reason ?? '' },
+        audit: { ...audit, details: { tool, step: pending.step } },
+        record: true,
+      });
+      return decide(tenant, runId, { callId, approved: approve, by: callerRef(by), ...(reason ? { reason } : {}) });
+    },
+  );
+
+  // ---------------------------------------------------------------- audit
+
+  app.get<{ Params: { tenant: string }; Querystring: { after?: number; limit?: number } }>(
+    '/api/v1/tenants/:tenant/audit',
+    { schema: { operationId: 'listAudit', summary: "the tenant's audit log, oldest first", params: S.TenantParams, querystring: S.Page, response: { 200: S.AuditList, default: S.ApiError } } },
+    async (request) => {
+      const tenantId = request.params.tenant;
+      await guard(request, { tenantId, action: 'readAudit', resource: tenantResource(tenantId), audit: { action: 'audit.read', resource: 'audit' }, record: false });
+      const after = request.query.after ?? 0;
+      const limit = request.query.limit ?? 100;
+      const entries = [];
+      for await (const row of options.audit.read(tenantId)) {
+        if (row.seq <= after) continue;
+        entries.push(row.entry ? { ...row.entry, hash: row.hash } : { seq: row.seq, unreadable: row.unreadable });
+        if (entries.length >= limit) break;
+      }
+      return { tenant: tenantId, entries };
+    },
+  );
+
+  app.get<{ Params: { tenant: string } }>(
+    '/api/v1/tenants/:tenant/audit/verify',
+    { schema: { operationId: 'verifyAudit', summary: "recompute the audit log's hash chain", params: S.TenantParams, response: { 200: S.AuditVerify, default: S.ApiError } } },
+    async (request) => {
+      const tenantId = request.params.tenant;
+      await guard(request, { tenantId, action: 'readAudit', resource: tenantResource(tenantId), audit: { action: 'audit.verify', resource: 'audit' }, record: false });
+      return { tenant: tenantId, ...(await options.audit.verify(tenantId)) };
+    },
+  );
+
+  // ---------------------------------------------------------------- API keys
+
+  app.get<{ Params: { tenant: string } }>(
+    '/api/v1/tenants/:tenant/api-keys',
+    { schema: { operationId: 'listApiKeys', summary: "the tenant's service API keys (never their secrets)", params: S.TenantParams, response: { 200: S.ApiKeyList, default: S.ApiError } } },
+    async (request) => {
+      const tenantId = request.params.tenant;
+      await guard(request, { tenantId, action: 'manageApiKeys', resource: tenantResource(tenantId), audit: { action: 'apikey.list', resource: 'api-keys' }, record: false });
+      return { tenant: tenantId, keys: await options.identities.listApiKeys(tenantId) };
+    },
+  );
+
+  app.post<{ Params: { tenant: string }; Body: { name: string; roles: string[]; ttlDays: number } }>(
+    '/api/v1/tenants/:tenant/api-keys',
+    { schema: { operationId: 'createApiKey', summary: 'create a service API key; its token is shown once', params: S.TenantParams, body: S.ApiKeyCreate, response: { 201: S.ApiKeyCreated, default: S.ApiError } } },
+    async (request, reply) => {
+      const tenantId = request.params.tenant;
+      const { name, roles, ttlDays } = request.body;
+      const defined = new Set(options.config().tenants.find((t) => t.id === tenantId)?.roles.map((r) => r.name) ?? []);
+      const { caller: who } = await guard(request, {
+        tenantId,
+        action: 'manageApiKeys',
+        resource: tenantResource(tenantId),
+        audit: { action: 'apikey.create', resource: `api-key/${name}`, details: { keyRoles: roles.join(','), ttlDays } },
+        record: true,
+      });
+      const unknown = roles.filter((r) => !defined.has(r));
+      if (unknown.length) throw new ClawError('API_KEY_ROLE_UNKNOWN', `tenant '${tenantId}' has no role ${unknown.map((r) => `'${r}'`).join(', ')}`, { hint: `use roles from claw.yaml: ${[...defined].join(', ') || '(none defined)'}` });
+      // A key never holds more than its creator: every action its roles grant, the creator's roles grant too.
+      const own = await options.identity.principal(who, tenantId);
+      const roleDefs = options.config().tenants.find((t) => t.id === tenantId)?.roles ?? [];
+      const grants = (names: readonly string[]) => new Set(roleDefs.filter((r) => names.includes(r.name)).flatMap((r) => [...grantedActions(r.can)]));
+      const mine = grants(own.roles);
+      const beyond = [...grants(roles)].filter((a) => !mine.has(a));
+      if (beyond.length) throw new ClawError('ADMIN_FORBIDDEN', `${callerRef(who)} cannot give a key ${beyond.join(', ')}, which its own roles do not grant`, { hint: 'a key holds at most what whoever creates it may do' });
+      const created = await options.identities.createApiKey({ tenantId, name, roles, createdBy: callerRef(who), ttlDays });
+      return reply.code(201).send(created);
+    },
+  );
+
+  app.delete<{ Params: { tenant: string; keyId: string } }>(
+    '/api/v1/tenants/:tenant/api-keys/:keyId',
+    { schema: { operationId: 'revokeApiKey', summary: 'revoke a service API key now', params: S.KeyParams, response: { 200: S.Revoked, default: S.ApiError } } },
+    async (request) => {
+      const { tenant: tenantId, keyId } = request.params;
+      await guard(request, { tenantId, action: 'manageApiKeys', resource: tenantResource(tenantId), audit: { action: 'apikey.revoke', resource: `api-key/${keyId}` }, record: true });
+      if (!(await options.identities.revokeApiKey(tenantId, keyId))) throw new ClawError('NOT_FOUND', `tenant '${tenantId}' has no active API key '${keyId}'`, { hint: 'list the keys with GET …/api-keys' });
+      return { tenant: tenantId, id: keyId, revoked: true };
+    },
+  );
+
+  // ---------------------------------------------------------------- secrets (names only)
+
+  app.get<{ Params: { tenant: string } }>(
+    '/api/v1/tenants/:tenant/secrets',
+    { schema: { operationId: 'listSecrets', summary: "the tenant's secret names (never values)", params: S.TenantParams, response: { 200: S.SecretList, default: S.ApiError } } },
+    async (request) => {
+      const tenantId = request.params.tenant;
+      await guard(request, { tenantId, action: 'listSecrets', resource: tenantResource(tenantId), audit: { action: 'secret.list', resource: 'secrets' }, record: false });
+      if (!options.secrets) throw new ClawError('NOT_FOUND', 'this process has no secret store', { hint: 'ask the gateway that serves the admin API' });
+      return { tenant: tenantId, names: (await options.secrets.list(tenantId)).sort() };
+    },
+  );
+
+  registerScim(app, { identities: options.identities, guard });
+
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  return app;
+}
+
+export type GuardFn = (request: FastifyRequest, g: Guarded) => Promise<{ caller: Caller; decision: AuthorizationDecision }>;
+export type { FastifyReply };

@@ -1,0 +1,283 @@
+/**
+ * People, end to end on the local target, as separate processes: a real OpenID Provider
+ * on loopback (oidc-provider, test/fixtures/oidc-op.ts), `claw up` (its gateway serves the
+ * admin API), `claw` commands, and HTTP calls a console or a script would make.
+ *
+ * - sign in (authorization code + PKCE, the console's flow; device code, `claw login`),
+ *   get roles from the token's group claim;
+ * - approve a parked tool call through the API: the run finishes, the audit log names
+ *   the user and the policy that allowed it;
+ * - be refused what the role does not allow, with the policy that refused it (recorded);
+ * - service API keys: at most the creator's roles, revocable at once;
+ * - SCIM: the IdP deprovisions a person, whose unexpired token and API keys stop working
+ *   on the next request; `claw audit verify` still finds the chain whole.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../runtime/workflows/testing/harness.js';
+import { REPO, runClaw, type ClawResult } from './fixtures/claw-cli.js';
+import { CLIENT_ID, REDIRECT_URI, signIn, startOp, type TestOp } from './fixtures/oidc-op.js';
+import { freePorts } from './fixtures/ports.js';
+
+const work = mkdtempSync(join(tmpdir(), 'claw-people-'));
+const stateDir = join(work, 'state');
+let op: TestOp;
+let api = '';
+
+const claw = (args: string[], env: Record<string, string> = {}): Promise<ClawResult> => runClaw(args, { stateDir, cwd: work, env });
+async function ok(args: string[], env?: Record<string, string>): Promise<ClawResult> {
+  const r = await claw(args, env);
+  expect(r.code, `claw ${args.join(" ")}\n${r.stderr}${r.stdout}`).toBe(0);
+  return r;
+}
+
+/** The console's sign-in: authorization code with PKCE, through the provider's own pages. */
+async function consoleSignIn(login: string): Promise<string> {
+  const config = await oidc.discovery(new URL(op.issuer), CLIENT_ID, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT_URI,
+    scope: 'openid email groups',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+  });
+  const callback = await signIn(url.href, login);
+  const tokens = await oidc.authorizationCodeGrant(config, callback!, { pkceCodeVerifier: verifier, expectedState: state });
+  return tokens.id_token!;
+}
+
+async function request(token: string | undefined, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${api}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+beforeAll(async () => {
+  op = await startOp({
+    'ana@acme.com': ['acme-approvers'],
+    'bo@acme.com': ['acme-admins'],
+    'cy@acme.com': ['acme-auditors'],
+    'gil@globex.com': ['globex-admins'],
+  });
+  const names = ['temporalPort', 'temporalUiPort', 'gatewayPort', 'codecServerPort', 'storePort', 'workerPort'];
+  const free = await freePorts(names.length);
+  api = `http://127.0.0.1:${free[2]}`;
+  mkdirSync(join(work, 'policies', 'acme'), { recursive: true });
+  writeFileSync(
+    join(work, 'policies', 'acme', 'people.cedar'),
+    [
+      '@id("acme:deny-needs-reason")',
+      '@reason("a rejected call must say why, for the model and the record")',
+      'forbid (principal, action == Action::"decideApproval", resource)',
+      'when { !context.approve && context.reason == "" };',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(work, 'claw.yaml'),
+    `apiVersion: claw.dev/v1
+name: claw
+target: local
+access:
+  oidc: { issuer: "${op.issuer}", clientId: ${CLIENT_ID}, scopes: [email, groups] }
+tenants:
+  - id: acme
+    name: Acme Corp
+    policies: policies/acme
+    roles:
+      - { name: admin, groups: [acme-admins], can: [all] }
+      - { name: approver, groups: [acme-approvers], can: [read, decideApproval] }
+      - { name: auditor, groups: [acme-auditors], can: [readAudit, readTrace] }
+  - id: globex
+    name: Globex
+    roles:
+      - { name: admin, groups: [globex-admins], can: [all] }
+agents:
+  - id: helper
+    tenant: acme
+    model:
+      provider: scripted
+      script:
+        - { when: "(?i)launch", toolCalls: [{ tool: echo, args: { text: launched } }] }
+        - { when: "(?i)launch", reply: "Launch handled." }
+        - { reply: hi }
+    tools: [{ name: echo, approval: required }]
+local:
+${names.map((n, i) => `  ${n}: ${free[i]}`).join('\n')}
+`,
+  );
+  await ok(['up']);
+}, 180_000);
+
+afterAll(async () => {
+  await claw(['down']);
+  await op?.close();
+  rmSync(work, { recursive: true, force: true });
+}, 120_000);
+
+describe('people: sign-in, roles in Cedar, the admin API and the audit log', () => {
+  let ana = '';
+  let cy = '';
+  let bo = '';
+
+  it('signs in with the real provider; roles come from the group claim, per tenant', async () => {
+    [ana, cy, bo] = (await Promise.all(['ana@acme.com', 'cy@acme.com', 'bo@acme.com'].map(consoleSignIn))) as [string, string, string];
+    expect((await request(ana, 'GET', '/api/v1/me')).body).toEqual({ kind: 'user', id: 'ana@acme.com', tenants: [{ tenant: 'acme', roles: ['approver'] }] });
+    expect((await request(bo, 'GET', '/api/v1/me')).body.tenants).toEqual([{ tenant: 'acme', roles: ['admin'] }]);
+
+    // No token, a forged one, one for another client: 401 with a stable code, nothing else said.
+    expect((await request(undefined, 'GET', '/api/v1/me')).body.code).toBe('AUTH_REQUIRED');
+    const [h, p] = ana.split('.');
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), groups: ['acme-admins'] })).toString('base64url')}.${ana.split('.')[2]}`;
+    const refused = await request(forged, 'GET', '/api/v1/me');
+    expect(refused).toMatchObject({ status: 401, body: { code: 'AUTH_TOKEN_INVALID' } });
+  }, 60_000);
+
+  it('approves a parked tool call through the API; the run finishes and the audit log names the user and the policy', async () => {
+    const send = spawn(process.execPath, [join(REPO, 'bin', 'claw.js'), '--state-dir', stateDir, '--json', 'send', '--tenant', 'acme', '--agent', 'helper', 'launch please'], { cwd: work, env: { ...process.env, CLAW_STATE_DIR: '' } });
+    let sent = '';
+    send.stdout.on('data', (d) => (sent += d));
+    const finished = new Promise<number | null>((resolve) => send.on('close', resolve));
+
+    const call = await eventually(async () => (await request(ana, 'GET', '/api/v1/tenants/acme/approvals')).body.pending?.[0], 'the parked echo in the approvals list', 60_000, 500);
+    expect(call).toMatchObject({ agentId: 'helper', tool: 'echo', args: { text: 'launched' } });
+    const decision = `/api/v1/tenants/acme/runs/${call.runId}/calls/${call.callId}/decision`;
+
+    // The auditor's role does not allow deciding: refused, with the policy that decided.
+    const byAuditor = await request(cy, 'POST', decision, { approve: true });
+    expect(byAuditor.status).toBe(403);
+    expect(byAuditor.body).toMatchObject({ code: 'ADMIN_FORBIDDEN', details: { action: 'decideApproval', determiningPolicies: [{ id: 'cedar:default-deny' }] } });
+    // The approver may decide, but the tenant's own policy refuses a rejection without a reason.
+    const noReason = await request(ana, 'POST', decision, { approve: false });
+    expect(noReason.status).toBe(403);
+    expect(noReason.body.details.determiningPolicies).toEqual([{ id: 'acme:deny-needs-reason', reason: 'a rejected call must say why, for the model and the record' }]);
+    expect(noReason.body.hint).toContain('acme:deny-needs-reason');
+
+    const approved = await request(ana, 'POST', decision, { approve: true });
+    expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+    expect(approved.body).toMatchObject({ approved: true, tool: 'echo', by: 'user:ana@acme.com' });
+    expect(await finished).toBe(0);
+    expect(JSON.parse(sent.trim().split('\n').at(-1)!)).toMatchObject({ status: 'completed', reply: expect.stringContaining('Launch handled.') });
+
+    // The auditor reads the log: both refusals and the approval, each with who and which policies.
+    const log = await request(cy, 'GET', '/api/v1/tenants/acme/audit');
+    expect(log.status).toBe(200);
+    const entries = log.body.entries.map((e: any) => [e.actor.id, e.action, e.decision, e.determiningPolicies]);
+    expect(entries).toEqual([
+      ['cy@acme.com', 'approval.grant', 'deny', ['cedar:default-deny']],
+      ['ana@acme.com', 'approval.reject', 'deny', ['acme:deny-needs-reason']],
+      ['ana@acme.com', 'approval.grant', 'allow', ['role:approver']],
+    ]);
+    expect(log.body.entries[2]).toMatchObject({ resource: `run/${call.runId}/call/${call.callId}`, details: { tool: 'echo', roles: 'approver' } });
+    // The same log from the CLI, and its chain verifies.
+    expect((await ok(['audit', 'list', '--tenant', 'acme'])).stdout).toContain('user:ana@acme.com\tapproval.grant');
+    expect((await ok(['audit', 'verify', '--tenant', 'acme'])).stdout).toMatch(/3 entries, chain intact/);
+  }, 120_000);
+
+  it("refuses another tenant's admin, and an unknown tenant the same way", async () => {
+    const gil = await consoleSignIn('gil@globex.com');
+    const foreign = await request(gil, 'GET', '/api/v1/tenants/acme/audit');
+    expect(foreign).toMatchObject({ status: 403, body: { code: 'ADMIN_FORBIDDEN' } });
+    const unknown = await request(gil, 'GET', '/api/v1/tenants/nosuch/audit');
+    expect(unknown).toMatchObject({ status: 403, body: { code: 'ADMIN_FORBIDDEN' } });
+  }, 60_000);
+
+  it('claw login (device code) signs the CLI in; claw whoami and claw apikey use the API', async () => {
+    const login = spawn(process.execPath, [join(REPO, 'bin', 'claw.js'), '--state-dir', stateDir, 'login'], { cwd: work, env: { ...process.env, CLAW_STATE_DIR: '' } });
+    let err = '';
+    let out = '';
+    login.stderr.on('data', (d) => (err += d));
+    login.stdout.on('data', (d) => (out += d));
+    const done = new Promise<number | null>((resolve) => login.on('close', resolve));
+    const url = await eventually(async () => /open (\S+) and confirm/.exec(err)?.[1], 'claw login shows where to confirm', 30_000, 100);
+    await signIn(url, 'bo@acme.com');
+    expect(await done, err).toBe(0);
+    expect(out).toContain('signed in as bo@acme.com');
+
+    expect((await ok(['whoami'])).stdout).toMatch(/^user bo@acme\.com .*\n {2}acme: admin/);
+
+    // Signed in, claw deny goes through the API: Cedar decides, the audit log names bo.
+    const send = spawn(process.execPath, [join(REPO, 'bin', 'claw.js'), '--state-dir', stateDir, '--json', 'send', '--tenant', 'acme', '--agent', 'helper', 'launch again'], { cwd: work, env: { ...process.env, CLAW_STATE_DIR: '' } });
+    const sendDone = new Promise<number | null>((resolve) => send.on('close', resolve));
+    const parked = await eventually(async () => (await request(bo, 'GET', '/api/v1/tenants/acme/approvals')).body.pending?.[0], 'the second parked echo', 60_000, 500);
+    expect((await claw(['deny', parked.runId, parked.callId, '--tenant', 'acme'])).stderr).toMatch(/^error ADMIN_FORBIDDEN: .*acme:deny-needs-reason/);
+    expect((await ok(['deny', parked.runId, parked.callId, '--tenant', 'acme', '--reason', 'not today'])).stdout).toContain('as user:bo@acme.com');
+    expect(await sendDone).toBe(0);
+    const last = (await request(cy, 'GET', '/api/v1/tenants/acme/audit?after=3')).body.entries.map((e: any) => [e.actor.id, e.action, e.decision, e.determiningPolicies]);
+    expect(last).toEqual(expect.arrayContaining([['bo@acme.com', 'approval.reject', 'allow', ['role:admin']]]));
+
+    // A key holds at most its creator's roles; the admin creates an auditor key.
+    const created = JSON.parse((await ok(['--json', 'apikey', 'create', '--tenant', 'acme', '--name', 'siem-export', '--role', 'auditor', '--ttl-days', '30'])).stdout);
+    expect(created.token).toMatch(/^clawk_[0-9a-f]{16}_/);
+    const key = created.token as string;
+    expect((await request(key, 'GET', '/api/v1/me')).body).toEqual({ kind: 'apiKey', id: created.key.id, tenants: [{ tenant: 'acme', roles: ['auditor'] }] });
+    expect((await request(key, 'GET', '/api/v1/tenants/acme/audit')).status).toBe(200);
+    expect((await request(key, 'GET', '/api/v1/tenants/acme/api-keys')).body.code).toBe('ADMIN_FORBIDDEN');
+    // The approver holds manageApiKeys? No: and it could not give a key more than its own roles anyway.
+    expect((await request(ana, 'POST', '/api/v1/tenants/acme/api-keys', { name: 'x', roles: ['admin'] })).body.code).toBe('ADMIN_FORBIDDEN');
+    expect((await request(bo, 'POST', '/api/v1/tenants/acme/api-keys', { name: 'x', roles: ['nosuch'] })).body.code).toBe('API_KEY_ROLE_UNKNOWN');
+
+    const listed = (await ok(['apikey', 'list', '--tenant', 'acme'])).stdout;
+    expect(listed).toContain(`${created.key.id}\tsiem-export\tauditor\tby user:bo@acme.com`);
+    expect(listed).not.toContain(key.split('_')[2]);
+    await ok(['apikey', 'revoke', created.key.id, '--tenant', 'acme']);
+    expect((await request(key, 'GET', '/api/v1/tenants/acme/audit')).body.code).toBe('AUTH_KEY_REVOKED');
+    // Keys from the CLI too: CLAW_API_KEY is what automation sets.
+    const bad = await claw(['whoami'], { CLAW_API_KEY: key });
+    expect(bad.stderr).toMatch(/^error AUTH_KEY_REVOKED: /);
+  }, 120_000);
+
+  it('SCIM deprovisioning stops a signed-in person and the keys they made, at once', async () => {
+    // The IdP's provisioning client: a key with the admin role (manageUsers).
+    const scimKey = JSON.parse((await ok(['--json', 'apikey', 'create', '--tenant', 'acme', '--name', 'idp-scim', '--role', 'admin'])).stdout).token as string;
+    const scim = (method: string, path: string, body?: unknown) =>
+      fetch(`${api}/scim/v2/acme${path}`, { method, headers: { authorization: `Bearer ${scimKey}`, ...(body ? { 'content-type': 'application/scim+json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) }).then(async (r) => ({ status: r.status, body: (r.status === 204 ? undefined : await r.json()) as any }));
+
+    const created = await scim('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'ana@acme.com', active: true });
+    expect(created.status).toBe(201);
+    expect((await scim('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'ana@acme.com' })).body).toMatchObject({ status: '409', scimType: 'uniqueness' });
+    expect((await scim('GET', '/Users?filter=userName%20eq%20%22ana@acme.com%22')).body).toMatchObject({ totalResults: 1, Resources: [{ id: created.body.id, active: true }] });
+
+    // A directory group feeds roles like the token's claim: ana's SCIM group makes her an auditor too.
+    const group = await scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'acme-auditors', members: [{ value: created.body.id }] });
+    expect(group.status).toBe(201);
+    expect((await request(ana, 'GET', '/api/v1/me')).body.tenants).toEqual([{ tenant: 'acme', roles: ['approver', 'auditor'] }]);
+
+    expect((await request(ana, 'GET', '/api/v1/tenants/acme/audit')).status).toBe(200);
+
+    // The IdP deprovisions her: her unexpired token stops working on the next request.
+    const patched = await scim('PATCH', `/Users/${created.body.id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', value: { active: false } }] });
+    expect(patched).toMatchObject({ status: 200, body: { active: false } });
+    expect((await request(ana, 'GET', '/api/v1/tenants/acme/audit')).body.code).toBe('AUTH_USER_DEPROVISIONED');
+
+    // A deleted person is gone from SCIM's view (and stays refused: a tombstone is kept).
+    const temp = await scim('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'temp@acme.com' });
+    expect((await scim('DELETE', `/Users/${temp.body.id}`)).status).toBe(204);
+    expect((await scim('GET', `/Users/${temp.body.id}`)).status).toBe(404);
+
+    // Every provisioning change is in the log, and the chain is whole.
+    const cyLog = await request(cy, 'GET', '/api/v1/tenants/acme/audit?limit=1000');
+    const actions = cyLog.body.entries.map((e: any) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['scim.user.create', 'scim.group.create', 'scim.user.deactivate', 'scim.user.delete', 'apikey.create', 'apikey.revoke']));
+    expect((await request(cy, 'GET', '/api/v1/tenants/acme/audit/verify')).body).toMatchObject({ ok: true });
+
+    // Bo made keys (the SCIM client's among them), then is deprovisioned: every key he made dies with him.
+    const boKey = JSON.parse((await ok(['--json', 'apikey', 'create', '--tenant', 'acme', '--name', 'bo-ci', '--role', 'auditor'])).stdout).token as string;
+    expect((await request(boKey, 'GET', '/api/v1/tenants/acme/audit')).status).toBe(200);
+    const boUser = await scim('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'bo@acme.com' });
+    expect((await scim('DELETE', `/Users/${boUser.body.id}`)).status).toBe(204);
+    expect((await request(boKey, 'GET', '/api/v1/tenants/acme/audit')).body.code).toBe('AUTH_USER_DEPROVISIONED');
+    expect((await scim('GET', '/Users')).status).toBe(401);
+    expect((await request(bo, 'GET', '/api/v1/me')).body.tenants).toEqual([]);
+    expect((await ok(['audit', 'verify', '--tenant', 'acme'])).stdout).toMatch(/chain intact/);
+  }, 120_000);
+});
