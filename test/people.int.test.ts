@@ -191,6 +191,56 @@ describe('people: sign-in, roles in Cedar, the admin API and the audit log', () 
     expect(unknown).toMatchObject({ status: 403, body: { code: 'ADMIN_FORBIDDEN' } });
   }, 60_000);
 
+  it('runs as timelines, content sealed until an entitled user decrypts (audited); secrets and the key through the API', async () => {
+    const runs = (await request(ana, 'GET', '/api/v1/tenants/acme/runs')).body.runs as { runId: string; agentId: string; toolCalls: number; status: string }[];
+    const run = runs.find((r) => r.toolCalls === 1)!;
+    expect(run).toMatchObject({ agentId: 'helper', status: 'completed' });
+    const sealed = await request(ana, 'GET', `/api/v1/tenants/acme/runs/${run.runId}`);
+    expect(sealed.body).toMatchObject({ runId: run.runId, decrypted: false });
+    const call = sealed.body.steps.find((st: any) => st.kind === 'tool.call');
+    expect(call).toMatchObject({ tool: 'echo', decision: 'allow', requiresApproval: true, policies: ['grant:helper:echo'], contentBytes: expect.any(Number) });
+    expect(call.content).toBeUndefined();
+    const approval = sealed.body.steps.find((st: any) => st.approver);
+    expect(approval, JSON.stringify(sealed.body.steps.map((st: any) => st.kind))).toMatchObject({ approver: 'user:ana@acme.com' });
+    expect(JSON.stringify(sealed.body)).not.toContain('launch please');
+    // The approver's role reads traces but does not decrypt them; the admin's does, and it is recorded.
+    expect(await request(ana, 'GET', `/api/v1/tenants/acme/runs/${run.runId}?decrypt=true`)).toMatchObject({ status: 403, body: { code: 'ADMIN_FORBIDDEN' } });
+    const opened = await request(bo, 'GET', `/api/v1/tenants/acme/runs/${run.runId}?decrypt=true`);
+    expect(opened.body.decrypted).toBe(true);
+    expect(JSON.stringify(opened.body)).toContain('launch please');
+
+    // Policies in force, and an explanation, for readers; the auditor's role holds neither.
+    const policies = (await request(ana, 'GET', '/api/v1/tenants/acme/policies')).body.policies.map((p: { id: string }) => p.id);
+    expect(policies).toEqual(expect.arrayContaining(['base:tenant-isolation', 'grant:helper:echo', 'role:approver', 'acme:deny-needs-reason']));
+    expect((await request(ana, 'POST', '/api/v1/tenants/acme/policies/explain', { agent: 'helper', tool: 'echo', args: { text: 'x' } })).body).toMatchObject({
+      decision: 'allow',
+      requiresApproval: true,
+      determining: [{ id: 'grant:helper:echo' }],
+    });
+    expect((await request(cy, 'GET', '/api/v1/tenants/acme/policies')).body.code).toBe('ADMIN_FORBIDDEN');
+
+    // Secrets: set by the admin, names listed for readers, values never returned.
+    expect((await request(bo, 'PUT', '/api/v1/tenants/acme/secrets/GITHUB_TOKEN', { value: 'ghp_not_a_real_token' })).body).toEqual({ tenant: 'acme', name: 'GITHUB_TOKEN', changed: true });
+    expect((await request(ana, 'PUT', '/api/v1/tenants/acme/secrets/GITHUB_TOKEN', { value: 'x' })).body.code).toBe('ADMIN_FORBIDDEN');
+    const names = await request(ana, 'GET', '/api/v1/tenants/acme/secrets');
+    expect(names.body.names).toContain('GITHUB_TOKEN');
+    expect(JSON.stringify(names.body)).not.toContain('ghp_');
+
+    // The key: readers see its versions; the admin rotates it.
+    expect((await request(ana, 'GET', '/api/v1/tenants/acme/key')).body).toEqual({ tenant: 'acme', state: 'active', versions: [1] });
+    expect((await request(ana, 'POST', '/api/v1/tenants/acme/key/rotate')).body.code).toBe('ADMIN_FORBIDDEN');
+    expect((await request(bo, 'POST', '/api/v1/tenants/acme/key/rotate')).body).toEqual({ tenant: 'acme', state: 'active', versions: [1, 2] });
+    // Shredding takes the tenant id typed again; globex's admin shreds globex, and acme is untouched.
+    const gil = await consoleSignIn('gil@globex.com');
+    expect((await request(gil, 'POST', '/api/v1/tenants/globex/key/shred', { confirm: 'acme' })).body.code).toBe('REQUEST_INVALID');
+    expect((await request(gil, 'POST', '/api/v1/tenants/acme/key/shred', { confirm: 'acme' })).body.code).toBe('ADMIN_FORBIDDEN');
+    expect((await request(gil, 'POST', '/api/v1/tenants/globex/key/shred', { confirm: 'globex' })).body).toEqual({ tenant: 'globex', state: 'destroyed' });
+    expect((await request(bo, 'GET', '/api/v1/tenants/acme/key')).body.state).toBe('active');
+
+    const actions = (await request(cy, 'GET', '/api/v1/tenants/acme/audit')).body.entries.map((e: any) => `${e.actor.id} ${e.action} ${e.decision}`);
+    expect(actions).toEqual(expect.arrayContaining(['ana@acme.com trace.decrypt deny', 'bo@acme.com trace.decrypt allow', 'bo@acme.com secret.set allow', 'bo@acme.com key.rotate allow']));
+  }, 60_000);
+
   it('claw login (device code) signs the CLI in; claw whoami and claw apikey use the API', async () => {
     const login = spawn(process.execPath, [join(REPO, 'bin', 'claw.js'), '--state-dir', stateDir, 'login'], { cwd: work, env: { ...process.env, CLAW_STATE_DIR: '' } });
     let err = '';

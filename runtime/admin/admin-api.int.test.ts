@@ -22,6 +22,8 @@ import { Identity } from '../identity/identity.js';
 import { IdentityStore } from '../identity/store.js';
 import { connectTemporal, tenantClient, type TenantClient } from '../temporal/connection.js';
 import { buildAdminApi } from './server.js';
+import { openSecretStore } from '../secrets/index.js';
+import { listRuns, showRun } from '../traces/runs.js';
 
 const work = mkdtempSync(join(tmpdir(), 'claw-admin-api-'));
 const tenant = `api-${Date.now().toString(36)}`;
@@ -33,6 +35,7 @@ let auditorKey = '';
 let identities: IdentityStore;
 let audit: AuditLog;
 let closeTemporal: () => Promise<void>;
+let secrets: Awaited<ReturnType<typeof openSecretStore>>;
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
@@ -64,6 +67,12 @@ agents:
     identity: new Identity(identities, () => undefined, () => config),
     identities,
     audit,
+    secrets: (secrets = await openSecretStore({ databaseUrl: inject('postgresUrl'), keyring })),
+    keyring,
+    traces: {
+      list: (tenantId, filter) => listRuns({ stateDir: join(work, 'state'), tenantId, ...filter }),
+      show: (tenantId, runId, decrypt) => showRun({ stateDir: join(work, 'state'), tenantId, runId, decrypt, keyring }),
+    },
     tenantClient: async (id) => {
       let client = clients.get(id);
       if (!client) clients.set(id, (client = tenantClient(connection, id, { payloadCodecs: [tenantPayloadCodec(await keyring.forTenant(id))] })));
@@ -78,7 +87,7 @@ agents:
 
 afterAll(async () => {
   await app?.close();
-  await Promise.allSettled([identities?.close(), audit?.close(), closeTemporal?.()]);
+  await Promise.allSettled([identities?.close(), audit?.close(), secrets?.close(), closeTemporal?.()]);
   rmSync(work, { recursive: true, force: true });
 });
 

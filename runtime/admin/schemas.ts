@@ -136,3 +136,123 @@ export const ApiKeyCreated = {
 export const Revoked = { type: 'object', required: ['tenant', 'id', 'revoked'], properties: { tenant: str, id: str, revoked: { type: 'boolean' } } } as const;
 
 export const SecretList = { type: 'object', required: ['tenant', 'names'], properties: { tenant: str, names: { type: 'array', items: str } } } as const;
+
+const secretName = id('^[A-Za-z_][A-Za-z0-9_.-]{0,127}$', 'a secret name');
+export const SecretParams = { type: 'object', required: ['tenant', 'name'], properties: { tenant, name: secretName } } as const;
+export const SecretBody = { type: 'object', required: ['value'], additionalProperties: false, properties: { value: { type: 'string', minLength: 1, maxLength: 65536, writeOnly: true } } } as const;
+export const SecretChanged = { type: 'object', required: ['tenant', 'name', 'changed'], properties: { tenant: str, name: str, changed: { type: 'boolean' } } } as const;
+
+export const KeyStatus = {
+  type: 'object',
+  required: ['tenant', 'state'],
+  properties: { tenant: str, state: { type: 'string', enum: ['active', 'destroyed', 'missing'] }, versions: { type: 'array', items: { type: 'integer' } } },
+} as const;
+export const ShredBody = { type: 'object', required: ['confirm'], additionalProperties: false, properties: { confirm: { type: 'string', description: 'the tenant id, typed again' } } } as const;
+
+const statuses = ['running', 'completed', 'failed', 'cancelled', 'budget_exceeded'];
+export const RunsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    agent: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,30}[a-z0-9]$' },
+    status: { type: 'string', enum: statuses },
+    limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+  },
+} as const;
+export const ShowRunQuery = { type: 'object', additionalProperties: false, properties: { decrypt: { type: 'boolean', default: false } } } as const;
+
+const int = { type: 'integer' } as const;
+const nullable = (t: string) => ({ type: [t, 'null'] }) as const;
+const RunSummary = {
+  type: 'object',
+  required: ['runId', 'agentId', 'status', 'startedAt'],
+  properties: { runId: str, agentId: str, status: str, startedAt: str, lastEventAt: str, events: int, inputTokens: int, outputTokens: int, toolCalls: int, denied: int },
+} as const;
+export const RunList = { type: 'object', required: ['tenant', 'runs'], properties: { tenant: str, runs: { type: 'array', items: RunSummary } } } as const;
+
+const Step = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    seq: int,
+    kind: str,
+    time: str,
+    offsetMs: { type: 'number' },
+    operation: nullable('string'),
+    model: nullable('string'),
+    inputTokens: nullable('integer'),
+    outputTokens: nullable('integer'),
+    durationMs: nullable('number'),
+    tool: nullable('string'),
+    callId: nullable('string'),
+    decision: nullable('string'),
+    policies: { type: 'array', items: str },
+    reasons: { type: 'array', items: str },
+    approval: nullable('string'),
+    approver: nullable('string'),
+    status: nullable('string'),
+    contentBytes: nullable('integer'),
+    content: { description: 'decrypted content: only with decrypt=true' },
+  },
+} as const;
+export const Timeline = {
+  type: 'object',
+  required: ['tenantId', 'runId', 'agentId', 'status', 'decrypted', 'steps'],
+  properties: {
+    tenantId: str,
+    runId: str,
+    agentId: str,
+    status: str,
+    startedAt: str,
+    endedAt: str,
+    durationMs: { type: 'number' },
+    budgetOutcome: nullable('string'),
+    totals: { type: 'object', additionalProperties: { type: 'number' } },
+    decrypted: { type: 'boolean' },
+    steps: { type: 'array', items: Step },
+  },
+} as const;
+
+export const PolicyList = {
+  type: 'object',
+  required: ['tenant', 'policies'],
+  properties: {
+    tenant: str,
+    policies: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'effect', 'file', 'text'],
+        properties: { id: str, effect: { type: 'string', enum: ['permit', 'forbid'] }, file: str, line: int, shadow: { type: 'boolean' }, annotations: { type: 'object', additionalProperties: { type: 'string' } }, text: str },
+      },
+    },
+  },
+} as const;
+
+export const ExplainBody = {
+  type: 'object',
+  required: ['agent', 'tool'],
+  additionalProperties: false,
+  properties: {
+    agent: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,30}[a-z0-9]$' },
+    tool: { type: 'string', pattern: '^[a-z][a-z0-9_-]*(\\.[a-z][a-z0-9_-]*)*$', maxLength: 128 },
+    args: { type: 'object', additionalProperties: true },
+    channel: { type: 'string', maxLength: 32 },
+  },
+} as const;
+
+const Determining = { type: 'object', required: ['id'], properties: { id: str, annotations: { type: 'object', additionalProperties: { type: 'string' } } } } as const;
+export const Explained = {
+  type: 'object',
+  required: ['tenant', 'agent', 'tool', 'decision', 'determining'],
+  properties: {
+    tenant: str,
+    agent: str,
+    tool: str,
+    decision: { type: 'string', enum: ['allow', 'deny'] },
+    requiresApproval: { type: 'boolean' },
+    determining: { type: 'array', items: Determining },
+    errors: { type: 'array', items: str },
+    shadow: { type: 'object', properties: { decision: str, determining: { type: 'array', items: Determining } } },
+  },
+} as const;

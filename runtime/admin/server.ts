@@ -25,7 +25,8 @@ import { uid, type Uid } from '../../policies/cedar/compile.js';
 import type { AuditLog } from '../audit/log.js';
 import type { CedarAuthorizer } from '../authz/authorizer.js';
 import { decide, listPending, pendingApprovals, runningRun } from '../approvals/service.js';
-import type { AuthorizationDecision, SecretStore } from '../ports.js';
+import type { AuthorizationDecision, SecretStore, TenantKeyring } from '../ports.js';
+import type { RunStatus, RunSummary, RunTimeline } from '../traces/runs.js';
 import type { TenantClient } from '../temporal/connection.js';
 import { callerRef, type Caller, type Identity } from '../identity/identity.js';
 import type { IdentityStore } from '../identity/store.js';
@@ -42,6 +43,15 @@ export interface AdminApiOptions {
   /** The tenant's Temporal client, with its payload codec. */
   tenantClient: (tenantId: string) => Promise<TenantClient>;
   secrets?: SecretStore;
+  /** The tenant keyring: key status, rotation and shredding. */
+  keyring?: TenantKeyring;
+  /** Key versions where the backend keeps them locally (the local keyring). */
+  keyVersions?: (tenantId: string) => number[] | undefined;
+  /** Run summaries and timelines from the tenant's traces (the local lake; absent where this process has none). */
+  traces?: {
+    list(tenantId: string, filter: { agentId?: string; status?: RunStatus; limit?: number }): Promise<RunSummary[]>;
+    show(tenantId: string, runId: string, decrypt: boolean): Promise<RunTimeline>;
+  };
   logger?: boolean;
 }
 
@@ -62,6 +72,9 @@ const STATUS: Record<string, number> = {
   SCIM_INVALID: 400,
   UNKNOWN_RUN: 404,
   NOT_FOUND: 404,
+  RUN_NOT_FOUND: 404,
+  RUN_STATUS_INVALID: 400,
+  NOT_AVAILABLE: 501,
   CALL_NOT_PENDING: 409,
   RUN_NOT_RUNNING: 409,
   SCIM_UNIQUENESS: 409,
@@ -316,11 +329,159 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     },
   );
 
+  app.put<{ Params: { tenant: string; name: string }; Body: { value: string } }>(
+    '/api/v1/tenants/:tenant/secrets/:name',
+    { schema: { operationId: 'setSecret', summary: 'set a secret (the value is encrypted under the tenant key and never returned)', params: S.SecretParams, body: S.SecretBody, response: { 200: S.SecretChanged, default: S.ApiError } } },
+    async (request) => {
+      const { tenant: tenantId, name } = request.params;
+      const secrets = need(options.secrets, 'secret store');
+      await guard(request, { tenantId, action: 'setSecret', resource: uid.secret(tenantId, name), audit: { action: 'secret.set', resource: `secret/${name}` }, record: true });
+      await secrets.set(tenantId, name, request.body.value);
+      return { tenant: tenantId, name, changed: true };
+    },
+  );
+
+  app.delete<{ Params: { tenant: string; name: string } }>(
+    '/api/v1/tenants/:tenant/secrets/:name',
+    { schema: { operationId: 'removeSecret', summary: 'remove a secret', params: S.SecretParams, response: { 200: S.SecretChanged, default: S.ApiError } } },
+    async (request) => {
+      const { tenant: tenantId, name } = request.params;
+      const secrets = need(options.secrets, 'secret store');
+      await guard(request, { tenantId, action: 'setSecret', resource: uid.secret(tenantId, name), audit: { action: 'secret.remove', resource: `secret/${name}` }, record: true });
+      if (!(await secrets.remove(tenantId, name))) throw new ClawError('NOT_FOUND', `tenant '${tenantId}' has no secret '${name}'`, { hint: 'list the names with GET …/secrets' });
+      return { tenant: tenantId, name, changed: true };
+    },
+  );
+
+  // ---------------------------------------------------------------- the tenant key
+
+  const keyState = async (tenantId: string) => {
+    const keyring = need(options.keyring, 'tenant keyring');
+    try {
+      await keyring.forTenant(tenantId);
+    } catch (err) {
+      if (isClawError(err) && err.code === 'TENANT_KEY_DESTROYED') return { tenant: tenantId, state: 'destroyed' as const };
+      if (isClawError(err) && err.code === 'TENANT_KEY_MISSING') return { tenant: tenantId, state: 'missing' as const };
+      throw err;
+    }
+    const versions = options.keyVersions?.(tenantId);
+    return { tenant: tenantId, state: 'active' as const, ...(versions ? { versions } : {}) };
+  };
+
+  app.get<{ Params: { tenant: string } }>(
+    '/api/v1/tenants/:tenant/key',
+    { schema: { operationId: 'readKey', summary: "the tenant key's state (and versions where known)", params: S.TenantParams, response: { 200: S.KeyStatus, default: S.ApiError } } },
+    async (request) => {
+      const tenantId = request.params.tenant;
+      await guard(request, { tenantId, action: 'readKey', resource: tenantResource(tenantId), audit: { action: 'key.read', resource: `key/${tenantId}` }, record: false });
+      return keyState(tenantId);
+    },
+  );
+
+  app.post<{ Params: { tenant: string } }>(
+    '/api/v1/tenants/:tenant/key/rotate',
+    { schema: { operationId: 'rotateKey', summary: 'rotate the tenant key: new data keys use the new version; existing data stays readable', params: S.TenantParams, response: { 200: S.KeyStatus, default: S.ApiError } } },
+    async (request) => {
+      const tenantId = request.params.tenant;
+      const keyring = need(options.keyring, 'tenant keyring');
+      await guard(request, { tenantId, action: 'rotateKey', resource: tenantResource(tenantId), audit: { action: 'key.rotate', resource: `key/${tenantId}` }, record: true });
+      await keyring.rotate(tenantId);
+      return keyState(tenantId);
+    },
+  );
+
+  app.post<{ Params: { tenant: string }; Body: { confirm: string } }>(
+    '/api/v1/tenants/:tenant/key/shred',
+    { schema: { operationId: 'shredKey', summary: "destroy the tenant key: all the tenant's data becomes unreadable, permanently", params: S.TenantParams, body: S.ShredBody, response: { 200: S.KeyStatus, default: S.ApiError } } },
+    async (request) => {
+      const tenantId = request.params.tenant;
+      const keyring = need(options.keyring, 'tenant keyring');
+      // Typed confirmation first: a mistyped tenant changes nothing and records nothing.
+      if (request.body.confirm !== tenantId) throw new ClawError('REQUEST_INVALID', `confirm with the tenant id '${tenantId}' to shred its key`, { hint: 'shredding cannot be undone: every ciphertext of the tenant becomes unreadable' });
+      await guard(request, { tenantId, action: 'shredKey', resource: tenantResource(tenantId), audit: { action: 'key.shred', resource: `key/${tenantId}` }, record: true });
+      await keyring.destroy(tenantId);
+      return keyState(tenantId);
+    },
+  );
+
+  // ---------------------------------------------------------------- runs and traces
+
+  app.get<{ Params: { tenant: string }; Querystring: { agent?: string; status?: RunStatus; limit?: number } }>(
+    '/api/v1/tenants/:tenant/runs',
+    { schema: { operationId: 'listRuns', summary: "the tenant's runs from its traces, of the agents whose runs the caller may list", params: S.TenantParams, querystring: S.RunsQuery, response: { 200: S.RunList, default: S.ApiError } } },
+    async (request) => {
+      const tenantId = request.params.tenant;
+      const traces = need(options.traces, 'trace reader');
+      const who = await caller(request);
+      const principal = await options.identity.principal(who, tenantId);
+      const authorizer = options.authorizer();
+      const agents = options.config().agents.filter((a) => a.tenant === tenantId).map((a) => a.id);
+      const listable = new Set(agents.filter((a) => authorizer.authorizeAdmin({ tenantId, principal, action: 'listRuns', resource: uid.agent(tenantId, a) }).decision === 'allow'));
+      if (listable.size === 0 || (request.query.agent && !listable.has(request.query.agent))) {
+        await guard(request, { tenantId, action: 'listRuns', resource: uid.agent(tenantId, request.query.agent ?? agents[0] ?? '-'), audit: { action: 'runs.list', resource: 'runs' }, record: false });
+      }
+      const runs = await traces.list(tenantId, { ...request.query });
+      return { tenant: tenantId, runs: runs.filter((r) => listable.has(r.agentId)) };
+    },
+  );
+
+  app.get<{ Params: { tenant: string; runId: string }; Querystring: { decrypt?: boolean } }>(
+    '/api/v1/tenants/:tenant/runs/:runId',
+    { schema: { operationId: 'showRun', summary: "a run as a timeline; its content (prompts, arguments, replies) only with decrypt=true, which is authorized and audited", params: S.RunParams, querystring: S.ShowRunQuery, response: { 200: S.Timeline, default: S.ApiError } } },
+    async (request) => {
+      const { tenant: tenantId, runId } = request.params;
+      const traces = need(options.traces, 'trace reader');
+      const who = await caller(request);
+      if ((await options.identity.principal(who, tenantId)).roles.length === 0) {
+        await guard(request, { tenantId, action: 'readTrace', resource: uid.agent(tenantId, '-'), context: { runId }, audit: { action: 'trace.read', resource: `run/${runId}` }, record: false });
+      }
+      // Which agent the run is of decides the policy: read the metadata first.
+      const sealed = await traces.show(tenantId, runId, false);
+      const agent = uid.agent(tenantId, sealed.agentId);
+      await guard(request, { tenantId, action: 'readTrace', resource: agent, context: { runId }, audit: { action: 'trace.read', resource: `run/${runId}` }, record: false });
+      if (!request.query.decrypt) return sealed;
+      await guard(request, { tenantId, action: 'decryptTrace', resource: agent, context: { runId }, audit: { action: 'trace.decrypt', resource: `run/${runId}` }, record: true });
+      return traces.show(tenantId, runId, true);
+    },
+  );
+
+  // ---------------------------------------------------------------- policies (read and explain)
+  // Policies are code: they change in the install's repository, reviewed like code, and
+  // reach the platform with claw.yaml. The API shows what is in force and explains decisions.
+
+  app.get<{ Params: { tenant: string } }>(
+    '/api/v1/tenants/:tenant/policies',
+    { schema: { operationId: 'listPolicies', summary: "the Cedar policies in force for the tenant (base, compiled grants and roles, the tenant's own)", params: S.TenantParams, response: { 200: S.PolicyList, default: S.ApiError } } },
+    async (request) => {
+      const tenantId = request.params.tenant;
+      await guard(request, { tenantId, action: 'readPolicy', resource: tenantResource(tenantId), audit: { action: 'policy.read', resource: 'policies' }, record: false });
+      const policies = options.authorizer().policies(tenantId).map((p) => ({ id: p.id, effect: p.effect, file: p.file, line: p.line, shadow: p.shadow, annotations: p.annotations, text: p.text }));
+      return { tenant: tenantId, policies };
+    },
+  );
+
+  app.post<{ Params: { tenant: string }; Body: { agent: string; tool: string; args?: Record<string, unknown>; channel?: string } }>(
+    '/api/v1/tenants/:tenant/policies/explain',
+    { schema: { operationId: 'explainPolicy', summary: "Cedar's decision for a tool call an agent could make, and the policies behind it (nothing runs)", params: S.TenantParams, body: S.ExplainBody, response: { 200: S.Explained, default: S.ApiError } } },
+    async (request) => {
+      const tenantId = request.params.tenant;
+      await guard(request, { tenantId, action: 'readPolicy', resource: tenantResource(tenantId), audit: { action: 'policy.explain', resource: 'policies' }, record: false });
+      const { agent, tool, args, channel } = request.body;
+      const decision = options.authorizer().authorizeToolCall({ tenantId, agentId: agent, runId: 'policy-explain', tool, args: args ?? {}, ...(channel ? { channel } : {}) });
+      return { tenant: tenantId, agent, tool, ...decision };
+    },
+  );
+
   registerScim(app, { identities: options.identities, guard });
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   return app;
+}
+
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new ClawError('NOT_AVAILABLE', `this admin API has no ${what}`, { hint: 'the gateway serves these operations; ask the one of your install' });
+  return value;
 }
 
 export type GuardFn = (request: FastifyRequest, g: Guarded) => Promise<{ caller: Caller; decision: AuthorizationDecision }>;

@@ -27,6 +27,8 @@ import { CedarAuthorizer } from '../authz/authorizer.js';
 import { Identity } from '../identity/identity.js';
 import { OidcVerifier } from '../identity/oidc.js';
 import { IdentityStore } from '../identity/store.js';
+import { LocalKeyringBackend } from '../crypto/local-keyring.js';
+import { listRuns, showRun } from '../traces/runs.js';
 import { temporalStarter } from './starter.js';
 
 async function main(): Promise<void> {
@@ -111,6 +113,21 @@ async function main(): Promise<void> {
     audit,
     tenantClient: tenantClientFor,
     secrets,
+    keyring,
+    keyVersions: (tenantId) => {
+      const backend = (keyring as { backend?: unknown }).backend;
+      return backend instanceof LocalKeyringBackend ? backend.versions(tenantId) : undefined;
+    },
+    // Run timelines come from the local lake under the state dir; the cloud lakes (Athena,
+    // BigQuery) are read by the CLI with the operator's credentials, not by this process yet.
+    ...(config.target === 'local'
+      ? {
+          traces: {
+            list: (tenantId, filter) => listRuns({ stateDir, tenantId, ...filter }),
+            show: (tenantId, runId, decrypt) => showRun({ stateDir, tenantId, runId, decrypt, keyring }),
+          },
+        }
+      : {}),
     logger: true,
   });
   await Promise.all([app.ready(), admin.ready()]);
