@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 installed=()
 
-apt_packages=(postgresql bubblewrap buildah skopeo mmdebstrap openssl)
+apt_packages=(postgresql bubblewrap buildah skopeo mmdebstrap openssl chromium)
 missing=()
 for pkg in "${apt_packages[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
 if [ ${#missing[@]} -gt 0 ]; then

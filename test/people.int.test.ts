@@ -13,7 +13,7 @@
  *   on the next request; `claw audit verify` still finds the chain whole.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
@@ -22,6 +22,7 @@ import { eventually } from '../runtime/workflows/testing/harness.js';
 import { REPO, runClaw, type ClawResult } from './fixtures/claw-cli.js';
 import { CLIENT_ID, REDIRECT_URI, signIn, startOp, type TestOp } from './fixtures/oidc-op.js';
 import { freePorts } from './fixtures/ports.js';
+import { LOCAL_PORT_NAMES, writePeopleInstall } from './fixtures/people-install.js';
 
 const work = mkdtempSync(join(tmpdir(), 'claw-people-'));
 const stateDir = join(work, 'state');
@@ -69,52 +70,9 @@ beforeAll(async () => {
     'cy@acme.com': ['acme-auditors'],
     'gil@globex.com': ['globex-admins'],
   });
-  const names = ['temporalPort', 'temporalUiPort', 'gatewayPort', 'codecServerPort', 'storePort', 'workerPort'];
-  const free = await freePorts(names.length);
+  const free = await freePorts(LOCAL_PORT_NAMES.length);
   api = `http://127.0.0.1:${free[2]}`;
-  mkdirSync(join(work, 'policies', 'acme'), { recursive: true });
-  writeFileSync(
-    join(work, 'policies', 'acme', 'people.cedar'),
-    [
-      '@id("acme:deny-needs-reason")',
-      '@reason("a rejected call must say why, for the model and the record")',
-      'forbid (principal, action == Action::"decideApproval", resource)',
-      'when { !context.approve && context.reason == "" };',
-    ].join('\n'),
-  );
-  writeFileSync(
-    join(work, 'claw.yaml'),
-    `apiVersion: claw.dev/v1
-name: claw
-target: local
-access:
-  oidc: { issuer: "${op.issuer}", clientId: ${CLIENT_ID}, scopes: [email, groups] }
-tenants:
-  - id: acme
-    name: Acme Corp
-    policies: policies/acme
-    roles:
-      - { name: admin, groups: [acme-admins], can: [all] }
-      - { name: approver, groups: [acme-approvers], can: [read, decideApproval] }
-      - { name: auditor, groups: [acme-auditors], can: [readAudit, readTrace] }
-  - id: globex
-    name: Globex
-    roles:
-      - { name: admin, groups: [globex-admins], can: [all] }
-agents:
-  - id: helper
-    tenant: acme
-    model:
-      provider: scripted
-      script:
-        - { when: "(?i)launch", toolCalls: [{ tool: echo, args: { text: launched } }] }
-        - { when: "(?i)launch", reply: "Launch handled." }
-        - { reply: hi }
-    tools: [{ name: echo, approval: required }]
-local:
-${names.map((n, i) => `  ${n}: ${free[i]}`).join('\n')}
-`,
-  );
+  writePeopleInstall(work, op.issuer, free);
   await ok(['up']);
 }, 180_000);
 

@@ -57,6 +57,7 @@ const Pending = {
     step: { type: 'integer' },
     since: str,
     args: { type: 'object', additionalProperties: true, description: 'the arguments the approver decides on' },
+    mayDecide: { type: 'boolean', description: 'whether the caller may approve or deny it (Cedar, for this caller and tool)' },
   },
 } as const;
 

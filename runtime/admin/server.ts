@@ -31,6 +31,7 @@ import type { TenantClient } from '../temporal/connection.js';
 import { callerRef, type Caller, type Identity } from '../identity/identity.js';
 import type { IdentityStore } from '../identity/store.js';
 import { registerScim, SCIM_ERROR } from './scim.js';
+import { registerConsole } from '../console/serve.js';
 import * as S from './schemas.js';
 
 export interface AdminApiOptions {
@@ -53,6 +54,8 @@ export interface AdminApiOptions {
     show(tenantId: string, runId: string, decrypt: boolean): Promise<RunTimeline>;
   };
   logger?: boolean;
+  /** Serve the web console under /console (runtime/console). */
+  console?: boolean;
 }
 
 /** HTTP status of each error code the API answers with (anything else is a 500). */
@@ -202,8 +205,10 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       if (listable.size === 0) {
         await guard(request, { tenantId, action: 'listRuns', resource: uid.agent(tenantId, agents[0] ?? '-'), audit: { action: 'runs.list', resource: 'approvals' }, record: false });
       }
-      const rows = await listPending(await options.tenantClient(tenantId));
-      return { tenant: tenantId, pending: rows.filter((row) => row.agentId !== undefined && listable.has(row.agentId)) };
+      const rows = (await listPending(await options.tenantClient(tenantId))).filter((row) => row.agentId !== undefined && listable.has(row.agentId));
+      // Whether the caller may decide each call (the console disables what it may not; the API refuses it anyway).
+      const mayDecide = (tool: string) => authorizer.authorizeAdmin({ tenantId, principal, action: 'decideApproval', resource: uid.tool(tenantId, tool), context: { approve: true } }).decision === 'allow';
+      return { tenant: tenantId, pending: rows.map((row) => ({ ...row, mayDecide: mayDecide(row.tool) })) };
     },
   );
 
@@ -473,6 +478,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   );
 
   registerScim(app, { identities: options.identities, guard });
+  if (options.console) await registerConsole(app, () => options.config().access.oidc);
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

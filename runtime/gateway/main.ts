@@ -3,7 +3,8 @@
  * TEMPORAL_ADDRESS (+ TEMPORAL_NAMESPACE), CLAW_PORT, DATABASE_URL or CLAW_DB_*; listens on CLAW_HOST (default 127.0.0.1) and
  * answers GET /healthz once Temporal is connected; exits cleanly on SIGTERM.
  *
- * On the same port it serves the admin API (/api/v1, SCIM under /scim/v2; runtime/admin):
+ * On the same port it serves the admin API (/api/v1, SCIM under /scim/v2; runtime/admin) and
+ * the web console (/console/; runtime/console):
  * two Fastify instances behind one HTTP server, split by path, so the webhook ingress and
  * the admin API each keep their own body parsing, limits and error shapes.
  *
@@ -129,15 +130,16 @@ async function main(): Promise<void> {
         }
       : {}),
     logger: true,
+    console: true,
   });
   await Promise.all([app.ready(), admin.ready()]);
-  const isAdmin = (url: string | undefined) => /^\/(api|scim)\//.test(url ?? '');
+  const isAdmin = (url: string | undefined) => /^\/(api|scim)\/|^\/console(\/|$|\?)/.test(url ?? '');
   const server = createServer((req, res) => (isAdmin(req.url) ? admin.routing(req, res) : app.routing(req, res)));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
-  console.log(JSON.stringify({ msg: 'gateway listening', host, port, adminApi: '/api/v1', scim: '/scim/v2' }));
+  console.log(JSON.stringify({ msg: 'gateway listening', host, port, adminApi: '/api/v1', scim: '/scim/v2', console: '/console/' }));
 
   let stopping = false;
   const stop = async () => {
