@@ -113,3 +113,20 @@ export async function call<T>(base: string, token: string | undefined, method: s
   }
   return value as T;
 }
+
+export interface SignedInApi {
+  base: string;
+  call<T>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+/**
+ * The admin API as the signed-in person (or CLAW_API_KEY), when there is one: platform
+ * commands then act through it (Cedar decides, the audit log names who). Undefined for the
+ * operator of a local platform who has not signed in: those commands act directly.
+ */
+export async function signedInApi(stateDir: string, config: ClawConfig, explicitUrl?: string): Promise<SignedInApi | undefined> {
+  const token = await bearer(stateDir, config);
+  if (!token) return undefined;
+  const base = apiBase(config, explicitUrl);
+  return { base, call: (method, path, body) => call(base, token, method, path, body) };
+}

@@ -28,6 +28,7 @@ const work = mkdtempSync(join(tmpdir(), 'claw-people-'));
 const stateDir = join(work, 'state');
 let op: TestOp;
 let api = '';
+let firstRunId = '';
 
 const claw = (args: string[], env: Record<string, string> = {}): Promise<ClawResult> => runClaw(args, { stateDir, cwd: work, env });
 async function ok(args: string[], env?: Record<string, string>): Promise<ClawResult> {
@@ -123,6 +124,7 @@ describe('people: sign-in, roles in Cedar, the admin API and the audit log', () 
     const approved = await request(ana, 'POST', decision, { approve: true });
     expect(approved.status, JSON.stringify(approved.body)).toBe(200);
     expect(approved.body).toMatchObject({ approved: true, tool: 'echo', by: 'user:ana@acme.com' });
+    firstRunId = call.runId;
     expect(await finished).toBe(0);
     expect(JSON.parse(sent.trim().split('\n').at(-1)!)).toMatchObject({ status: 'completed', reply: expect.stringContaining('Launch handled.') });
 
@@ -213,6 +215,14 @@ describe('people: sign-in, roles in Cedar, the admin API and the audit log', () 
 
     expect((await ok(['whoami'])).stdout).toMatch(/^user bo@acme\.com .*\n {2}acme: admin/);
 
+    // Signed in, the platform commands act through the API as bo.
+    expect((await ok(['secrets', 'list', '--tenant', 'acme'])).stdout.trim().split('\n')).toContain('GITHUB_TOKEN');
+    const shown = await ok(['runs', 'show', firstRunId, '--tenant', 'acme', '--decrypt']);
+    expect(shown.stdout).toContain('launch please');
+    const listedAudit = (await ok(['audit', 'list', '--tenant', 'acme'])).stdout;
+    expect(listedAudit).toMatch(/user:bo@acme\.com\ttrace\.decrypt\trun\/\S+\tallow\trole:admin/);
+    expect((await ok(['audit', 'verify', '--tenant', 'acme'])).stdout).toMatch(/chain intact/);
+
     // Signed in, claw deny goes through the API: Cedar decides, the audit log names bo.
     const send = spawn(process.execPath, [join(REPO, 'bin', 'claw.js'), '--state-dir', stateDir, '--json', 'send', '--tenant', 'acme', '--agent', 'helper', 'launch again'], { cwd: work, env: { ...process.env, CLAW_STATE_DIR: '' } });
     const sendDone = new Promise<number | null>((resolve) => send.on('close', resolve));
@@ -286,6 +296,8 @@ describe('people: sign-in, roles in Cedar, the admin API and the audit log', () 
     expect((await request(boKey, 'GET', '/api/v1/tenants/acme/audit')).body.code).toBe('AUTH_USER_DEPROVISIONED');
     expect((await scim('GET', '/Users')).status).toBe(401);
     expect((await request(bo, 'GET', '/api/v1/me')).body.tenants).toEqual([]);
+    // Signed out, this machine's operator checks the chain directly (no API, no person).
+    await ok(['logout']);
     expect((await ok(['audit', 'verify', '--tenant', 'acme'])).stdout).toMatch(/chain intact/);
   }, 120_000);
 });

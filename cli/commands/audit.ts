@@ -13,7 +13,9 @@ import { Command } from 'commander';
 import { ClawError, EXIT } from '../../core/errors.js';
 import { assertTenantId } from '../../core/config/schema.js';
 import { localTenantKeyring } from '../../runtime/crypto/index.js';
-import { AuditLog, verifyChain, type AuditEvent, type AuditHead, type VerifyResult } from '../../runtime/audit/log.js';
+import { AuditLog, verifyChain, type AuditEntry, type AuditEvent, type AuditHead, type VerifyResult } from '../../runtime/audit/log.js';
+import { readSession, signedInApi, type SignedInApi } from '../api-client.js';
+import { loadInstallConfig } from './platform-access.js';
 import { exportLines, otlpExport, parseExport } from '../../runtime/audit/export.js';
 import { globalOptions, output, type GlobalOptions } from '../context.js';
 import { requireMetadataStoreUrl } from './platform-access.js';
@@ -48,6 +50,19 @@ function reportVerify(global: GlobalOptions, tenantId: string, result: VerifyRes
   if (!result.ok) process.exitCode = EXIT.error;
 }
 
+function renderEntries(tenantId: string, rows: { seq: number; entry?: AuditEntry; unreadable?: string }[]): string {
+  if (rows.length === 0) return `no audit entries for tenant ${tenantId}`;
+  return rows
+    .map((r) => (r.entry ? `${r.seq}\t${r.entry.at}\t${r.entry.actor.kind}:${r.entry.actor.id}\t${r.entry.action}\t${r.entry.resource}\t${r.entry.decision}${r.entry.determiningPolicies.length ? `\t${r.entry.determiningPolicies.join(',')}` : ''}` : `${r.seq}\t(unreadable: ${r.unreadable})`))
+    .join('\n');
+}
+
+/** Signed in (or CLAW_API_KEY) and no --database-url: through the admin API, as the signed-in person. */
+async function viaApi(global: GlobalOptions, databaseUrl: string | undefined): Promise<SignedInApi | undefined> {
+  if (databaseUrl || (!process.env.CLAW_API_KEY && !readSession(global.stateDir))) return undefined;
+  return signedInApi(global.stateDir, loadInstallConfig(global));
+}
+
 export function auditCommand(): Command {
   const audit = new Command('audit').description("a tenant's tamper-evident audit log (who did what, decided by which policy)");
   const dbOption = ['--database-url <url>', 'metadata store (default: $DATABASE_URL, or the running local platform)'] as const;
@@ -60,18 +75,17 @@ export function auditCommand(): Command {
     .action(async function (this: Command, opts: { tenant: string; databaseUrl?: string }) {
       const global = globalOptions(this);
       const tenantId = assertTenantId(opts.tenant);
+      const api = await viaApi(global, opts.databaseUrl);
+      if (api) {
+        const { entries } = await api.call<{ entries: (AuditEntry & { unreadable?: string })[] }>('GET', `/api/v1/tenants/${tenantId}/audit?limit=1000`);
+        return output(global, { type: 'audit.list', tenant: tenantId, entries }, () => renderEntries(tenantId, entries.map((e) => ({ seq: e.seq, entry: e.unreadable ? undefined : e, unreadable: e.unreadable }))));
+      }
       const rows = await withLog(global, opts.databaseUrl, async (log) => {
         const out = [];
         for await (const row of log.read(tenantId)) out.push(row);
         return out;
       });
-      output(global, { type: 'audit.list', tenant: tenantId, entries: rows.map((r) => r.entry ?? { seq: r.seq, unreadable: r.unreadable }) }, () =>
-        rows.length === 0
-          ? `no audit entries for tenant ${tenantId}`
-          : rows
-              .map((r) => (r.entry ? `${r.seq}\t${r.entry.at}\t${r.entry.actor.kind}:${r.entry.actor.id}\t${r.entry.action}\t${r.entry.resource}\t${r.entry.decision}${r.entry.determiningPolicies.length ? `\t${r.entry.determiningPolicies.join(',')}` : ''}` : `${r.seq}\t(unreadable: ${r.unreadable})`))
-              .join('\n'),
-      );
+      output(global, { type: 'audit.list', tenant: tenantId, entries: rows.map((r) => r.entry ?? { seq: r.seq, unreadable: r.unreadable }) }, () => renderEntries(tenantId, rows));
     });
 
   audit
@@ -89,6 +103,8 @@ export function auditCommand(): Command {
         const parsed = parseExport(readFileSync(opts.in, 'utf8'));
         return reportVerify(global, tenantId, verifyChain(parsed.chain, head ?? parsed.head));
       }
+      const api = head ? undefined : await viaApi(global, opts.databaseUrl);
+      if (api) return reportVerify(global, tenantId, await api.call<VerifyResult>('GET', `/api/v1/tenants/${tenantId}/audit/verify`));
       reportVerify(global, tenantId, await withLog(global, opts.databaseUrl, (log) => log.verify(tenantId, head)));
     });
 

@@ -7,6 +7,7 @@
  * The metadata store is the fallback for a run whose trace is not in the lake (nor the
  * worker's write-ahead log) yet: it is read only while the platform runs.
  */
+import { readSession, signedInApi } from '../api-client.js';
 import { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -153,6 +154,16 @@ export function runsCommand(): Command {
       const global = globalOptions(this);
       const opts = parse(ShowOptions, this.opts());
       const config = loadInstallConfig(global);
+      // Signed in (claw login) or with CLAW_API_KEY: through the admin API, where Cedar
+      // decides who may read and decrypt, and every decryption is in the audit log.
+      const api = process.env.CLAW_API_KEY || readSession(global.stateDir) ? await signedInApi(global.stateDir, config) : undefined;
+      if (api) {
+        const tenant = opts.tenant ?? (await storeIfRunning(global.stateDir, config).then(async (s) => (s ? s.store.getRun(runId).finally(() => s.close()) : undefined)))?.tenantId;
+        if (!tenant) throw new ClawError('USAGE', `say which tenant run '${runId}' is of`, { hint: 'pass --tenant' });
+        const found = await api.call<RunTimeline>('GET', `/api/v1/tenants/${tenant}/runs/${encodeURIComponent(runId)}${opts.decrypt ? '?decrypt=true' : ''}`);
+        if (opts.html) writeFileSync(resolve(opts.html), renderTimelineHtml(found), { mode: found.decrypted ? 0o600 : 0o644 });
+        return output(global, { type: 'run', source: 'trace', run: found, ...(opts.html ? { html: resolve(opts.html) } : {}) }, () => `${renderTimeline(found)}${opts.html ? `\n\nwrote ${resolve(opts.html)}` : ''}`);
+      }
       const keyring = localTenantKeyring(global.stateDir);
       const session = await storeIfRunning(global.stateDir, config);
       try {

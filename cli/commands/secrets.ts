@@ -13,6 +13,7 @@ import { openSecretStore, checkSecretName, type ClosableSecretStore } from '../.
 import { globalOptions, output, type GlobalOptions } from '../context.js';
 import { loadInstallConfig, localActor, requireMetadataStoreUrl } from './platform-access.js';
 import { recordAudit } from './audit.js';
+import { readSession, signedInApi, type SignedInApi } from '../api-client.js';
 
 /** The store of a running platform: --database-url, $DATABASE_URL, or the local platform of --state-dir. */
 export async function openCliSecretStore(global: GlobalOptions, databaseUrl?: string, keyring = localTenantKeyring(global.stateDir)): Promise<ClosableSecretStore> {
@@ -68,6 +69,14 @@ export async function readSecretValue(stdin: NodeJS.ReadStream = process.stdin, 
   return value;
 }
 
+/** Signed in (claw login) or with CLAW_API_KEY: through the admin API, where Cedar decides and the audit log names you. */
+async function viaApi(command: Command, tenantId: string): Promise<SignedInApi | undefined> {
+  const global = globalOptions(command);
+  if (!process.env.CLAW_API_KEY && !readSession(global.stateDir)) return undefined;
+  checkTenant(global, tenantId);
+  return signedInApi(global.stateDir, loadInstallConfig(global));
+}
+
 export function secretsCommand(): Command {
   const secrets = new Command('secrets').description("a tenant's secrets (values from stdin only; never printed)");
   const withStore = async <T>(command: Command, tenantId: string, databaseUrl: string | undefined, run: (store: ClosableSecretStore, global: GlobalOptions) => Promise<T>) => {
@@ -92,6 +101,11 @@ export function secretsCommand(): Command {
     .action(async function (this: Command, name: string, opts: { tenant: string; databaseUrl?: string }) {
       checkSecretName(name);
       const value = await readSecretValue(process.stdin, name);
+      const api = await viaApi(this, opts.tenant);
+      if (api) {
+        await api.call('PUT', `/api/v1/tenants/${opts.tenant}/secrets/${name}`, { value });
+        return output(globalOptions(this), { type: 'secret.set', tenant: opts.tenant, name }, () => `stored ${name} for tenant ${opts.tenant}`);
+      }
       await withStore(this, opts.tenant, opts.databaseUrl, async (store, global) => {
         await store.set(opts.tenant, name, value);
         await recordAudit(global, opts.tenant, { actor: localActor(), action: 'secret.set', resource: `secret/${name}`, decision: 'allow', determiningPolicies: [] }, opts.databaseUrl);
@@ -105,6 +119,11 @@ export function secretsCommand(): Command {
     .requiredOption('--tenant <id>', 'the tenant')
     .option('--database-url <url>', 'metadata store (default: $DATABASE_URL, or the running local platform)')
     .action(async function (this: Command, opts: { tenant: string; databaseUrl?: string }) {
+      const api = await viaApi(this, opts.tenant);
+      if (api) {
+        const { names } = await api.call<{ names: string[] }>('GET', `/api/v1/tenants/${opts.tenant}/secrets`);
+        return output(globalOptions(this), { type: 'secret.list', tenant: opts.tenant, names }, () => (names.length ? names.join('\n') : `no secrets for tenant ${opts.tenant}`));
+      }
       await withStore(this, opts.tenant, opts.databaseUrl, async (store, global) => {
         const names = await store.list(opts.tenant);
         output(global, { type: 'secret.list', tenant: opts.tenant, names }, () => (names.length ? names.join('\n') : `no secrets for tenant ${opts.tenant}`));
@@ -118,6 +137,11 @@ export function secretsCommand(): Command {
     .option('--database-url <url>', 'metadata store (default: $DATABASE_URL, or the running local platform)')
     .action(async function (this: Command, name: string, opts: { tenant: string; databaseUrl?: string }) {
       checkSecretName(name);
+      const api = await viaApi(this, opts.tenant);
+      if (api) {
+        await api.call('DELETE', `/api/v1/tenants/${opts.tenant}/secrets/${name}`);
+        return output(globalOptions(this), { type: 'secret.removed', tenant: opts.tenant, name }, () => `removed ${name} from tenant ${opts.tenant}`);
+      }
       await withStore(this, opts.tenant, opts.databaseUrl, async (store, global) => {
         const removed = await store.remove(opts.tenant, name);
         if (!removed) throw new ClawError('SECRET_NOT_FOUND', `tenant ${opts.tenant} has no secret ${name}`, { hint: `see \`claw secrets list --tenant ${opts.tenant}\`` });
