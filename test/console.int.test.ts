@@ -149,6 +149,11 @@ describe.skipIf(!haveBrowser)(`the web console in Chromium${haveBrowser ? '' : `
 
   it("a run's timeline shows content sealed until an admin decrypts it; the decryption is in the audit log", async () => {
     const page = await signedIn('bo@acme.com');
+    await page.goto(`${base}/console/#/t/acme/agents`);
+    const helper = page.getByRole('article', { name: 'agent helper' });
+    await helper.waitFor();
+    expect(await helper.textContent()).toMatch(/revision 1 .*model scripted.*Toolsecho \(needs a human\)/s);
+    await shot(page, 'agents');
     await page.goto(`${base}/console/#/t/acme/runs`);
     await page.getByRole('link', { name: runId }).waitFor();
     await shot(page, 'runs');

@@ -24,6 +24,7 @@ import { connectTemporal, tenantClient, type TenantClient } from '../temporal/co
 import { buildAdminApi } from './server.js';
 import { openSecretStore } from '../secrets/index.js';
 import { listRuns, showRun } from '../traces/runs.js';
+import { MetadataStore } from '../store/metadata.js';
 
 const work = mkdtempSync(join(tmpdir(), 'claw-admin-api-'));
 const tenant = `api-${Date.now().toString(36)}`;
@@ -36,6 +37,7 @@ let identities: IdentityStore;
 let audit: AuditLog;
 let closeTemporal: () => Promise<void>;
 let secrets: Awaited<ReturnType<typeof openSecretStore>>;
+let metadata: Promise<MetadataStore> | undefined;
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
@@ -69,6 +71,7 @@ agents:
     audit,
     secrets: (secrets = await openSecretStore({ databaseUrl: inject('postgresUrl'), keyring })),
     keyring,
+    agents: { list: (tenantId) => (metadata ??= MetadataStore.connect(inject('postgresUrl'), { keyring, max: 2 })).then((m) => m.listAgents(tenantId)) },
     traces: {
       list: (tenantId, filter) => listRuns({ stateDir: join(work, 'state'), tenantId, ...filter }),
       show: (tenantId, runId, decrypt) => showRun({ stateDir: join(work, 'state'), tenantId, runId, decrypt, keyring }),
@@ -87,7 +90,7 @@ agents:
 
 afterAll(async () => {
   await app?.close();
-  await Promise.allSettled([identities?.close(), audit?.close(), secrets?.close(), closeTemporal?.()]);
+  await Promise.allSettled([identities?.close(), audit?.close(), secrets?.close(), metadata?.then((m) => m.close()), closeTemporal?.()]);
   rmSync(work, { recursive: true, force: true });
 });
 

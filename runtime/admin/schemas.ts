@@ -257,3 +257,27 @@ export const Explained = {
     shadow: { type: 'object', properties: { decision: str, determining: { type: 'array', items: Determining } } },
   },
 } as const;
+
+export const AgentList = {
+  type: 'object',
+  required: ['tenant', 'agents'],
+  properties: {
+    tenant: str,
+    agents: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'revision', 'model', 'tools', 'channels', 'schedules'],
+        properties: {
+          id: str,
+          revision: int,
+          appliedAt: str,
+          model: { type: 'object', properties: { provider: str, model: str } },
+          tools: { type: 'array', items: { type: 'object', properties: { name: str, approval: str } } },
+          channels: { type: 'array', items: str },
+          schedules: { type: 'array', items: { type: 'object', properties: { id: str, cron: str, timezone: str } } },
+        },
+      },
+    },
+  },
+} as const;

@@ -27,6 +27,7 @@ import type { CedarAuthorizer } from '../authz/authorizer.js';
 import { decide, listPending, pendingApprovals, runningRun } from '../approvals/service.js';
 import type { AuthorizationDecision, SecretStore, TenantKeyring } from '../ports.js';
 import type { RunStatus, RunSummary, RunTimeline } from '../traces/runs.js';
+import type { AgentRecord } from '../store/metadata.js';
 import type { TenantClient } from '../temporal/connection.js';
 import { callerRef, type Caller, type Identity } from '../identity/identity.js';
 import type { IdentityStore } from '../identity/store.js';
@@ -53,6 +54,8 @@ export interface AdminApiOptions {
     list(tenantId: string, filter: { agentId?: string; status?: RunStatus; limit?: number }): Promise<RunSummary[]>;
     show(tenantId: string, runId: string, decrypt: boolean): Promise<RunTimeline>;
   };
+  /** The agents as stored (revisions); absent where this process has no metadata store. */
+  agents?: { list(tenantId: string): Promise<AgentRecord[]> };
   logger?: boolean;
   /** Serve the web console under /console (runtime/console). */
   console?: boolean;
@@ -447,6 +450,37 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       if (!request.query.decrypt) return sealed;
       await guard(request, { tenantId, action: 'decryptTrace', resource: agent, context: { runId }, audit: { action: 'trace.decrypt', resource: `run/${runId}` }, record: true });
       return traces.show(tenantId, runId, true);
+    },
+  );
+
+  // ---------------------------------------------------------------- agents
+
+  app.get<{ Params: { tenant: string } }>(
+    '/api/v1/tenants/:tenant/agents',
+    { schema: { operationId: 'listAgents', summary: "the tenant's agents the caller may read: revision, model, tools (and which need a human), channels, schedules", params: S.TenantParams, response: { 200: S.AgentList, default: S.ApiError } } },
+    async (request) => {
+      const tenantId = request.params.tenant;
+      const agents = need(options.agents, 'agent store');
+      const who = await caller(request);
+      const principal = await options.identity.principal(who, tenantId);
+      const authorizer = options.authorizer();
+      const stored = await agents.list(tenantId);
+      const readable = stored.filter((a) => authorizer.authorizeAdmin({ tenantId, principal, action: 'readAgent', resource: uid.agent(tenantId, a.id) }).decision === 'allow');
+      if (readable.length === 0 && stored.length > 0) {
+        await guard(request, { tenantId, action: 'readAgent', resource: uid.agent(tenantId, stored[0]!.id), audit: { action: 'agent.read', resource: 'agents' }, record: false });
+      }
+      return {
+        tenant: tenantId,
+        agents: readable.map(({ id, revision, appliedAt, spec }) => ({
+          id,
+          revision,
+          appliedAt: appliedAt.toISOString(),
+          model: { provider: spec.model.provider, ...('model' in spec.model && typeof spec.model.model === 'string' ? { model: spec.model.model } : {}) },
+          tools: spec.tools.map((t) => (typeof t === 'string' ? { name: t, approval: 'none' } : { name: t.name, approval: t.approval ?? 'none' })),
+          channels: spec.channels.map((c) => c.type),
+          schedules: spec.schedules.map((sc) => ({ id: sc.id, cron: sc.cron, timezone: sc.timezone })),
+        })),
+      };
     },
   );
 

@@ -30,6 +30,7 @@ import { OidcVerifier } from '../identity/oidc.js';
 import { IdentityStore } from '../identity/store.js';
 import { LocalKeyringBackend } from '../crypto/local-keyring.js';
 import { listRuns, showRun } from '../traces/runs.js';
+import { MetadataStore } from '../store/metadata.js';
 import { temporalStarter } from './starter.js';
 
 async function main(): Promise<void> {
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
   });
   const identities = await IdentityStore.open(processConfig.databaseUrl!);
   const audit = await AuditLog.open(processConfig.databaseUrl!, keyring);
+  const metadata = await MetadataStore.connect(processConfig.databaseUrl!, { keyring, max: 2 });
   const admin = await buildAdminApi({
     config: () => config,
     authorizer: () => authorizer,
@@ -115,6 +117,7 @@ async function main(): Promise<void> {
     tenantClient: tenantClientFor,
     secrets,
     keyring,
+    agents: { list: (tenantId) => metadata.listAgents(tenantId) },
     keyVersions: (tenantId) => {
       const backend = (keyring as { backend?: unknown }).backend;
       return backend instanceof LocalKeyringBackend ? backend.versions(tenantId) : undefined;
@@ -148,7 +151,7 @@ async function main(): Promise<void> {
     // Stop taking requests, let in-flight deliveries finish, then close the clients.
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await Promise.allSettled([app.close(), admin.close()]);
-    await Promise.allSettled([secrets.close(), connection.close(), identities.close(), audit.close()]);
+    await Promise.allSettled([secrets.close(), connection.close(), identities.close(), audit.close(), metadata.close()]);
     process.exit(0);
   };
   process.on('SIGTERM', stop);

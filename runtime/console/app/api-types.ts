@@ -240,6 +240,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tenants/{tenant}/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** the tenant's agents the caller may read: revision, model, tools (and which need a human), channels, schedules */
+        get: operations["listAgents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tenants/{tenant}/policies": {
         parameters: {
             query?: never;
@@ -1177,6 +1194,66 @@ export interface operations {
                         } & {
                             [key: string]: unknown;
                         })[];
+                    };
+                };
+            };
+            /** @description Every error: a stable code (docs/errors.md), what is wrong, and how to fix it */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        hint?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listAgents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a tenant id */
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenant: string;
+                        agents: {
+                            id: string;
+                            revision: number;
+                            appliedAt?: string;
+                            model: {
+                                provider?: string;
+                                model?: string;
+                            };
+                            tools: {
+                                name?: string;
+                                approval?: string;
+                            }[];
+                            channels: string[];
+                            schedules: {
+                                id?: string;
+                                cron?: string;
+                                timezone?: string;
+                            }[];
+                        }[];
                     };
                 };
             };

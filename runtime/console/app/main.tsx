@@ -75,6 +75,34 @@ function Tenants({ me }: { me: Me }) {
   );
 }
 
+function Agents({ api, tenant }: { api: Api; tenant: string }) {
+  const list = useLoad(() => must(api.GET('/api/v1/tenants/{tenant}/agents', { params: { path: { tenant } } })), [tenant]);
+  return (
+    <section>
+      <h1>Agents</h1>
+      <Problem error={list.error} />
+      {!list.data && !list.error ? <Loading /> : null}
+      {list.data?.agents.map((a) => (
+        <article key={a.id} aria-label={`agent ${a.id}`}>
+          <header>
+            <strong>{a.id}</strong> · revision {a.revision} · applied {when(a.appliedAt)} · model {a.model.provider}
+            {a.model.model ? `/${a.model.model}` : ''}
+          </header>
+          <dl>
+            <dt>Tools</dt>
+            <dd>{a.tools.map((t) => `${t.name}${t.approval === 'required' ? ' (needs a human)' : ''}`).join(', ') || 'none'}</dd>
+            <dt>Channels</dt>
+            <dd>{a.channels.join(', ') || 'none'}</dd>
+            <dt>Schedules</dt>
+            <dd>{a.schedules.map((sc) => `${sc.id}: ${sc.cron} ${sc.timezone}`).join('; ') || 'none'}</dd>
+          </dl>
+          <a href={`#/t/${tenant}/runs`}>Runs</a>
+        </article>
+      ))}
+    </section>
+  );
+}
+
 function Approvals({ api, tenant }: { api: Api; tenant: string }) {
   const list = useLoad(() => must(api.GET('/api/v1/tenants/{tenant}/approvals', { params: { path: { tenant } } })), [tenant]);
   const [reasons, setReasons] = useState<Record<string, string>>({});
@@ -401,6 +429,7 @@ function Key({ api, tenant }: { api: Api; tenant: string }) {
 
 const PAGES = [
   ['approvals', 'Approvals'],
+  ['agents', 'Agents'],
   ['runs', 'Runs'],
   ['audit', 'Audit'],
   ['policies', 'Policies'],
@@ -416,6 +445,7 @@ function Shell({ session, config }: { session: Session; config: ConsoleConfig })
   const body = () => {
     if (!me.data) return me.error ? <Problem error={me.error} /> : <Loading />;
     if (!tenant) return <Tenants me={me.data} />;
+    if (page === 'agents') return <Agents api={api} tenant={tenant} />;
     if (page === 'runs' && id) return <Run api={api} tenant={tenant} runId={id} />;
     if (page === 'runs') return <Runs api={api} tenant={tenant} />;
     if (page === 'audit') return <Audit api={api} tenant={tenant} />;
