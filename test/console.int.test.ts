@@ -10,9 +10,11 @@
  *   refuses the same decision sent with the viewer's own session;
  * - a run's timeline shows content sealed until an admin decrypts it (which is audited).
  *
+ * Each page shown is checked with axe-core (WCAG 2 A/AA: no serious or critical violation).
  * With CLAW_SCREENSHOTS=1 it writes the pages to docs/console/ (the README links them).
  */
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +27,7 @@ import { LOCAL_PORT_NAMES, writePeopleInstall } from './fixtures/people-install.
 import { freePorts } from './fixtures/ports.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const haveBrowser = existsSync(CHROMIUM);
 const SHOTS = process.env.CLAW_SCREENSHOTS === '1' ? join(REPO, 'docs', 'console') : undefined;
 
@@ -46,7 +49,8 @@ function sendInBackground(text: string): Promise<{ code: number | null; stdout: 
 
 /** A fresh browser context signed in as `login` through the provider's pages. */
 async function signedIn(login: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, reducedMotion: 'reduce' });
+  // CSP is bypassed here only so axe-core can be injected; the last test checks the CSP itself.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, reducedMotion: 'reduce', bypassCSP: true });
   const page = await context.newPage();
   await page.goto(`${base}/console/`);
   await page.getByRole('button', { name: /^Sign in with / }).click();
@@ -60,7 +64,19 @@ async function signedIn(login: string): Promise<Page> {
 }
 
 async function shot(page: Page, name: string): Promise<void> {
+  await accessible(page, name);
   if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** axe-core's WCAG 2 A/AA rules on the page as shown: no serious or critical violation (labels, names, contrast, ...). */
+async function accessible(page: Page, name: string): Promise<void> {
+  await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(o: unknown): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const result = await axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
+    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  expect(violations, `accessibility of the ${name} page`).toEqual([]);
 }
 
 beforeAll(async () => {
