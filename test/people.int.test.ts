@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
+import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../runtime/workflows/testing/harness.js';
 import { REPO, runClaw, type ClawResult } from './fixtures/claw-cli.js';
@@ -29,6 +30,7 @@ const stateDir = join(work, 'state');
 let op: TestOp;
 let api = '';
 let firstRunId = '';
+let ports: number[] = [];
 
 const claw = (args: string[], env: Record<string, string> = {}): Promise<ClawResult> => runClaw(args, { stateDir, cwd: work, env });
 async function ok(args: string[], env?: Record<string, string>): Promise<ClawResult> {
@@ -72,6 +74,7 @@ beforeAll(async () => {
     'gil@globex.com': ['globex-admins'],
   });
   const free = await freePorts(LOCAL_PORT_NAMES.length);
+  ports = free;
   api = `http://127.0.0.1:${free[2]}`;
   writePeopleInstall(work, op.issuer, free);
   await ok(['up']);
@@ -169,6 +172,22 @@ describe('people: sign-in, roles in Cedar, the admin API and the audit log', () 
     expect(opened.body.decrypted).toBe(true);
     expect(JSON.stringify(opened.body)).toContain('launch please');
 
+    // The Temporal Web UI's codec endpoint with a person's sign-in: a payload of the run, as
+    // Temporal holds it (sealed), decodes for the admin (recorded) and not for the approver.
+    const connection = await Connection.connect({ address: `127.0.0.1:${ports[0]}` });
+    const history = await connection.workflowService.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId: `acme/run/${run.runId}` } });
+    await connection.close();
+    const input = history.history!.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+    const wire = { metadata: Object.fromEntries(Object.entries(input.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(input.data!).toString('base64') };
+    expect(Buffer.from(wire.data, 'base64').toString()).not.toContain('launch please');
+    expect(await request(ana, 'POST', '/api/v1/codec/decode', { payloads: [wire] })).toMatchObject({ status: 403, body: { code: 'ADMIN_FORBIDDEN' } });
+    const decoded = await request(bo, 'POST', '/api/v1/codec/decode', { payloads: [wire] });
+    expect(decoded.status, JSON.stringify(decoded.body)).toBe(200);
+    expect(Buffer.from(decoded.body.payloads[0].data, 'base64').toString()).toContain('launch please');
+    const preflight = await fetch(`${api}/api/v1/codec/decode`, { method: 'OPTIONS', headers: { origin: `http://127.0.0.1:${ports[1]}`, 'access-control-request-method': 'POST' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(`http://127.0.0.1:${ports[1]}`);
+
     // Policies in force, and an explanation, for readers; the auditor's role holds neither.
     const policies = (await request(ana, 'GET', '/api/v1/tenants/acme/policies')).body.policies.map((p: { id: string }) => p.id);
     expect(policies).toEqual(expect.arrayContaining(['base:tenant-isolation', 'grant:helper:echo', 'role:approver', 'acme:deny-needs-reason']));
@@ -198,7 +217,7 @@ describe('people: sign-in, roles in Cedar, the admin API and the audit log', () 
     expect((await request(bo, 'GET', '/api/v1/tenants/acme/key')).body.state).toBe('active');
 
     const actions = (await request(cy, 'GET', '/api/v1/tenants/acme/audit')).body.entries.map((e: any) => `${e.actor.id} ${e.action} ${e.decision}`);
-    expect(actions).toEqual(expect.arrayContaining(['ana@acme.com trace.decrypt deny', 'bo@acme.com trace.decrypt allow', 'bo@acme.com secret.set allow', 'bo@acme.com key.rotate allow']));
+    expect(actions).toEqual(expect.arrayContaining(['ana@acme.com trace.decrypt deny', 'bo@acme.com trace.decrypt allow', 'ana@acme.com payload.decode deny', 'bo@acme.com payload.decode allow', 'bo@acme.com secret.set allow', 'bo@acme.com key.rotate allow']));
   }, 60_000);
 
   it('claw login (device code) signs the CLI in; claw whoami and claw apikey use the API', async () => {

@@ -281,3 +281,15 @@ export const AgentList = {
     },
   },
 } as const;
+
+export const Payloads = {
+  type: 'object',
+  required: ['payloads'],
+  properties: {
+    payloads: {
+      type: 'array',
+      maxItems: 1000,
+      items: { type: 'object', properties: { metadata: { type: 'object', additionalProperties: { type: 'string', description: 'base64' } }, data: { type: 'string', description: 'base64' } } },
+    },
+  },
+} as const;

@@ -28,6 +28,8 @@ import { decide, listPending, pendingApprovals, runningRun } from '../approvals/
 import type { AuthorizationDecision, SecretStore, TenantKeyring } from '../ports.js';
 import type { RunStatus, RunSummary, RunTimeline } from '../traces/runs.js';
 import type { AgentRecord } from '../store/metadata.js';
+import { fromJson, toJson, type JsonPayload } from '../codec-server/server.js';
+import { payloadTenant, tenantPayloadCodec } from '../crypto/codec.js';
 import type { TenantClient } from '../temporal/connection.js';
 import { callerRef, type Caller, type Identity } from '../identity/identity.js';
 import type { IdentityStore } from '../identity/store.js';
@@ -54,6 +56,8 @@ export interface AdminApiOptions {
     list(tenantId: string, filter: { agentId?: string; status?: RunStatus; limit?: number }): Promise<RunSummary[]>;
     show(tenantId: string, runId: string, decrypt: boolean): Promise<RunTimeline>;
   };
+  /** Origins allowed to call /api/v1/codec (the Temporal Web UI's), with credentials. */
+  codecCorsOrigins?: string[];
   /** The agents as stored (revisions); absent where this process has no metadata store. */
   agents?: { list(tenantId: string): Promise<AgentRecord[]> };
   logger?: boolean;
@@ -85,6 +89,21 @@ const STATUS: Record<string, number> = {
   RUN_NOT_RUNNING: 409,
   SCIM_UNIQUENESS: 409,
   WORKER_UNAVAILABLE: 503,
+  TENANT_KEY_DESTROYED: 410,
+  TENANT_KEY_MISSING: 404,
+  PAYLOAD_NOT_ENCRYPTED: 422,
+  PAYLOAD_TENANT_MISMATCH: 422,
+  PAYLOAD_UNSEALABLE: 422,
+  PAYLOAD_CONTEXT_MISSING: 422,
+  PAYLOAD_WORKFLOW_NOT_TENANT: 422,
+  CIPHERTEXT_CORRUPT: 422,
+  CIPHERTEXT_PURPOSE_MISMATCH: 422,
+  CIPHERTEXT_TENANT_MISMATCH: 422,
+  CIPHERTEXT_TRUNCATED: 422,
+  ENVELOPE_HEADER_TOO_LARGE: 422,
+  TENANT_ID_INVALID: 400,
+  KMS_THROTTLED: 503,
+  KMS_UNAVAILABLE: 503,
   OIDC_UNREACHABLE: 503,
   OIDC_ISSUER_MISMATCH: 503,
   STORE_UNAVAILABLE: 503,
@@ -450,6 +469,63 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       if (!request.query.decrypt) return sealed;
       await guard(request, { tenantId, action: 'decryptTrace', resource: agent, context: { runId }, audit: { action: 'trace.decrypt', resource: `run/${runId}` }, record: true });
       return traces.show(tenantId, runId, true);
+    },
+  );
+
+  // ---------------------------------------------------------------- codec (the Temporal Web UI)
+  // The Web UI's codec endpoint, for people: the UI forwards its sign-in (configure it with
+  // the same provider and client, ID token as bearer) and decodes a run's payloads here.
+  // Decoding a tenant's payloads is decryptTrace on every agent of the tenant, recorded.
+
+  const codecOrigins = new Set(options.codecCorsOrigins ?? []);
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith('/api/v1/codec/')) return;
+    const origin = request.headers.origin;
+    if (origin && codecOrigins.has(origin)) {
+      reply.header('access-control-allow-origin', origin).header('vary', 'Origin').header('access-control-allow-credentials', 'true');
+      reply.header('access-control-allow-methods', 'POST, OPTIONS').header('access-control-allow-headers', 'Authorization, Content-Type, X-Namespace').header('access-control-max-age', '600');
+    }
+  });
+  app.options('/api/v1/codec/decode', { schema: { hide: true } }, async (request, reply) => {
+    const origin = request.headers.origin;
+    if (!origin || !codecOrigins.has(origin)) throw new ClawError('ADMIN_FORBIDDEN', 'this origin may not call the codec endpoint', { hint: 'add it to CLAW_CODEC_CORS_ORIGINS' });
+    return reply.code(204).send();
+  });
+
+  app.post<{ Body: { payloads: JsonPayload[] } }>(
+    '/api/v1/codec/decode',
+    { bodyLimit: 16 * 1024 * 1024, schema: { operationId: 'decodePayloads', summary: "the Temporal Web UI's codec: decode payloads of tenants whose runs the caller may decrypt (recorded)", body: S.Payloads, response: { 200: S.Payloads, default: S.ApiError } } },
+    async (request) => {
+      const payloads = request.body.payloads.map(fromJson);
+      const byTenant = new Map<string, number>();
+      for (const p of payloads) {
+        const tenant = payloadTenant(p);
+        if (tenant !== undefined) byTenant.set(tenant, (byTenant.get(tenant) ?? 0) + 1);
+      }
+      const keyring = need(options.keyring, 'tenant keyring');
+      for (const [tenantId, count] of byTenant) {
+        const agents = options.config().agents.filter((a) => a.tenant === tenantId).map((a) => a.id);
+        const who = await caller(request);
+        const principal = await options.identity.principal(who, tenantId);
+        const refused = agents.find((a) => options.authorizer().authorizeAdmin({ tenantId, principal, action: 'decryptTrace', resource: uid.agent(tenantId, a) }).decision !== 'allow');
+        await guard(request, { tenantId, action: 'decryptTrace', resource: uid.agent(tenantId, refused ?? agents[0] ?? '-'), audit: { action: 'payload.decode', resource: 'temporal-payloads', details: { payloads: count } }, record: true });
+      }
+      const out = [];
+      for (const p of payloads) {
+        const tenant = payloadTenant(p);
+        if (tenant === undefined) {
+          out.push(p);
+          continue;
+        }
+        const crypto = await keyring.forTenant(tenant);
+        try {
+          out.push(...(await tenantPayloadCodec(crypto).decode([p])));
+        } catch (err) {
+          if (isClawError(err)) throw err;
+          throw new ClawError('REQUEST_INVALID', 'a payload could not be read', { hint: "send payloads as the Temporal UI does: { payloads: [{ metadata, data }] }, base64" });
+        }
+      }
+      return { payloads: out.map(toJson) };
     },
   );
 

@@ -12,7 +12,7 @@ import type { TenantKeyring } from '../ports.js';
 import { payloadTenant, tenantPayloadCodec } from '../crypto/codec.js';
 import type { Caller, TokenStore } from './tokens.js';
 
-interface JsonPayload {
+export interface JsonPayload {
   metadata?: Record<string, string>;
   data?: string;
 }
@@ -29,12 +29,12 @@ export interface CodecServerOptions {
   bodyLimit?: number;
 }
 
-const fromJson = (p: JsonPayload): Payload => ({
+export const fromJson = (p: JsonPayload): Payload => ({
   metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
   data: Buffer.from(p.data ?? '', 'base64'),
 });
 
-const toJson = (p: Payload): JsonPayload => ({
+export const toJson = (p: Payload): JsonPayload => ({
   metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')])),
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
 });

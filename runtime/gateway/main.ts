@@ -132,6 +132,11 @@ async function main(): Promise<void> {
           },
         }
       : {}),
+    // The Temporal Web UI's origin, for its codec endpoint (as the codec-server's).
+    codecCorsOrigins: (process.env.CLAW_CODEC_CORS_ORIGINS ?? `http://127.0.0.1:${config.local.temporalUiPort},http://localhost:${config.local.temporalUiPort}`)
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
     logger: true,
     console: true,
   });
