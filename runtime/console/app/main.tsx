@@ -163,10 +163,27 @@ function Approvals({ api, tenant }: { api: Api; tenant: string }) {
 
 function Runs({ api, tenant }: { api: Api; tenant: string }) {
   const [status, setStatus] = useState('');
-  const runs = useLoad(() => must(api.GET('/api/v1/tenants/{tenant}/runs', { params: { path: { tenant }, query: status ? { status: status as never } : {} } })), [tenant, status]);
+  const [agent, setAgent] = useState('');
+  const agents = useLoad(() => must(api.GET('/api/v1/tenants/{tenant}/agents', { params: { path: { tenant } } })), [tenant]);
+  const runs = useLoad(
+    () => must(api.GET('/api/v1/tenants/{tenant}/runs', { params: { path: { tenant }, query: { ...(status ? { status: status as never } : {}), ...(agent ? { agent } : {}) } } })),
+    [tenant, status, agent],
+  );
   return (
     <section>
       <h1>Runs</h1>
+      <div class="grid">
+      <label>
+        Agent
+        <select value={agent} onChange={(e) => setAgent((e.target as HTMLSelectElement).value)}>
+          <option value="">any</option>
+          {agents.data?.agents.map((a) => (
+            <option key={a.id} value={a.id}>
+              {a.id}
+            </option>
+          ))}
+        </select>
+      </label>
       <label>
         Status
         <select value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
@@ -178,6 +195,7 @@ function Runs({ api, tenant }: { api: Api; tenant: string }) {
           ))}
         </select>
       </label>
+      </div>
       <Problem error={runs.error} />
       {!runs.data && !runs.error ? <Loading /> : null}
       {runs.data ? (
