@@ -47,6 +47,8 @@ export interface SecretStore {
   set(tenantId: string, name: string, value: string): Promise<void>;
   /** Names only, never values. */
   list(tenantId: string): Promise<string[]>;
+  /** Names and when each last changed (never values), where the store keeps it. */
+  listChanged?(tenantId: string): Promise<{ name: string; updatedAt: string }[]>;
   remove(tenantId: string, name: string): Promise<boolean>;
 }
 

@@ -203,6 +203,7 @@ describe('people: sign-in, roles in Cedar, the admin API and the audit log', () 
     expect((await request(ana, 'PUT', '/api/v1/tenants/acme/secrets/GITHUB_TOKEN', { value: 'x' })).body.code).toBe('ADMIN_FORBIDDEN');
     const names = await request(ana, 'GET', '/api/v1/tenants/acme/secrets');
     expect(names.body.names).toContain('GITHUB_TOKEN');
+    expect(names.body.changed).toEqual(expect.arrayContaining([{ name: 'GITHUB_TOKEN', updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }]));
     expect(JSON.stringify(names.body)).not.toContain('ghp_');
 
     // The key: readers see its versions; the admin rotates it.

@@ -136,7 +136,15 @@ export const ApiKeyCreated = {
 
 export const Revoked = { type: 'object', required: ['tenant', 'id', 'revoked'], properties: { tenant: str, id: str, revoked: { type: 'boolean' } } } as const;
 
-export const SecretList = { type: 'object', required: ['tenant', 'names'], properties: { tenant: str, names: { type: 'array', items: str } } } as const;
+export const SecretList = {
+  type: 'object',
+  required: ['tenant', 'names'],
+  properties: {
+    tenant: str,
+    names: { type: 'array', items: str },
+    changed: { type: 'array', description: 'when each last changed, where the store keeps it', items: { type: 'object', properties: { name: str, updatedAt: str } } },
+  },
+} as const;
 
 const secretName = id('^[A-Za-z_][A-Za-z0-9_.-]{0,127}$', 'a secret name');
 export const SecretParams = { type: 'object', required: ['tenant', 'name'], properties: { tenant, name: secretName } } as const;

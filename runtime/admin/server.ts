@@ -352,7 +352,8 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       const tenantId = request.params.tenant;
       await guard(request, { tenantId, action: 'listSecrets', resource: tenantResource(tenantId), audit: { action: 'secret.list', resource: 'secrets' }, record: false });
       if (!options.secrets) throw new ClawError('NOT_FOUND', 'this process has no secret store', { hint: 'ask the gateway that serves the admin API' });
-      return { tenant: tenantId, names: (await options.secrets.list(tenantId)).sort() };
+      const changed = options.secrets.listChanged ? await options.secrets.listChanged(tenantId) : undefined;
+      return { tenant: tenantId, names: (await options.secrets.list(tenantId)).sort(), ...(changed ? { changed } : {}) };
     },
   );
 

@@ -55,6 +55,11 @@ export class DbSecretStore implements SecretStore {
     return rows.map((r) => r.name);
   }
 
+  async listChanged(tenantId: string): Promise<{ name: string; updatedAt: string }[]> {
+    const { rows } = await this.pool.query<{ name: string; updated_at: Date }>('select name, updated_at from claw_secrets where tenant_id = $1 order by name', [tenantId]);
+    return rows.map((r) => ({ name: r.name, updatedAt: new Date(r.updated_at).toISOString() }));
+  }
+
   async remove(tenantId: string, name: string): Promise<boolean> {
     checkSecretName(name);
     const result = await this.pool.query('delete from claw_secrets where tenant_id = $1 and name = $2', [tenantId, name]);

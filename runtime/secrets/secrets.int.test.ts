@@ -51,6 +51,11 @@ function conformance(make: () => Promise<Backend>) {
     expect(await b.store.list('globex')).toEqual([]);
     await b.store.set('acme', 'OTHER', 'v3');
     expect(await b.store.get('acme', 'OTHER')).toBe('v3');
+    // When each changed, never what it holds.
+    const changed = await b.store.listChanged!('acme');
+    expect(changed.map((c) => c.name)).toEqual(['OTHER', 'SLACK_BOT_TOKEN']);
+    for (const c of changed) expect(Math.abs(Date.parse(c.updatedAt) - Date.now())).toBeLessThan(60_000);
+    expect(JSON.stringify(changed)).not.toContain(VALUE);
     expect(await b.store.remove('acme', 'OTHER')).toBe(true);
     expect(await b.store.remove('acme', 'OTHER')).toBe(false);
     expect(await b.store.get('acme', 'OTHER')).toBeUndefined();

@@ -138,6 +138,19 @@ export class VaultSecretStore implements SecretStore {
     return (body.data?.keys ?? []).filter((k) => !k.endsWith('/')).sort();
   }
 
+  /** KV v2 keeps each secret's metadata, with the time its current version was written. */
+  async listChanged(tenantId: string): Promise<{ name: string; updatedAt: string }[]> {
+    const out: { name: string; updatedAt: string }[] = [];
+    for (const name of await this.list(tenantId)) {
+      const response = await this.call(tenantId, 'GET', this.path(tenantId, 'metadata', name));
+      if (response.status === 404) continue;
+      if (response.status !== 200) throw this.failure(response.status, 'reading secret metadata', tenantId);
+      const body = (await response.json()) as { data?: { updated_time?: string } };
+      out.push({ name, updatedAt: body.data?.updated_time ? new Date(body.data.updated_time).toISOString() : '' });
+    }
+    return out;
+  }
+
   async remove(tenantId: string, name: string): Promise<boolean> {
     checkSecretName(name);
     const existing = await this.call(tenantId, 'GET', this.path(tenantId, 'metadata', name));

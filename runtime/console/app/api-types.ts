@@ -839,6 +839,11 @@ export interface operations {
                     "application/json": {
                         tenant: string;
                         names: string[];
+                        /** @description when each last changed, where the store keeps it */
+                        changed?: {
+                            name?: string;
+                            updatedAt?: string;
+                        }[];
                     };
                 };
             };

@@ -388,13 +388,24 @@ function Secrets({ api, tenant }: { api: Api; tenant: string }) {
       <h1>Secrets</h1>
       <p>Names only: values never leave the secret store (set them with claw secrets set).</p>
       <Problem error={list.error} />
-      <ul>
-        {list.data?.names.map((n) => (
-          <li key={n}>
-            <code>{n}</code>
-          </li>
-        ))}
-      </ul>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Last changed</th>
+          </tr>
+        </thead>
+        <tbody>
+          {list.data?.names.map((n) => (
+            <tr key={n}>
+              <td>
+                <code>{n}</code>
+              </td>
+              <td>{when(list.data?.changed?.find((c) => c.name === n)?.updatedAt)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </section>
   );
 }

@@ -25,6 +25,8 @@ export async function startKv2StandIn(options: {
   mounts: string[];
 }): Promise<Kv2StandIn> {
   const stored = new Map<string, Record<string, unknown>[]>();
+  /** When each key's current version was written (KV v2 metadata `updated_time`). */
+  const updated = new Map<string, string>();
   const requests: Kv2StandIn['requests'] = [];
   const readBody = async (req: IncomingMessage) => {
     const chunks: Buffer[] = [];
@@ -59,6 +61,7 @@ export async function startKv2StandIn(options: {
       const versions = stored.get(key) ?? [];
       versions.push(body.data);
       stored.set(key, versions);
+      updated.set(key, new Date().toISOString());
       return send(200, { data: { version: versions.length } });
     }
     if (kind === 'data' && req.method === 'GET') {
@@ -74,7 +77,7 @@ export async function startKv2StandIn(options: {
     }
     if (kind === 'metadata' && req.method === 'GET') {
       const versions = stored.get(key);
-      return versions ? send(200, { data: { current_version: versions.length } }) : send(404, { errors: [] });
+      return versions ? send(200, { data: { current_version: versions.length, updated_time: updated.get(key) } }) : send(404, { errors: [] });
     }
     if (kind === 'metadata' && req.method === 'DELETE') {
       stored.delete(key);
