@@ -112,7 +112,7 @@ describe.skipIf(!haveBrowser)(`the web console in Chromium${haveBrowser ? '' : `
     await eventually(async () => {
       await page.getByRole('button', { name: 'Refresh' }).click();
       return (await parked.count()) > 0 ? true : undefined;
-    }, 'the parked call on the approvals page', 60_000, 1_000);
+    }, 'the parked call on the approvals page', 90_000, 1_000);
     expect(await parked.locator('pre').textContent()).toContain('"text": "launched"');
     await shot(page, 'approvals');
     await parked.getByRole('button', { name: 'Approve' }).click();
@@ -123,7 +123,7 @@ describe.skipIf(!haveBrowser)(`the web console in Chromium${haveBrowser ? '' : `
     expect(reply).toMatchObject({ status: 'completed', reply: expect.stringContaining('Launch handled.') });
     runId = reply.runId;
     await page.context().close();
-  }, 120_000);
+  }, 180_000);
 
   it("a viewer sees the approve button disabled, and the API refuses the viewer's decision", async () => {
     const sent = sendInBackground('launch again');
@@ -133,7 +133,7 @@ describe.skipIf(!haveBrowser)(`the web console in Chromium${haveBrowser ? '' : `
     await eventually(async () => {
       await page.reload();
       return (await parked.count()) > 0 ? true : undefined;
-    }, 'the second parked call', 60_000, 1_000);
+    }, 'the second parked call', 90_000, 1_000);
     await expect(parked.getByRole('button', { name: 'Approve' }).isDisabled()).resolves.toBe(true);
     await expect(parked.getByRole('button', { name: 'Deny' }).isDisabled()).resolves.toBe(true);
     expect(await parked.textContent()).toContain('Your roles do not allow deciding this call.');
@@ -161,7 +161,7 @@ describe.skipIf(!haveBrowser)(`the web console in Chromium${haveBrowser ? '' : `
     await admin.getByRole('status').filter({ hasText: /^Denied echo/ }).waitFor();
     expect((await sent).code).toBe(0);
     await admin.context().close();
-  }, 120_000);
+  }, 180_000);
 
   it("a run's timeline shows content sealed until an admin decrypts it; the decryption is in the audit log", async () => {
     const page = await signedIn('bo@acme.com');
@@ -196,9 +196,16 @@ describe.skipIf(!haveBrowser)(`the web console in Chromium${haveBrowser ? '' : `
     await page.getByLabel('Tool').fill('echo');
     await page.getByRole('button', { name: 'Explain' }).click();
     await page.getByRole('status').filter({ hasText: /^ALLOW \(needs a human approval\) — grant:helper:echo/ }).waitFor();
+    // A proposed policy, diffed before anyone commits it; a syntax error says where.
+    await page.getByLabel('Proposed policy (Cedar)').fill('@id("proposal:no-echo")\nforbid (principal, action == Action::"invokeTool:echo", resource);');
+    await page.getByRole('button', { name: 'Diff' }).click();
+    await page.getByRole('list', { name: 'changes' }).getByText(/^helper loses echo: invokeTool:echo approval → deny \(grant:helper:echo\)/).waitFor();
     await shot(page, 'policies');
+    await page.getByLabel('Proposed policy (Cedar)').fill('forbid (principal, action, resource) when { nonsense };');
+    await page.getByRole('button', { name: 'Diff' }).click();
+    await page.getByRole('alert').filter({ hasText: /^CEDAR_POLICY_(SYNTAX|SCHEMA): proposed\/proposal\.cedar:1:/ }).waitFor();
     await page.context().close();
-  }, 120_000);
+  }, 180_000);
 
   it('serves the bundle from this origin only (CSP), with no external request', async () => {
     const context = await browser.newContext();

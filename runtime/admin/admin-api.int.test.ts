@@ -65,6 +65,7 @@ agents:
   const authorizer = CedarAuthorizer.fromConfig(config, configFile);
   app = await buildAdminApi({
     config: () => config,
+    configFile: () => configFile,
     authorizer: () => authorizer,
     identity: new Identity(identities, () => undefined, () => config),
     identities,

@@ -301,3 +301,35 @@ export const Payloads = {
     },
   },
 } as const;
+
+export const DiffBody = {
+  type: 'object',
+  required: ['file', 'text'],
+  additionalProperties: false,
+  properties: { file: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\\.cedar$' }, text: { type: 'string', maxLength: 262144 } },
+} as const;
+
+export const Diffed = {
+  type: 'object',
+  required: ['tenant', 'file', 'changes'],
+  properties: {
+    tenant: str,
+    file: str,
+    changes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          tenant: str,
+          agent: str,
+          subject: str,
+          change: { type: 'string', enum: ['gains', 'loses', 'changes'] },
+          actions: {
+            type: 'array',
+            items: { type: 'object', properties: { action: str, resource: str, before: str, after: str, policies: { type: 'array', items: str }, conditional: { type: 'boolean' } } },
+          },
+        },
+      },
+    },
+  },
+} as const;

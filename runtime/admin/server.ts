@@ -29,6 +29,7 @@ import type { AuthorizationDecision, SecretStore, TenantKeyring } from '../ports
 import type { RunStatus, RunSummary, RunTimeline } from '../traces/runs.js';
 import type { AgentRecord } from '../store/metadata.js';
 import { fromJson, toJson, type JsonPayload } from '../codec-server/server.js';
+import { diffPolicies } from '../authz/diff.js';
 import { payloadTenant, tenantPayloadCodec } from '../crypto/codec.js';
 import type { TenantClient } from '../temporal/connection.js';
 import { callerRef, type Caller, type Identity } from '../identity/identity.js';
@@ -56,6 +57,8 @@ export interface AdminApiOptions {
     list(tenantId: string, filter: { agentId?: string; status?: RunStatus; limit?: number }): Promise<RunSummary[]>;
     show(tenantId: string, runId: string, decrypt: boolean): Promise<RunTimeline>;
   };
+  /** claw.yaml's path (policy diffs rebuild the tenant's policies from it). */
+  configFile?: () => string;
   /** Origins allowed to call /api/v1/codec (the Temporal Web UI's), with credentials. */
   codecCorsOrigins?: string[];
   /** The agents as stored (revisions); absent where this process has no metadata store. */
@@ -84,6 +87,9 @@ const STATUS: Record<string, number> = {
   NOT_FOUND: 404,
   RUN_NOT_FOUND: 404,
   RUN_STATUS_INVALID: 400,
+  CEDAR_POLICY_SYNTAX: 400,
+  CEDAR_POLICY_SCHEMA: 400,
+  CEDAR_POLICY_DUPLICATE_ID: 400,
   NOT_AVAILABLE: 501,
   CALL_NOT_PENDING: 409,
   RUN_NOT_RUNNING: 409,
@@ -585,6 +591,20 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       const { agent, tool, args, channel } = request.body;
       const decision = options.authorizer().authorizeToolCall({ tenantId, agentId: agent, runId: 'policy-explain', tool, args: args ?? {}, ...(channel ? { channel } : {}) });
       return { tenant: tenantId, agent, tool, ...decision };
+    },
+  );
+
+  app.post<{ Params: { tenant: string }; Body: { file: string; text: string } }>(
+    '/api/v1/tenants/:tenant/policies/diff',
+    { schema: { operationId: 'diffPolicy', summary: "what adding a proposed policy file to the tenant's policies would change in what its agents may do (nothing is changed)", params: S.TenantParams, body: S.DiffBody, response: { 200: S.Diffed, default: S.ApiError } } },
+    async (request) => {
+      const tenantId = request.params.tenant;
+      const configFile = need(options.configFile, 'claw.yaml');
+      await guard(request, { tenantId, action: 'readPolicy', resource: tenantResource(tenantId), audit: { action: 'policy.diff', resource: 'policies' }, record: false });
+      const config = options.config();
+      const proposal = { file: `proposed/${request.body.file}`, text: request.body.text };
+      const entries = diffPolicies({ config, configFile: configFile() }, { config, configFile: configFile(), extraSources: { [tenantId]: [proposal] } }).filter((e) => e.tenant === tenantId);
+      return { tenant: tenantId, file: proposal.file, changes: entries };
     },
   );
 

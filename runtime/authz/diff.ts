@@ -12,7 +12,8 @@
 import type { ClawConfig } from '../../core/config/schema.js';
 import { argType, catalog, uid, type ArgType } from '../../policies/cedar/compile.js';
 import type { AuthorizationDecision } from '../ports.js';
-import { CedarAuthorizer } from './authorizer.js';
+import { CedarAuthorizer, tenantInput } from './authorizer.js';
+import type { PolicySource } from './policies.js';
 import { outcomeOf } from './policy-test-runner.js';
 
 export interface PolicySide {
@@ -20,6 +21,8 @@ export interface PolicySide {
   configFile: string;
   /** Tenant id → a policy directory to use instead of the tenant's configured one. */
   policyDirs?: Record<string, string>;
+  /** Tenant id → policy files in force beside the tenant's own (a proposal under review). */
+  extraSources?: Record<string, PolicySource[]>;
 }
 
 export interface DiffAction {
@@ -65,7 +68,13 @@ export function sampleArgs(t: ArgType | undefined): unknown {
 }
 
 function authorizerFor(side: PolicySide): CedarAuthorizer {
-  return CedarAuthorizer.fromConfig(side.config, side.configFile, { now: () => FIXED_TIME, policyDirs: side.policyDirs });
+  const authorizer = new CedarAuthorizer({ now: () => FIXED_TIME });
+  for (const tenant of side.config.tenants) {
+    const input = tenantInput(side.config, side.configFile, tenant.id, side.policyDirs?.[tenant.id]);
+    authorizer.load({ ...input, sources: [...input.sources, ...(side.extraSources?.[tenant.id] ?? [])] });
+  }
+  authorizer.setCatalog(side.config);
+  return authorizer;
 }
 
 const union = <T>(a: Iterable<T>, b: Iterable<T>) => [...new Set([...a, ...b])].sort();

@@ -110,6 +110,7 @@ async function main(): Promise<void> {
   const metadata = await MetadataStore.connect(processConfig.databaseUrl!, { keyring, max: 2 });
   const admin = await buildAdminApi({
     config: () => config,
+    configFile: () => configFile,
     authorizer: () => authorizer,
     identity: new Identity(identities, () => oidc, () => config),
     identities,

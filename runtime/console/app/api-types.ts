@@ -308,6 +308,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tenants/{tenant}/policies/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** what adding a proposed policy file to the tenant's policies would change in what its agents may do (nothing is changed) */
+        post: operations["diffPolicy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/scim/v2/{tenant}/Users": {
         parameters: {
             query?: never;
@@ -1458,6 +1475,70 @@ export interface operations {
                                 };
                             }[];
                         };
+                    };
+                };
+            };
+            /** @description Every error: a stable code (docs/errors.md), what is wrong, and how to fix it */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        hint?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    diffPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a tenant id */
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    file: string;
+                    text: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenant: string;
+                        file: string;
+                        changes: {
+                            tenant?: string;
+                            agent?: string;
+                            subject?: string;
+                            /** @enum {string} */
+                            change?: "gains" | "loses" | "changes";
+                            actions?: {
+                                action?: string;
+                                resource?: string;
+                                before?: string;
+                                after?: string;
+                                policies?: string[];
+                                conditional?: boolean;
+                            }[];
+                        }[];
                     };
                 };
             };

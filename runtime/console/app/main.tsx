@@ -369,6 +369,8 @@ function Policies({ api, tenant }: { api: Api; tenant: string }) {
         {answer}
       </p>
       <Problem error={failure ?? list.error} />
+      <ProposedDiff api={api} tenant={tenant} />
+      <h2>In force</h2>
       {list.data?.policies.map((p) => (
         <details key={p.id}>
           <summary>
@@ -378,6 +380,49 @@ function Policies({ api, tenant }: { api: Api; tenant: string }) {
         </details>
       ))}
     </section>
+  );
+}
+
+/** What adding a policy file would change, before anyone commits it (nothing is changed here). */
+function ProposedDiff({ api, tenant }: { api: Api; tenant: string }) {
+  const [text, setText] = useState('');
+  const [result, setResult] = useState<{ changes: { agent?: string; subject?: string; change?: string; actions?: { action?: string; before?: string; after?: string; policies?: string[] }[] }[] }>();
+  const [failure, setFailure] = useState<Error>();
+  const diff = async (e: Event) => {
+    e.preventDefault();
+    setFailure(undefined);
+    setResult(undefined);
+    try {
+      setResult(await must(api.POST('/api/v1/tenants/{tenant}/policies/diff', { params: { path: { tenant } }, body: { file: 'proposal.cedar', text } })));
+    } catch (err) {
+      setFailure(err as Error);
+    }
+  };
+  return (
+    <form onSubmit={diff} aria-label="proposed policy">
+      <h2>Diff a proposed policy</h2>
+      <label>
+        Proposed policy (Cedar)
+        <textarea rows={5} value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
+      </label>
+      <button type="submit">Diff</button>
+      <Problem error={failure} />
+      {result ? (
+        result.changes.length === 0 ? (
+          <p role="status">No agent's permissions change.</p>
+        ) : (
+          <div role="status">
+            <ul aria-label="changes">
+              {result.changes.map((c) => (
+                <li key={`${c.agent}-${c.subject}`}>
+                  {c.agent} {c.change} {c.subject}: {c.actions?.map((a) => `${a.action} ${a.before} → ${a.after}${a.policies?.length ? ` (${a.policies.join(', ')})` : ''}`).join('; ')}
+                </li>
+              ))}
+            </ul>
+          </div>
+        )
+      ) : null}
+    </form>
   );
 }
 
