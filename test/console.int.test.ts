@@ -39,12 +39,30 @@ let browser: Browser;
 
 const claw = (args: string[]) => runClaw(args, { stateDir, cwd: work });
 
+interface Sent extends Promise<{ code: number | null; stdout: string }> {
+  /** Throws with the command's output if it ended (a run that should have parked did not). */
+  stillRunning(): void;
+}
+
 /** `claw send` in the background: resolves with its exit code and output when the run ends. */
-function sendInBackground(text: string): Promise<{ code: number | null; stdout: string }> {
+function sendInBackground(text: string): Sent {
   const child = spawn(process.execPath, [join(REPO, 'bin', 'claw.js'), '--state-dir', stateDir, '--json', 'send', '--tenant', 'acme', '--agent', 'helper', text], { cwd: work, env: { ...process.env, CLAW_STATE_DIR: '' } });
   let stdout = '';
+  let stderr = '';
+  let ended = false;
   child.stdout.on('data', (d) => (stdout += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout })));
+  child.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise<{ code: number | null; stdout: string }>((resolve) =>
+    child.on('close', (code) => {
+      ended = true;
+      resolve({ code, stdout });
+    }),
+  );
+  return Object.assign(done, {
+    stillRunning() {
+      if (ended) throw new Error(`claw send '${text}' ended before its call parked: ${stdout}${stderr}`);
+    },
+  });
 }
 
 /** A fresh browser context signed in as `login` through the provider's pages. */
@@ -110,6 +128,7 @@ describe.skipIf(!haveBrowser)(`the web console in Chromium${haveBrowser ? '' : `
     await page.getByRole('heading', { name: 'Approvals' }).waitFor();
     const parked = page.getByRole('article', { name: /^parked call / });
     await eventually(async () => {
+      sent.stillRunning();
       await page.getByRole('button', { name: 'Refresh' }).click();
       return (await parked.count()) > 0 ? true : undefined;
     }, 'the parked call on the approvals page', 90_000, 1_000);
@@ -131,9 +150,14 @@ describe.skipIf(!haveBrowser)(`the web console in Chromium${haveBrowser ? '' : `
     await page.goto(`${base}/console/#/t/acme/approvals`);
     const parked = page.getByRole('article', { name: /^parked call / });
     await eventually(async () => {
+      sent.stillRunning();
       await page.reload();
+      // Count once the list has loaded (a reload starts empty).
+      await page.getByRole('article', { name: /^parked call / }).or(page.getByText('No tool call is waiting for a decision.')).first().waitFor();
       return (await parked.count()) > 0 ? true : undefined;
-    }, 'the second parked call', 90_000, 1_000);
+    }, 'the second parked call', 90_000, 1_000).catch(async (err: Error) => {
+      throw new Error(`${err.message}; the page says: ${await page.locator('main').textContent()}`);
+    });
     await expect(parked.getByRole('button', { name: 'Approve' }).isDisabled()).resolves.toBe(true);
     await expect(parked.getByRole('button', { name: 'Deny' }).isDisabled()).resolves.toBe(true);
     expect(await parked.textContent()).toContain('Your roles do not allow deciding this call.');

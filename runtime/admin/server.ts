@@ -16,6 +16,7 @@
  *
  * Errors are `{ code, message, hint? }` with the codes the CLI prints (docs/errors.md).
  */
+import { basename, isAbsolute } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { ClawConfig } from '../../core/config/schema.js';
@@ -209,6 +210,19 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
 
   const tenantResource = (tenantId: string) => uid.tenant(tenantId);
 
+  /**
+   * For per-agent actions on a tenant-wide request (list runs, read agents, decode payloads):
+   * which of `agentIds` (default: the tenant's agents in claw.yaml) Cedar lets the caller
+   * take `action` on (and the principal and authorizer it was decided with).
+   */
+  async function agentsAllowed(request: FastifyRequest, tenantId: string, action: AdminAction, agentIds?: string[]) {
+    const principal = await options.identity.principal(await caller(request), tenantId);
+    const authorizer = options.authorizer();
+    const ids = agentIds ?? options.config().agents.filter((a) => a.tenant === tenantId).map((a) => a.id);
+    const allowed = new Set(ids.filter((a) => authorizer.authorizeAdmin({ tenantId, principal, action, resource: uid.agent(tenantId, a) }).decision === 'allow'));
+    return { ids, allowed, denied: ids.filter((a) => !allowed.has(a)), principal, authorizer };
+  }
+
   // ---------------------------------------------------------------- who am I
 
   app.get('/api/v1/me', { schema: { operationId: 'me', summary: 'who the caller is and the tenants it holds roles in', response: { 200: S.Me, default: S.ApiError } } }, async (request) => {
@@ -223,12 +237,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     { schema: { operationId: 'listApprovals', summary: "the tenant's parked tool calls, of the agents whose runs the caller may list", params: S.TenantParams, response: { 200: S.ApprovalList, default: S.ApiError } } },
     async (request) => {
       const tenantId = request.params.tenant;
-      const who = await caller(request);
-      const principal = await options.identity.principal(who, tenantId);
-      const authorizer = options.authorizer();
-      const agents = options.config().agents.filter((a) => a.tenant === tenantId).map((a) => a.id);
-      const may = (agentId: string) => authorizer.authorizeAdmin({ tenantId, principal, action: 'listRuns', resource: uid.agent(tenantId, agentId) }).decision === 'allow';
-      const listable = new Set(agents.filter(may));
+      const { ids: agents, allowed: listable, principal, authorizer } = await agentsAllowed(request, tenantId, 'listRuns');
       // Allowed for no agent at all: refused (and recorded) with the policies that decided.
       if (listable.size === 0) {
         await guard(request, { tenantId, action: 'listRuns', resource: uid.agent(tenantId, agents[0] ?? '-'), audit: { action: 'runs.list', resource: 'approvals' }, record: false });
@@ -446,11 +455,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     async (request) => {
       const tenantId = request.params.tenant;
       const traces = need(options.traces, 'trace reader');
-      const who = await caller(request);
-      const principal = await options.identity.principal(who, tenantId);
-      const authorizer = options.authorizer();
-      const agents = options.config().agents.filter((a) => a.tenant === tenantId).map((a) => a.id);
-      const listable = new Set(agents.filter((a) => authorizer.authorizeAdmin({ tenantId, principal, action: 'listRuns', resource: uid.agent(tenantId, a) }).decision === 'allow'));
+      const { ids: agents, allowed: listable } = await agentsAllowed(request, tenantId, 'listRuns');
       if (listable.size === 0 || (request.query.agent && !listable.has(request.query.agent))) {
         await guard(request, { tenantId, action: 'listRuns', resource: uid.agent(tenantId, request.query.agent ?? agents[0] ?? '-'), audit: { action: 'runs.list', resource: 'runs' }, record: false });
       }
@@ -511,11 +516,8 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       }
       const keyring = need(options.keyring, 'tenant keyring');
       for (const [tenantId, count] of byTenant) {
-        const agents = options.config().agents.filter((a) => a.tenant === tenantId).map((a) => a.id);
-        const who = await caller(request);
-        const principal = await options.identity.principal(who, tenantId);
-        const refused = agents.find((a) => options.authorizer().authorizeAdmin({ tenantId, principal, action: 'decryptTrace', resource: uid.agent(tenantId, a) }).decision !== 'allow');
-        await guard(request, { tenantId, action: 'decryptTrace', resource: uid.agent(tenantId, refused ?? agents[0] ?? '-'), audit: { action: 'payload.decode', resource: 'temporal-payloads', details: { payloads: count } }, record: true });
+        const { ids: agents, denied } = await agentsAllowed(request, tenantId, 'decryptTrace');
+        await guard(request, { tenantId, action: 'decryptTrace', resource: uid.agent(tenantId, denied[0] ?? agents[0] ?? '-'), audit: { action: 'payload.decode', resource: 'temporal-payloads', details: { payloads: count } }, record: true });
       }
       const out = [];
       for (const p of payloads) {
@@ -544,11 +546,9 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     async (request) => {
       const tenantId = request.params.tenant;
       const agents = need(options.agents, 'agent store');
-      const who = await caller(request);
-      const principal = await options.identity.principal(who, tenantId);
-      const authorizer = options.authorizer();
       const stored = await agents.list(tenantId);
-      const readable = stored.filter((a) => authorizer.authorizeAdmin({ tenantId, principal, action: 'readAgent', resource: uid.agent(tenantId, a.id) }).decision === 'allow');
+      const { allowed } = await agentsAllowed(request, tenantId, 'readAgent', stored.map((a) => a.id));
+      const readable = stored.filter((a) => allowed.has(a.id));
       if (readable.length === 0 && stored.length > 0) {
         await guard(request, { tenantId, action: 'readAgent', resource: uid.agent(tenantId, stored[0]!.id), audit: { action: 'agent.read', resource: 'agents' }, record: false });
       }
@@ -577,7 +577,8 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     async (request) => {
       const tenantId = request.params.tenant;
       await guard(request, { tenantId, action: 'readPolicy', resource: tenantResource(tenantId), audit: { action: 'policy.read', resource: 'policies' }, record: false });
-      const policies = options.authorizer().policies(tenantId).map((p) => ({ id: p.id, effect: p.effect, file: p.file, line: p.line, shadow: p.shadow, annotations: p.annotations, text: p.text }));
+      // An absolute path would tell callers where this server keeps its files: the file name is enough.
+      const policies = options.authorizer().policies(tenantId).map((p) => ({ id: p.id, effect: p.effect, file: isAbsolute(p.file) ? basename(p.file) : p.file, line: p.line, shadow: p.shadow, annotations: p.annotations, text: p.text }));
       return { tenant: tenantId, policies };
     },
   );
