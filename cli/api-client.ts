@@ -122,11 +122,14 @@ export interface SignedInApi {
 /**
  * The admin API as the signed-in person (or CLAW_API_KEY), when there is one: platform
  * commands then act through it (Cedar decides, the audit log names who). Undefined for the
- * operator of a local platform who has not signed in: those commands act directly.
+ * operator of a local platform who has not signed in (those commands act directly); the
+ * install's config is read only when someone is.
  */
-export async function signedInApi(stateDir: string, config: ClawConfig, explicitUrl?: string): Promise<SignedInApi | undefined> {
-  const token = await bearer(stateDir, config);
+export async function signedInApi(stateDir: string, config: () => ClawConfig, explicitUrl?: string): Promise<SignedInApi | undefined> {
+  if (!process.env.CLAW_API_KEY && !readSession(stateDir)) return undefined;
+  const install = config();
+  const token = await bearer(stateDir, install);
   if (!token) return undefined;
-  const base = apiBase(config, explicitUrl);
+  const base = apiBase(install, explicitUrl);
   return { base, call: (method, path, body) => call(base, token, method, path, body) };
 }

@@ -13,7 +13,7 @@
  *   on the next request; `claw audit verify` still finds the chain whole.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
@@ -319,5 +319,10 @@ describe('people: sign-in, roles in Cedar, the admin API and the audit log', () 
     // Signed out, this machine's operator checks the chain directly (no API, no person).
     await ok(['logout']);
     expect((await ok(['audit', 'verify', '--tenant', 'acme'])).stdout).toMatch(/chain intact/);
+    // The README's export for a SIEM, as OTLP logs: the file verifies on its own, with no store or key.
+    const exported = join(work, 'audit.json');
+    await ok(['audit', 'export', '--tenant', 'acme', '--format', 'otlp', '--out', exported]);
+    expect(JSON.parse(readFileSync(exported, 'utf8')).resourceLogs[0].scopeLogs[0].logRecords.length).toBeGreaterThan(10);
+    expect((await ok(['audit', 'verify', '--tenant', 'acme', '--in', exported])).stdout).toMatch(/chain intact/);
   }, 120_000);
 });

@@ -16,7 +16,7 @@ import { ID_PATTERN } from '../../core/config/schema.js';
 import { ClawError } from '../../core/errors.js';
 import type { TenantClient } from '../../runtime/temporal/connection.js';
 import { cancelRun, decide, listPending, type DecisionResult } from '../../runtime/approvals/service.js';
-import { apiBase, bearer, call } from '../api-client.js';
+import { signedInApi } from '../api-client.js';
 import { openPlatform, openTenantClient, type PlatformSession } from '../../stacks/local/platform.js';
 import { temporalAddress } from '../../stacks/local/supervisor.js';
 import { globalOptions, output, type GlobalOptions } from '../context.js';
@@ -66,6 +66,16 @@ async function withRun<T>(global: GlobalOptions, runId: string, tenantOption: st
   }
 }
 
+/** The local platform's metadata store, for one lookup (no Temporal connection). */
+async function withStore<T>(global: GlobalOptions, fn: (session: PlatformSession) => Promise<T>): Promise<T> {
+  const session = await openPlatform(global.stateDir, loadInstallConfig(global));
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
+  }
+}
+
 async function tenantOfRun(session: PlatformSession, runId: string): Promise<string> {
   const run = await session.store.getRun(runId);
   if (!run) throw new ClawError('UNKNOWN_RUN', `no run '${runId}'`, { hint: "list runs with 'claw runs list' (or pass --tenant)" });
@@ -90,12 +100,11 @@ function decisionCommand(name: 'approve' | 'deny'): Command {
     // Signed in (claw login) or holding a service key: through the admin API, where Cedar
     // decides and the audit log records who. Otherwise the operator of this machine's
     // platform, with its keys, acts directly.
-    const config = loadInstallConfig(global);
-    const token = await bearer(global.stateDir, config);
-    if (token) {
+    const api = await signedInApi(global.stateDir, () => loadInstallConfig(global), opts.apiUrl);
+    if (api) {
       if (opts.by) throw new ClawError('USAGE', '--by is for the local operator; signed in, the record names who you are', { hint: 'drop --by' });
-      const tenantId = opts.tenant ?? (await withRun(global, runId, undefined, async (tenant) => tenant.tenantId));
-      const result = await call<DecisionResult>(apiBase(config, opts.apiUrl), token, 'POST', `/api/v1/tenants/${checkId('tenant id', tenantId)}/runs/${runId}/calls/${encodeURIComponent(callId)}/decision`, {
+      const tenantId = opts.tenant ?? (await withStore(global, (session) => tenantOfRun(session, runId)));
+      const result = await api.call<DecisionResult>('POST', `/api/v1/tenants/${checkId('tenant id', tenantId)}/runs/${runId}/calls/${encodeURIComponent(callId)}/decision`, {
         approve: approved,
         ...(opts.reason ? { reason: opts.reason } : {}),
       });

@@ -14,7 +14,7 @@ import { ClawError, EXIT } from '../../core/errors.js';
 import { assertTenantId } from '../../core/config/schema.js';
 import { localTenantKeyring } from '../../runtime/crypto/index.js';
 import { AuditLog, verifyChain, type AuditEntry, type AuditEvent, type AuditHead, type VerifyResult } from '../../runtime/audit/log.js';
-import { readSession, signedInApi, type SignedInApi } from '../api-client.js';
+import { signedInApi, type SignedInApi } from '../api-client.js';
 import { loadInstallConfig } from './platform-access.js';
 import { exportLines, otlpExport, parseExport } from '../../runtime/audit/export.js';
 import { globalOptions, output, type GlobalOptions } from '../context.js';
@@ -59,8 +59,7 @@ function renderEntries(tenantId: string, rows: { seq: number; entry?: AuditEntry
 
 /** Signed in (or CLAW_API_KEY) and no --database-url: through the admin API, as the signed-in person. */
 async function viaApi(global: GlobalOptions, databaseUrl: string | undefined): Promise<SignedInApi | undefined> {
-  if (databaseUrl || (!process.env.CLAW_API_KEY && !readSession(global.stateDir))) return undefined;
-  return signedInApi(global.stateDir, loadInstallConfig(global));
+  return databaseUrl ? undefined : signedInApi(global.stateDir, () => loadInstallConfig(global));
 }
 
 export function auditCommand(): Command {

@@ -7,7 +7,7 @@
  * The metadata store is the fallback for a run whose trace is not in the lake (nor the
  * worker's write-ahead log) yet: it is read only while the platform runs.
  */
-import { readSession, signedInApi } from '../api-client.js';
+import { signedInApi } from '../api-client.js';
 import { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -156,7 +156,7 @@ export function runsCommand(): Command {
       const config = loadInstallConfig(global);
       // Signed in (claw login) or with CLAW_API_KEY: through the admin API, where Cedar
       // decides who may read and decrypt, and every decryption is in the audit log.
-      const api = process.env.CLAW_API_KEY || readSession(global.stateDir) ? await signedInApi(global.stateDir, config) : undefined;
+      const api = await signedInApi(global.stateDir, () => config);
       if (api) {
         const tenant = opts.tenant ?? (await storeIfRunning(global.stateDir, config).then(async (s) => (s ? s.store.getRun(runId).finally(() => s.close()) : undefined)))?.tenantId;
         if (!tenant) throw new ClawError('USAGE', `say which tenant run '${runId}' is of`, { hint: 'pass --tenant' });

@@ -13,7 +13,7 @@ import { openSecretStore, checkSecretName, type ClosableSecretStore } from '../.
 import { globalOptions, output, type GlobalOptions } from '../context.js';
 import { loadInstallConfig, localActor, requireMetadataStoreUrl } from './platform-access.js';
 import { recordAudit } from './audit.js';
-import { readSession, signedInApi, type SignedInApi } from '../api-client.js';
+import { signedInApi, type SignedInApi } from '../api-client.js';
 
 /** The store of a running platform: --database-url, $DATABASE_URL, or the local platform of --state-dir. */
 export async function openCliSecretStore(global: GlobalOptions, databaseUrl?: string, keyring = localTenantKeyring(global.stateDir)): Promise<ClosableSecretStore> {
@@ -72,9 +72,10 @@ export async function readSecretValue(stdin: NodeJS.ReadStream = process.stdin, 
 /** Signed in (claw login) or with CLAW_API_KEY: through the admin API, where Cedar decides and the audit log names you. */
 async function viaApi(command: Command, tenantId: string): Promise<SignedInApi | undefined> {
   const global = globalOptions(command);
-  if (!process.env.CLAW_API_KEY && !readSession(global.stateDir)) return undefined;
-  checkTenant(global, tenantId);
-  return signedInApi(global.stateDir, loadInstallConfig(global));
+  return signedInApi(global.stateDir, () => {
+    checkTenant(global, tenantId);
+    return loadInstallConfig(global);
+  });
 }
 
 export function secretsCommand(): Command {

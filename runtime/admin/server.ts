@@ -24,8 +24,8 @@ import { ClawError, isClawError } from '../../core/errors.js';
 import { grantedActions, type AdminAction } from '../../core/config/access.js';
 import { uid, type Uid } from '../../policies/cedar/compile.js';
 import type { AuditLog } from '../audit/log.js';
-import type { CedarAuthorizer } from '../authz/authorizer.js';
-import { decide, listPending, pendingApprovals, runningRun } from '../approvals/service.js';
+import type { AdminPrincipal, CedarAuthorizer } from '../authz/authorizer.js';
+import { decide, listPending, parkedCall } from '../approvals/service.js';
 import type { AuthorizationDecision, SecretStore, TenantKeyring } from '../ports.js';
 import type { RunStatus, RunSummary, RunTimeline } from '../traces/runs.js';
 import type { AgentRecord } from '../store/metadata.js';
@@ -135,6 +135,8 @@ export interface Guarded {
 declare module 'fastify' {
   interface FastifyRequest {
     clawCaller?: Caller;
+    /** The caller's principal per tenant, looked up once per request (the directory is asked once). */
+    clawPrincipals?: Map<string, Promise<AdminPrincipal>>;
   }
 }
 
@@ -178,12 +180,19 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: `no ${request.method} ${request.url.split('?')[0]} here`, hint: 'see /api/v1/openapi.json' }));
 
   const caller = async (request: FastifyRequest): Promise<Caller> => (request.clawCaller ??= await options.identity.authenticate(request.headers.authorization));
+  const principalOf = async (request: FastifyRequest, tenantId: string): Promise<AdminPrincipal> => {
+    const who = await caller(request);
+    const known = (request.clawPrincipals ??= new Map());
+    let principal = known.get(tenantId);
+    if (!principal) known.set(tenantId, (principal = options.identity.principal(who, tenantId)));
+    return principal;
+  };
 
   /** Authenticate, authorize and (for changes, decryptions and refusals) record; throws ADMIN_FORBIDDEN on deny. */
   async function guard(request: FastifyRequest, g: Guarded): Promise<{ caller: Caller; decision: AuthorizationDecision }> {
     const who = await caller(request);
     const known = options.config().tenants.some((t) => t.id === g.tenantId);
-    const principal = await options.identity.principal(who, g.tenantId);
+    const principal = await principalOf(request, g.tenantId);
     const decision = known
       ? options.authorizer().authorizeAdmin({ tenantId: g.tenantId, principal, action: g.action, resource: g.resource, ...(g.context ? { context: g.context } : {}) })
       : undefined;
@@ -216,7 +225,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
    * take `action` on (and the principal and authorizer it was decided with).
    */
   async function agentsAllowed(request: FastifyRequest, tenantId: string, action: AdminAction, agentIds?: string[]) {
-    const principal = await options.identity.principal(await caller(request), tenantId);
+    const principal = await principalOf(request, tenantId);
     const authorizer = options.authorizer();
     const ids = agentIds ?? options.config().agents.filter((a) => a.tenant === tenantId).map((a) => a.id);
     const allowed = new Set(ids.filter((a) => authorizer.authorizeAdmin({ tenantId, principal, action, resource: uid.agent(tenantId, a) }).decision === 'allow'));
@@ -256,24 +265,22 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       const { tenant: tenantId, runId, callId } = request.params;
       const { approve, reason } = request.body;
       // Members of the tenant only may learn whether a run or call exists.
-      const who = await caller(request);
-      const member = (await options.identity.principal(who, tenantId)).roles.length > 0;
+      const member = (await principalOf(request, tenantId)).roles.length > 0;
       const audit = { action: approve ? 'approval.grant' : 'approval.reject', resource: `run/${runId}/call/${callId}` };
       if (!member) await guard(request, { tenantId, action: 'decideApproval', resource: uid.tool(tenantId, '-'), context: { runId, approve }, audit, record: true });
-      // What tool the parked call is decides the policy; a call that is not parked is CALL_NOT_PENDING (decide says what waits).
+      // What tool the parked call is decides the policy; a call that is not parked is CALL_NOT_PENDING (saying what waits).
       const tenant = await options.tenantClient(tenantId);
-      const pending = (await pendingApprovals(tenant, await runningRun(tenant, runId))).find((p) => p.callId === callId);
-      if (!pending) return decide(tenant, runId, { callId, approved: approve, by: callerRef(who) });
-      const tool = pending.tool;
+      const parked = await parkedCall(tenant, runId, callId);
+      const tool = parked.call.tool;
       const { caller: by } = await guard(request, {
         tenantId,
         action: 'decideApproval',
         resource: uid.tool(tenantId, tool),
         context: { runId, approve, reason: reason ?? '' },
-        audit: { ...audit, details: { tool, step: pending.step } },
+        audit: { ...audit, details: { tool, step: parked.call.step } },
         record: true,
       });
-      return decide(tenant, runId, { callId, approved: approve, by: callerRef(by), ...(reason ? { reason } : {}) });
+      return decide(tenant, runId, { callId, approved: approve, by: callerRef(by), ...(reason ? { reason } : {}) }, parked);
     },
   );
 
@@ -336,7 +343,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       const unknown = roles.filter((r) => !defined.has(r));
       if (unknown.length) throw new ClawError('API_KEY_ROLE_UNKNOWN', `tenant '${tenantId}' has no role ${unknown.map((r) => `'${r}'`).join(', ')}`, { hint: `use roles from claw.yaml: ${[...defined].join(', ') || '(none defined)'}` });
       // A key never holds more than its creator: every action its roles grant, the creator's roles grant too.
-      const own = await options.identity.principal(who, tenantId);
+      const own = await principalOf(request, tenantId);
       const roleDefs = options.config().tenants.find((t) => t.id === tenantId)?.roles ?? [];
       const grants = (names: readonly string[]) => new Set(roleDefs.filter((r) => names.includes(r.name)).flatMap((r) => [...grantedActions(r.can)]));
       const mine = grants(own.roles);
@@ -470,8 +477,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     async (request) => {
       const { tenant: tenantId, runId } = request.params;
       const traces = need(options.traces, 'trace reader');
-      const who = await caller(request);
-      if ((await options.identity.principal(who, tenantId)).roles.length === 0) {
+      if ((await principalOf(request, tenantId)).roles.length === 0) {
         await guard(request, { tenantId, action: 'readTrace', resource: uid.agent(tenantId, '-'), context: { runId }, audit: { action: 'trace.read', resource: `run/${runId}` }, record: false });
       }
       // Which agent the run is of decides the policy: read the metadata first.

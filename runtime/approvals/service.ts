@@ -75,17 +75,24 @@ export interface DecisionResult {
 }
 
 /** Approve or reject one parked call: only a call the run is waiting on (CALL_NOT_PENDING otherwise). */
-export async function decide(tenant: TenantClient, runId: string, decision: ApprovalDecision): Promise<DecisionResult> {
+/** A call the run is parked on, with the run's handle; CALL_NOT_PENDING (saying what waits) otherwise. */
+export async function parkedCall(tenant: TenantClient, runId: string, callId: string): Promise<{ handle: Handle; call: PendingApproval }> {
   const handle = await runningRun(tenant, runId);
   const pending = await pendingApprovals(tenant, handle);
-  const call = pending.find((p) => p.callId === decision.callId);
+  const call = pending.find((p) => p.callId === callId);
   if (!call) {
     const waiting = pending.map((p) => `${p.callId} (${p.tool})`).join(', ');
-    throw new ClawError('CALL_NOT_PENDING', `run '${runId}' is not waiting for an approval of call '${decision.callId}'`, {
+    throw new ClawError('CALL_NOT_PENDING', `run '${runId}' is not waiting for an approval of call '${callId}'`, {
       hint: waiting ? `it waits on: ${waiting}` : `it waits on no approval now; see 'claw runs pending --tenant ${tenant.tenantId}'`,
       details: { pending },
     });
   }
+  return { handle, call };
+}
+
+/** Approve or reject one parked call: only a call the run is waiting on (CALL_NOT_PENDING otherwise). */
+export async function decide(tenant: TenantClient, runId: string, decision: ApprovalDecision, parked?: { handle: Handle; call: PendingApproval }): Promise<DecisionResult> {
+  const { handle, call } = parked ?? (await parkedCall(tenant, runId, decision.callId));
   // Bound to what the approver is shown: this step and exactly these arguments.
   await handle.signal(approvalSignal, { ...decision, step: call.step, argsJson: JSON.stringify(call.args ?? {}) });
   return { type: 'approval', tenant: tenant.tenantId, runId, callId: call.callId, tool: call.tool, step: call.step, args: call.args ?? {}, approved: decision.approved, by: decision.by };
