@@ -137,7 +137,8 @@ describe('the admin API contract', () => {
       const child = spawn(
       'st',
       ['run', `${base}/api/v1/openapi.json`, '-H', `Authorization: Bearer ${adminKey}`, '--checks', 'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance', '--max-examples', '15', '--seed', '1', '--workers', '1', '--phases', 'examples,fuzzing'],
-      { env: { ...process.env, NO_COLOR: '1' }, timeout: 240_000 },
+      // cwd: its cache (.schemathesis/) goes to the test's temp dir, not the repository.
+      { cwd: work, env: { ...process.env, NO_COLOR: '1' }, timeout: 240_000 },
       );
       let stdout = '';
       let stderr = '';
