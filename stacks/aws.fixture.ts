@@ -19,6 +19,8 @@ export interface AwsFixtureOptions {
   /** Tenants (by id) with `onRemove: shred`. */
   shred?: string[];
   region?: string;
+  /** aws.authorizedNetworks (CIDRs that may reach the EKS API's public endpoint). */
+  authorizedNetworks?: string[];
   extra?: string;
 }
 
@@ -37,6 +39,7 @@ export function awsConfigYaml(tenants: number, opts: AwsFixtureOptions = {}): st
     'aws:',
     `  region: ${opts.region ?? 'eu-west-1'}`,
     `  certificateArn: ${TEST_CERT_ARN}`,
+    ...(opts.authorizedNetworks ? [`  authorizedNetworks: [${opts.authorizedNetworks.map((c) => `'${c}'`).join(', ')}]`] : []),
     'images:',
     `  worker: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/claw/worker@${digest('a')}`,
     `  gateway: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/claw/gateway@${digest('b')}`,

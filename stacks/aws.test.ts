@@ -97,6 +97,17 @@ describe('aws stack, 1 tenant', () => {
   });
 });
 
+describe('aws stack: claw.yaml aws.authorizedNetworks', () => {
+  const eksOf = async (cfg: ReturnType<typeof awsConfig>) =>
+    synth.named((await synth.synthesize(() => stack.awsStack(cfg) as any)).resources, 'aws:eks/cluster:Cluster', 'cluster-eks').inputs;
+
+  it('by default the EKS API has no public endpoint; named networks open it to them alone', async () => {
+    expect((await eksOf(awsConfig(1))).vpcConfig).toMatchObject({ endpointPrivateAccess: true, endpointPublicAccess: false });
+    const open = await eksOf(awsConfig(1, { authorizedNetworks: ['203.0.113.0/24', '198.51.100.7/32'] }));
+    expect(open.vpcConfig).toMatchObject({ endpointPublicAccess: true, publicAccessCidrs: ['203.0.113.0/24', '198.51.100.7/32'] });
+  });
+});
+
 describe('aws stack: what removing a tenant from the stack deletes', () => {
   it("keeps every tenant's bucket, and its key unless the tenant is marked onRemove: shred", async () => {
     const { resources } = await synth.synthesize(() => stack.awsStack(awsConfig(2, { ids: ['acme', 'globex'], shred: ['globex'] })) as any);
@@ -199,6 +210,8 @@ describe('invalid claw.yaml for aws fails before any resource is declared', () =
 
   it.each([
     ['unknown region', awsConfigYaml(1, { region: 'eu-middle-9' }), /aws\.region: unknown AWS region/],
+    ['an authorized network that is not a CIDR', awsConfigYaml(1, { authorizedNetworks: ['203.0.113.0'] }), /aws\.authorizedNetworks\[0\]: authorized networks are IPv4 CIDRs/],
+    ['the whole internet as an authorized network', awsConfigYaml(1, { authorizedNetworks: ['0.0.0.0/0'] }), /aws\.authorizedNetworks: 0\.0\.0\.0\/0 opens the Kubernetes API/],
     ['duplicate tenant', awsConfigYaml(2, { ids: ['acme', 'acme'] }), /tenants\[1\]\.id: duplicate tenant id 'acme'/],
     ['BYOK ARN in the wrong form', awsConfigYaml(1, { ids: ['acme'], byok: { acme: 'arn:aws:kms:eu-west-1:1234:key/not-a-uuid' } }), /tenants\[0\]\.key\.ref: a BYOK key on aws is a KMS key ARN/],
   ])('%s: the loader names the field', (_what, yaml, message) => {

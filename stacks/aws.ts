@@ -141,6 +141,7 @@ export function awsStack(config: ClawConfig): AwsStackOutputs {
     platformKeyArn: platform.key.arn,
     clusterRole: eksRole,
     gvisorVersion: cfg.versions.gvisor,
+    ...(cfg.aws.authorizedNetworks ? { publicAccessCidrs: cfg.aws.authorizedNetworks } : {}),
     provider,
   });
 

@@ -14,11 +14,11 @@ beforeAll(async () => {
 
 const platformKeyArn = 'arn:aws:kms:eu-west-1:111122223333:key/99999999-2222-3333-4444-555555555555';
 
-function run(gvisorVersion = '20250929.0') {
+function run(gvisorVersion = '20250929.0', publicAccessCidrs?: string[]) {
   return synth.synthesize(() => {
     const provider = new aws.Provider('aws', { region: 'eu-west-1' });
     const role = mod.clusterRole('cluster-role', 'prod', { provider });
-    new mod.Cluster('cluster', { install: 'prod', region: 'eu-west-1', vpcId: 'vpc-1', privateSubnetIds: ['subnet-a', 'subnet-b'], platformKeyArn, clusterRole: role, gvisorVersion, provider });
+    new mod.Cluster('cluster', { install: 'prod', region: 'eu-west-1', vpcId: 'vpc-1', privateSubnetIds: ['subnet-a', 'subnet-b'], platformKeyArn, clusterRole: role, gvisorVersion, ...(publicAccessCidrs ? { publicAccessCidrs } : {}), provider });
   });
 }
 
@@ -59,11 +59,20 @@ describe('Cluster', () => {
     }
   });
 
+  it('EKS: a public endpoint only for the authorized networks given', async () => {
+    const { resources } = await run(undefined, ['203.0.113.0/24']);
+    const eks = synth.named(resources, 'aws:eks/cluster:Cluster', 'cluster-eks').inputs;
+    expect(eks.vpcConfig).toMatchObject({ endpointPrivateAccess: true, endpointPublicAccess: true, publicAccessCidrs: ['203.0.113.0/24'] });
+  });
+
   it('EKS: Secrets envelope-encrypted with the platform key, private endpoint on, access entries, Pod Identity agent', async () => {
     const { resources } = await run();
     const eks = synth.named(resources, 'aws:eks/cluster:Cluster', 'cluster-eks').inputs;
     expect(eks.encryptionConfig).toEqual({ provider: { keyArn: platformKeyArn }, resources: ['secrets'] });
     expect(eks.vpcConfig).toMatchObject({ endpointPrivateAccess: true, subnetIds: ['subnet-a', 'subnet-b'] });
+    // No authorized networks: no public endpoint at all (it used to default to 0.0.0.0/0).
+    expect(eks.vpcConfig.endpointPublicAccess).toBe(false);
+    expect(eks.vpcConfig.publicAccessCidrs).toBeUndefined();
     expect(eks.accessConfig.authenticationMode).toBe('API');
     expect(eks.enabledClusterLogTypes).toContain('audit');
     expect(synth.named(resources, 'aws:eks/addon:Addon', 'cluster-pod-identity-agent').inputs.addonName).toBe('eks-pod-identity-agent');

@@ -81,7 +81,10 @@ export interface ClusterArgs {
   platformKeyArn: pulumi.Input<string>;
   clusterRole: aws.iam.Role;
   gvisorVersion: string;
-  /** CIDRs allowed to reach the public API endpoint (the installer's); private access is always on. */
+  /**
+   * CIDRs allowed to reach the API's public endpoint (claw.yaml `aws.authorizedNetworks`).
+   * None: no public endpoint at all; private access is always on.
+   */
   publicAccessCidrs?: string[];
   system?: { instanceType?: string; min?: number; max?: number };
   sandbox?: { instanceType?: string; min?: number; max?: number };
@@ -112,8 +115,9 @@ export class Cluster extends pulumi.ComponentResource {
         vpcConfig: {
           subnetIds: args.privateSubnetIds,
           endpointPrivateAccess: true,
-          endpointPublicAccess: true,
-          publicAccessCidrs: args.publicAccessCidrs ?? ['0.0.0.0/0'],
+          ...(args.publicAccessCidrs?.length
+            ? { endpointPublicAccess: true, publicAccessCidrs: args.publicAccessCidrs }
+            : { endpointPublicAccess: false }),
         },
         encryptionConfig: { provider: { keyArn: args.platformKeyArn }, resources: ['secrets'] },
         accessConfig: { authenticationMode: 'API', bootstrapClusterCreatorAdminPermissions: true },

@@ -378,6 +378,15 @@ export const AwsSchema = z
       .string()
       .regex(PERMISSIONS_BOUNDARY_ARN, { message: 'a permissions boundary is a managed policy ARN: arn:aws:iam::<account>:policy/<name>' })
       .optional(),
+    /**
+     * CIDRs (the installer's, a VPN's) allowed to reach the EKS API's public endpoint. None
+     * (the default): the endpoint is private, reachable only from inside the VPC, and the
+     * installer runs from there (a bastion, a VPN, CI in the VPC).
+     */
+    authorizedNetworks: z
+      .array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { message: 'authorized networks are IPv4 CIDRs like 203.0.113.0/24' }))
+      .refine((cidrs) => !cidrs.includes('0.0.0.0/0'), { message: "0.0.0.0/0 opens the Kubernetes API to every address; name the installer's or VPN's CIDRs" })
+      .optional(),
   })
   .strict();
 
