@@ -16,6 +16,7 @@ import { localTenantKeyring } from '../crypto/index.js';
 import { MetadataStore } from '../store/metadata.js';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
+import { openSealedResult, sandboxName, sandboxPod, sandboxSecret } from '../sandbox/kubernetes.js';
 
 const manifest = readManifest();
 const KEYLESS = `keyless-${randomBytes(3).toString('hex')}`;
@@ -139,5 +140,26 @@ describe.skipIf(!manifest)('runtime images (bubblewrap over the mounted image ro
     process.kill(serviceProcess(child.pid!), 'SIGTERM');
     const code = await exited;
     expect(code, `${service} exits cleanly on SIGTERM`).not.toBeNull();
+  });
+
+  it("the worker image, as the default sandbox image, runs a program tool's pod command and seals its result", () => {
+    const container = buildah(['from', '--pull=never', manifest!.images.worker!.ref]);
+    containers.push(container);
+    const rootfs = buildah(['mount', container]);
+    const job = { tenantId: 'acme', tool: 'echo', callId: 'run-1/1/call-1', image: 'worker', command: ['node', '-e', 'process.stdout.write(process.env.CLAW_ARGS)'], args: { text: 'in the pod' } };
+    const key = randomBytes(32);
+    const pod = sandboxPod(job).spec!.containers[0]!;
+    // The pod's environment: its env, then its Secret's data (envFrom), as the kubelet sets them.
+    const env = [...pod.env!.map((e) => [e.name, e.value!]), ...Object.entries(sandboxSecret(job, key).stringData!)];
+    const run = spawnSync('bwrap', [
+      '--ro-bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/scratch',
+      '--unshare-all', '--uid', '65532', '--gid', '65532', '--die-with-parent', '--chdir', '/scratch', '--clearenv',
+      '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin',
+      ...env.flatMap(([name, value]) => ['--setenv', name!, value!]),
+      ...pod.command!,
+    ], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).not.toContain('in the pod');
+    expect(openSealedResult(run.stdout, key, sandboxName(job))).toMatchObject({ exitCode: 0, stdout: '{"text":"in the pod"}' });
   });
 });

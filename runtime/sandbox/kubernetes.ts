@@ -10,15 +10,17 @@
  * made by components/k8s, close everything else), and the Pod: gVisor RuntimeClass, the
  * sandbox pool's node selector and toleration, no service-account token, non-root,
  * read-only root file system, all capabilities dropped, CPU/memory/ephemeral limits and
- * an active deadline. The pod's stdout is the result (readable to whoever may read the
- * sandbox namespace's pod logs, until the pod is deleted right after). Everything is
- * deleted afterwards.
+ * an active deadline. The pod's first process is seal-output.mjs: it runs the tool and
+ * prints the tool's stdout, stderr and exit code as one line sealed (AES-256-GCM) under a
+ * key made for this call alone and carried in the call's Secret, so the pod log — readable
+ * to whoever may read the sandbox namespace's logs, and kept on the node until the pod is
+ * deleted — holds ciphertext only. Everything is deleted afterwards.
  *
  * NetworkPolicy matches IPs, not host names: the executor resolves the granted hosts to
  * CIDRs at call time (`egressCidrs`). A name-based egress proxy is not built.
  */
 import * as k8s from '@kubernetes/client-node';
-import { createHash } from 'node:crypto';
+import { createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { SANDBOX_NAMESPACE, sandboxPodScheduling } from '../../contracts/kubernetes.js';
 import { ClawError } from '../../core/errors.js';
 
@@ -58,27 +60,68 @@ function labels(job: KubernetesJob): Record<string, string> {
 
 /** The environment variable (and Secret key) carrying the call's arguments as JSON. */
 export const ARGS_KEY = 'CLAW_ARGS';
+/** The Secret key carrying the call's result key (32 bytes, base64); seal-output.mjs reads and drops it. */
+export const RESULT_KEY = 'CLAW_RESULT_KEY';
+/** The call's name in the pod's environment: the sealed result is bound to it. */
+export const CALL_ENV = 'CLAW_CALL';
+const RESERVED = [ARGS_KEY, RESULT_KEY, CALL_ENV];
+/** seal-output.mjs in the sandbox image (the worker's image: its working directory is /app). */
+export const SEAL_RUNNER = '/app/runtime/sandbox/seal-output.mjs';
+const SEAL_AAD = 'claw-sandbox-result-v1\0';
 
-/** The call's Secret: its arguments and the tool's secrets, each an environment variable of the program (envFrom). */
-export function sandboxSecret(job: KubernetesJob, namespace = SANDBOX_NAMESPACE): k8s.V1Secret {
-  if (job.secrets && ARGS_KEY in job.secrets) {
-    throw new ClawError('TOOL_SECRET_RESERVED', `tool ${job.tool}: a secret cannot be named ${ARGS_KEY}, which carries the call's arguments`, {
+/**
+ * The call's Secret: its arguments, the tool's secrets (each an environment variable of the
+ * program, envFrom) and the key its result is sealed under.
+ */
+export function sandboxSecret(job: KubernetesJob, resultKey: Buffer, namespace = SANDBOX_NAMESPACE): k8s.V1Secret {
+  const reserved = RESERVED.find((name) => job.secrets && name in job.secrets);
+  if (reserved) {
+    throw new ClawError('TOOL_SECRET_RESERVED', `tool ${job.tool}: a secret cannot be named ${reserved}, which the sandbox reserves for the call's arguments and result`, {
       hint: `rename the secret (claw secrets set <name>) and the tool's 'secrets:' entry in claw.yaml`,
     });
   }
+  if (resultKey.length !== 32) throw new Error('sandboxSecret: the result key is 32 bytes');
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name: sandboxName(job), namespace, labels: labels(job) },
     type: 'Opaque',
-    stringData: { ...job.secrets, [ARGS_KEY]: JSON.stringify(job.args ?? {}) },
+    stringData: { ...job.secrets, [ARGS_KEY]: JSON.stringify(job.args ?? {}), [RESULT_KEY]: resultKey.toString('base64') },
   };
+}
+
+/** What seal-output.mjs sealed: the tool's own output and exit code. */
+export interface SealedResult {
+  exitCode: number;
+  signal?: string;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+}
+
+/**
+ * The sealed line in a pod's log, opened with the call's key; undefined when there is none
+ * or it does not open (another key, another call, edited): nothing unsealed is trusted.
+ */
+export function openSealedResult(log: string, resultKey: Buffer, call: string): SealedResult | undefined {
+  const line = log.split('\n').find((l) => l.startsWith('claw-sealed-v1 '));
+  const [, iv, body] = line?.trim().split(' ') ?? [];
+  if (!iv || !body) return undefined;
+  try {
+    const sealed = Buffer.from(body, 'base64');
+    const decipher = createDecipheriv('aes-256-gcm', resultKey, Buffer.from(iv, 'base64'));
+    decipher.setAAD(Buffer.from(`${SEAL_AAD}${call}`));
+    decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+    const plain = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]).toString('utf8');
+    return JSON.parse(plain) as SealedResult;
+  } catch {
+    return undefined;
+  }
 }
 
 export function sandboxPod(job: KubernetesJob, namespace = SANDBOX_NAMESPACE): k8s.V1Pod {
   const memory = `${job.memoryMb ?? 256}Mi`;
   const cpu = job.cpu ?? '500m';
-  const secret = sandboxSecret(job, namespace);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -98,9 +141,12 @@ export function sandboxPod(job: KubernetesJob, namespace = SANDBOX_NAMESPACE): k
         {
           name: 'tool',
           image: job.image,
-          command: job.command,
-          env: [{ name: 'HOME', value: '/scratch' }],
-          envFrom: [{ secretRef: { name: secret.metadata!.name! } }],
+          command: ['node', SEAL_RUNNER, ...job.command],
+          env: [
+            { name: 'HOME', value: '/scratch' },
+            { name: CALL_ENV, value: sandboxName(job) },
+          ],
+          envFrom: [{ secretRef: { name: sandboxName(job) } }],
           workingDir: '/scratch',
           resources: {
             requests: { cpu, memory, 'ephemeral-storage': '64Mi' },
@@ -149,7 +195,7 @@ export interface KubernetesOutcome {
   value?: unknown;
   logs: string;
   phase: string;
-  error?: { code: 'SANDBOX_TIMEOUT' | 'SANDBOX_EXIT' | 'SANDBOX_KUBERNETES'; message: string };
+  error?: { code: 'SANDBOX_TIMEOUT' | 'SANDBOX_EXIT' | 'SANDBOX_KUBERNETES' | 'SANDBOX_RESULT_UNSEALED'; message: string };
   wallMs: number;
 }
 
@@ -181,7 +227,8 @@ export class KubernetesSandbox {
     const started = performance.now();
     const namespace = this.namespace;
     const name = sandboxName(job);
-    const secret = sandboxSecret(job, namespace);
+    const resultKey = randomBytes(32);
+    const secret = sandboxSecret(job, resultKey, namespace);
     const policy = sandboxNetworkPolicy(job, namespace);
     const deadline = Date.now() + (job.timeoutMs ?? 30_000) + this.schedulingGraceMs;
     const done = (rest: Omit<KubernetesOutcome, 'wallMs'>): KubernetesOutcome => ({ ...rest, wallMs: performance.now() - started });
@@ -201,11 +248,16 @@ export class KubernetesSandbox {
           return done({ ok: false, logs: '', phase, error: { code: 'SANDBOX_TIMEOUT', message: `the tool pod exceeded its ${job.timeoutMs ?? 30_000} ms deadline` } });
         }
       }
-      const logs = await this.core.readNamespacedPodLog({ name, namespace, container: 'tool', limitBytes: 1_048_576 });
-      if (phase !== 'Succeeded') {
-        return done({ ok: false, logs, phase, error: { code: 'SANDBOX_EXIT', message: `the tool pod ended in phase ${phase}` } });
+      // The sealed result is ~4/3 of the tool's output (at most 1 MiB each of stdout and stderr).
+      const log = await this.core.readNamespacedPodLog({ name, namespace, container: 'tool', limitBytes: 3 * 1_048_576 });
+      const result = openSealedResult(log, resultKey, name);
+      if (!result) {
+        return done({ ok: false, logs: '', phase, error: { code: 'SANDBOX_RESULT_UNSEALED', message: `the tool pod (phase ${phase}) printed no result sealed under this call's key; is the sandbox image built from the worker's (${SEAL_RUNNER})?` } });
       }
-      return done({ ok: true, value: parseOutput(logs), logs, phase });
+      if (phase !== 'Succeeded' || result.exitCode !== 0) {
+        return done({ ok: false, logs: result.stderr, phase, error: { code: 'SANDBOX_EXIT', message: `the tool exited with ${result.signal ?? `code ${result.exitCode}`} (pod phase ${phase})` } });
+      }
+      return done({ ok: true, value: parseOutput(result.stdout), logs: result.stderr, phase });
     } catch (err) {
       const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
       return done({ ok: false, logs: '', phase: 'Error', error: { code: 'SANDBOX_KUBERNETES', message: `the Kubernetes API refused the sandbox: ${message}` } });
