@@ -37,7 +37,10 @@ async function withLog<T>(global: GlobalOptions, databaseUrl: string | undefined
 
 /**
  * Record an admin action in the tenant's audit log of the platform this command acts on.
- * The actor is the local user until sign-in exists (`--by`, CLAW_USER or the OS user name).
+ * Only for commands that act directly, as the operator of this machine's platform (not signed
+ * in): the actor is asserted (`--by`, CLAW_USER or the OS user name), not authenticated.
+ * Signed in (`claw login`, or CLAW_API_KEY), commands go through the admin API, which
+ * records the identity its credentials prove.
  */
 export async function recordAudit(global: GlobalOptions, tenantId: string, event: AuditEvent, databaseUrl?: string): Promise<void> {
   await withLog(global, databaseUrl, (log) => log.append(tenantId, event));

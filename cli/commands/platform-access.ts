@@ -93,8 +93,9 @@ export async function tenantSecret(global: Pick<GlobalOptions, 'stateDir' | 'con
 }
 
 /**
- * Who a local command acts as, for the audit log: CLAW_USER, else the OS user. Not an
- * authenticated identity: sign-in (OIDC, API keys) is not built yet.
+ * Who a direct (not signed-in) command acts as, for the audit log: CLAW_USER, else the OS
+ * user. Asserted, not authenticated: whoever runs it holds the platform's own credentials.
+ * Signed-in commands go through the admin API, where the identity comes from the token.
  */
 export function localActor(): { kind: 'user'; id: string } {
   let id = process.env.CLAW_USER;
