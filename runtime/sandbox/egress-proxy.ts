@@ -63,26 +63,53 @@ export interface EgressProxy {
   close(): Promise<void>;
 }
 
+/**
+ * Every address an allowed host may be reached at, or why none: an IP literal (or
+ * `localhost`) declared as such is explicitly allowed, private or not; a name is resolved
+ * here, and one internal answer taints it (a rebinding resolver mixes them in). Also what a
+ * pod's NetworkPolicy opens on the cloud targets (runtime/sandbox/kubernetes.ts).
+ */
+export async function allowedAddresses(host: string, port: number, resolve: (host: string) => Promise<string[]> = systemResolve): Promise<string[] | EgressDenial> {
+  const name = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (isIP(name)) return [name];
+  if (name === 'localhost') return ['127.0.0.1'];
+  let addresses: string[];
+  try {
+    addresses = await resolve(name);
+  } catch {
+    return { host: name, port, reason: 'unresolvable' };
+  }
+  if (addresses.length === 0) return { host: name, port, reason: 'unresolvable' };
+  const internal = addresses.find(isInternalAddress);
+  if (internal) return { host: name, port, reason: 'private-address', address: internal };
+  return addresses;
+}
+
+/**
+ * The CIDRs a program-tool pod's NetworkPolicy opens (runtime/sandbox/kubernetes.ts) for its allowed hosts (port 443), resolved here as
+ * the local egress proxy resolves them: a name with any cluster-internal, private,
+ * link-local (cloud metadata) or loopback answer opens nothing — a granted name pointed at
+ * the Temporal frontend's pod IP must not open a path to it — and is reported instead.
+ */
+export async function egressCidrs(hosts: string[], resolve?: (host: string) => Promise<string[]>): Promise<{ cidrs: string[]; denied: EgressDenial[] }> {
+  const cidrs = new Set<string>();
+  const denied: EgressDenial[] = [];
+  for (const host of hosts) {
+    const addresses = await allowedAddresses(host, 443, resolve);
+    if (!Array.isArray(addresses)) denied.push(addresses);
+    else for (const a of addresses) cidrs.add(isIP(a) === 6 ? `${a}/128` : `${a}/32`);
+  }
+  return { cidrs: [...cidrs], denied };
+}
+
 /** Decide where a request for host:port may go: the checked address, or the denial. */
 export async function checkDestination(options: EgressProxyOptions, host: string, port: number): Promise<{ address: string } | EgressDenial> {
   const name = host.toLowerCase().replace(/^\[|\]$/g, '');
   const allowed = options.allow.map((h) => h.toLowerCase());
   if (!allowed.includes(name)) return { host: name, port, reason: 'not-allowed' };
   if (!(options.ports ?? [443, 80]).includes(port) && !(isIP(name) || name === 'localhost')) return { host: name, port, reason: 'not-allowed' };
-  // An IP literal (or localhost) declared as such is explicitly allowed, private or not.
-  if (isIP(name)) return { address: name };
-  if (name === 'localhost') return { address: '127.0.0.1' };
-  let addresses: string[];
-  try {
-    addresses = await (options.resolve ?? systemResolve)(name);
-  } catch {
-    return { host: name, port, reason: 'unresolvable' };
-  }
-  if (addresses.length === 0) return { host: name, port, reason: 'unresolvable' };
-  const internal = addresses.find(isInternalAddress);
-  // One internal answer taints the name: a rebinding resolver mixes them in.
-  if (internal) return { host: name, port, reason: 'private-address', address: internal };
-  return { address: addresses[0]! };
+  const addresses = await allowedAddresses(name, port, options.resolve);
+  return Array.isArray(addresses) ? { address: addresses[0]! } : addresses;
 }
 
 export async function startEgressProxy(socketPath: string, options: EgressProxyOptions): Promise<EgressProxy> {

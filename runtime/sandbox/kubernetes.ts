@@ -17,7 +17,8 @@
  * deleted — holds ciphertext only. Everything is deleted afterwards.
  *
  * NetworkPolicy matches IPs, not host names: the executor resolves the granted hosts to
- * CIDRs at call time (`egressCidrs`). A name-based egress proxy is not built.
+ * CIDRs at call time (egress-proxy.ts `egressCidrs`), refusing internal answers as the local egress proxy
+ * does. A name-based egress proxy in the cluster is not built.
  */
 import * as k8s from '@kubernetes/client-node';
 import { createDecipheriv, createHash, randomBytes } from 'node:crypto';

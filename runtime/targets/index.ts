@@ -96,8 +96,8 @@ async function kubernetesSandbox(sandbox: NonNullable<RuntimeWiring['sandbox']>)
   return {
     sandbox: new KubernetesSandbox({ kubeConfig, namespace: sandbox.namespace }),
     image: sandbox.image,
-    // A tool's allowed hosts become the /32s (/128s) its pod's NetworkPolicy lets out.
-    resolveEgress: async (host) => (await lookup(host, { all: true })).map((a) => (a.family === 6 ? `${a.address}/128` : `${a.address}/32`)),
+    // A tool's allowed hosts become the /32s (/128s) its pod's NetworkPolicy lets out (kubernetes.ts egressCidrs).
+    resolve: async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address),
   };
 }
 

@@ -19,6 +19,7 @@ import { NO_SECRETS, type Scrubber } from '../broker/scrub.js';
 import type { IsolateSandbox } from '../sandbox/isolate.js';
 import type { BubblewrapSandbox } from '../sandbox/bubblewrap.js';
 import type { KubernetesSandbox } from '../sandbox/kubernetes.js';
+import { egressCidrs } from '../sandbox/egress-proxy.js';
 
 export type ExecuteRequest = ToolCallRequest & { callId: string; idempotencyKey: string };
 
@@ -33,7 +34,7 @@ export interface ToolExecutorDeps {
   isolates: IsolateSandbox;
   bubblewrap?: BubblewrapSandbox;
   /** Program tools run here instead of bubblewrap (the cloud targets). */
-  kubernetes?: { sandbox: KubernetesSandbox; image: string; resolveEgress?: (host: string) => Promise<string[]> };
+  kubernetes?: { sandbox: KubernetesSandbox; image: string; resolve?: (host: string) => Promise<string[]> };
   now?: () => Date;
 }
 
@@ -130,8 +131,8 @@ export class SandboxedToolExecutor implements ToolExecutor {
   private async program(tool: Tool & { kind: 'program' }, request: ExecuteRequest, lease: CredentialLease): Promise<Omit<ExecutedTool, 'durationMs'>> {
     const egress = await this.allowedEgress(tool, request);
     if (this.deps.kubernetes) {
-      const { sandbox, image, resolveEgress } = this.deps.kubernetes;
-      const cidrs = resolveEgress ? (await Promise.all(egress.map(resolveEgress))).flat() : [];
+      const { sandbox, image, resolve: resolveHost } = this.deps.kubernetes;
+      const { cidrs, denied } = await egressCidrs(egress, resolveHost);
       const out = await sandbox.run({
         tenantId: request.tenantId,
         tool: tool.name,
@@ -144,7 +145,8 @@ export class SandboxedToolExecutor implements ToolExecutor {
         memoryMb: tool.limits.memoryMb,
         timeoutMs: tool.limits.timeoutMs,
       });
-      return { ok: out.ok, output: out.ok ? out.value : null, ...(out.error ? { error: out.error } : {}), logs: out.logs ? [out.logs] : [], sandbox: 'kubernetes' };
+      const refused = denied.map((d) => `egress denied: ${d.host}:${d.port} (${d.reason}${d.address ? ` ${d.address}` : ''})`);
+      return { ok: out.ok, output: out.ok ? out.value : null, ...(out.error ? { error: out.error } : {}), logs: [...(out.logs ? [out.logs] : []), ...refused], sandbox: 'kubernetes' };
     }
     if (!this.deps.bubblewrap) throw new ClawError('SANDBOX_UNAVAILABLE', 'no sandbox for program tools is configured', { hint: 'install bubblewrap (apt-get install bubblewrap)' });
     const out = await this.deps.bubblewrap.run({
