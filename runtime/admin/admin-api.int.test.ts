@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../core/config/load.js';
 import { AuditLog } from '../audit/log.js';
-import { CedarAuthorizer } from '../authz/authorizer.js';
+import { AppliedAuthorizer } from './applied.js';
 import { tenantPayloadCodec } from '../crypto/codec.js';
 import { localTenantKeyring } from '../crypto/index.js';
 import { Identity } from '../identity/identity.js';
@@ -37,7 +37,7 @@ let identities: IdentityStore;
 let audit: AuditLog;
 let closeTemporal: () => Promise<void>;
 let secrets: Awaited<ReturnType<typeof openSecretStore>>;
-let metadata: Promise<MetadataStore> | undefined;
+let metadata: MetadataStore;
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
@@ -62,17 +62,18 @@ agents:
   const connection = await connectTemporal(inject('temporalAddress'));
   closeTemporal = () => connection.close();
   const clients = new Map<string, TenantClient>();
-  const authorizer = CedarAuthorizer.fromConfig(config, configFile);
+  metadata = await MetadataStore.connect(inject('postgresUrl'), { keyring, max: 2 });
+  await metadata.upsertTenant({ id: tenant, name: 'Fuzzed' });
+  const applied = await AppliedAuthorizer.open(metadata, config, configFile);
   app = await buildAdminApi({
     config: () => config,
     configFile: () => configFile,
-    authorizer: () => authorizer,
+    ...applied.adminOptions(),
     identity: new Identity(identities, () => undefined, () => config),
     identities,
     audit,
     secrets: (secrets = await openSecretStore({ databaseUrl: inject('postgresUrl'), keyring })),
     keyring,
-    agents: { list: (tenantId) => (metadata ??= MetadataStore.connect(inject('postgresUrl'), { keyring, max: 2 })).then((m) => m.listAgents(tenantId)) },
     traces: {
       list: (tenantId, filter) => listRuns({ stateDir: join(work, 'state'), tenantId, ...filter }),
       show: (tenantId, runId, decrypt) => showRun({ stateDir: join(work, 'state'), tenantId, runId, decrypt, keyring }),
@@ -91,7 +92,7 @@ agents:
 
 afterAll(async () => {
   await app?.close();
-  await Promise.allSettled([identities?.close(), audit?.close(), secrets?.close(), metadata?.then((m) => m.close()), closeTemporal?.()]);
+  await Promise.allSettled([identities?.close(), audit?.close(), secrets?.close(), metadata?.close(), closeTemporal?.()]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -128,6 +129,64 @@ describe('the admin API contract', () => {
     // The refusal is on record, with the policy.
     const entries = (await get(`/api/v1/tenants/${tenant}/audit`)).body.entries as { action: string; decision: string; actor: { kind: string } }[];
     expect(entries.find((e) => e.action === 'apikey.list')).toMatchObject({ decision: 'deny', actor: { kind: 'apiKey' } });
+  });
+
+  it('applies agents and tenant policies: authorized, validated first, recorded, kept revision by revision, diffable', async () => {
+    const send = (method: string, path: string, body?: unknown, key = adminKey) =>
+      fetch(`${base}/api/v1/tenants/${tenant}${path}`, { method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+
+    // An agent, applied through the API.
+    const spec = { id: 'scout', tenant, model: { provider: 'scripted', script: [{ reply: 'hi' }] }, tools: ['echo'] };
+    expect(await send('PUT', '/agents/scout', spec, auditorKey)).toMatchObject({ status: 403, body: { code: 'ADMIN_FORBIDDEN', details: { action: 'applyAgent' } } });
+    expect(await send('PUT', '/agents/scout', { ...spec, tools: ['no.such.tool'] })).toMatchObject({ status: 400, body: { code: 'UNKNOWN_TOOL' } });
+    expect(await send('PUT', '/agents/scout', { ...spec, budget: { maxSteps: 'many' } })).toMatchObject({ status: 400, body: { code: 'CONFIG_INVALID' } });
+    expect(await send('PUT', '/agents/scout', { ...spec, id: 'other' })).toMatchObject({ status: 400, body: { code: 'REQUEST_INVALID' } });
+    expect(await send('PUT', '/agents/scout', spec)).toMatchObject({ status: 200, body: { id: 'scout', revision: 1, changed: true } });
+    expect(await send('PUT', '/agents/scout', spec)).toMatchObject({ status: 200, body: { revision: 1, changed: false } });
+    expect(await send('PUT', '/agents/scout', { ...spec, tools: [] })).toMatchObject({ status: 200, body: { revision: 2, changed: true } });
+    const agentHistory = await send('GET', '/agents/scout/revisions');
+    expect(agentHistory.body.revisions.map((r: any) => [r.revision, r.tools.length, r.appliedBy])).toEqual([
+      [2, 0, expect.stringMatching(/^apiKey:/)],
+      [1, 1, expect.stringMatching(/^apiKey:/)],
+    ]);
+    expect((await send('GET', '/agents')).body.agents.find((a: any) => a.id === 'scout')).toMatchObject({ revision: 2, tools: [] });
+
+    // A tenant policy: refused without editPolicy; a syntax error names its file and line; nothing half-applied.
+    const noEcho = '@id("fz:no-echo")\n@reason("no echo here")\nforbid (principal, action == Action::"invokeTool:echo", resource);\n';
+    expect(await send('PUT', '/policies/no-echo', { text: noEcho }, auditorKey)).toMatchObject({ status: 403, body: { code: 'ADMIN_FORBIDDEN', details: { action: 'editPolicy' } } });
+    const broken = await send('PUT', '/policies/no-echo', { text: 'forbid (principal, action, resource) when { nonsense' });
+    expect(broken).toMatchObject({ status: 400, body: { code: 'CEDAR_POLICY_SYNTAX', message: expect.stringContaining('applied/no-echo.cedar:1') } });
+    expect(await send('GET', '/policies/no-echo/revisions')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+
+    const explainEcho = () => send('POST', '/policies/explain', { agent: 'helper', tool: 'echo', args: { text: 'x' } }).then((r) => r.body);
+    expect(await explainEcho()).toMatchObject({ decision: 'allow' });
+    const put = await send('PUT', '/policies/no-echo', { text: noEcho });
+    expect(put).toMatchObject({ status: 200, body: { file: 'applied/no-echo.cedar', revision: 1, changed: true } });
+    expect(put.body.changes).toEqual([expect.objectContaining({ agent: 'helper', subject: 'echo', change: 'loses' })]);
+    // In force at the next decision, named where it is listed.
+    expect(await explainEcho()).toMatchObject({ decision: 'deny', determining: [{ id: 'fz:no-echo' }] });
+    expect((await send('GET', '/policies')).body.policies).toContainEqual(expect.objectContaining({ id: 'fz:no-echo', file: 'applied/no-echo.cedar' }));
+    expect((await send('PUT', '/policies/no-echo', { text: noEcho })).body).toMatchObject({ revision: 1, changed: false });
+
+    const removed = await send('DELETE', '/policies/no-echo');
+    expect(removed).toMatchObject({ status: 200, body: { revision: 2, changed: true } });
+    expect(removed.body.changes).toEqual([expect.objectContaining({ agent: 'helper', subject: 'echo', change: 'gains' })]);
+    expect(await explainEcho()).toMatchObject({ decision: 'allow' });
+    expect(await send('DELETE', '/policies/no-echo')).toMatchObject({ status: 404 });
+
+    // History and the diff between revisions.
+    const history = (await send('GET', '/policies/no-echo/revisions')).body.revisions;
+    expect(history.map((r: any) => [r.revision, r.removed, r.text])).toEqual([[2, true, undefined], [1, false, noEcho]]);
+    expect((await send('GET', '/policies/no-echo/diff?from=0&to=1')).body.changes).toEqual([expect.objectContaining({ agent: 'helper', change: 'loses' })]);
+    expect((await send('GET', '/policies/no-echo/diff?from=1&to=2')).body.changes).toEqual([expect.objectContaining({ agent: 'helper', change: 'gains' })]);
+    expect(await send('GET', '/policies/no-echo/diff?from=1&to=7')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+
+    // Every change and every refusal is on record.
+    const log = ((await send('GET', '/audit?limit=1000')).body.entries as { action: string; decision: string; resource: string }[]).map((e) => `${e.action} ${e.resource} ${e.decision}`);
+    expect(log).toEqual(expect.arrayContaining(['agent.apply agent/scout deny', 'agent.apply agent/scout allow', 'policy.apply policy/no-echo deny', 'policy.apply policy/no-echo allow', 'policy.remove policy/no-echo allow']));
+    // Recorded once it is valid: the refused bodies left no "allow".
+    expect(log.filter((l) => l === 'agent.apply agent/scout allow')).toHaveLength(3);
+    expect(log.filter((l) => l === 'policy.apply policy/no-echo allow')).toHaveLength(2);
   });
 
   it('finds no 5xx and no undocumented answer under schemathesis (bounded)', async (ctx) => {

@@ -266,28 +266,58 @@ export const Explained = {
   },
 } as const;
 
-export const AgentList = {
+const AgentSummary = {
   type: 'object',
-  required: ['tenant', 'agents'],
+  required: ['id', 'revision', 'model', 'tools', 'channels', 'schedules'],
+  properties: {
+    id: str,
+    revision: int,
+    appliedAt: str,
+    appliedBy: str,
+    model: { type: 'object', properties: { provider: str, model: str } },
+    tools: { type: 'array', items: { type: 'object', properties: { name: str, approval: str } } },
+    channels: { type: 'array', items: str },
+    schedules: { type: 'array', items: { type: 'object', properties: { id: str, cron: str, timezone: str } } },
+  },
+} as const;
+
+export const AgentList = { type: 'object', required: ['tenant', 'agents'], properties: { tenant: str, agents: { type: 'array', items: AgentSummary } } } as const;
+
+const agentId = id('^[a-z][a-z0-9-]{0,62}$', 'an agent id');
+export const AgentParams = { type: 'object', required: ['tenant', 'agent'], properties: { tenant, agent: agentId } } as const;
+/** An agent file's content as JSON (claw.yaml's agent schema; docs/agents.md): validated by the server. */
+export const AgentSpec = { type: 'object', required: ['id', 'tenant', 'model'], properties: { id: str, tenant: str, model: { type: 'object' } }, additionalProperties: true } as const;
+export const AgentApplied = {
+  type: 'object',
+  required: ['tenant', 'id', 'revision', 'changed'],
+  properties: { tenant: str, id: str, revision: int, changed: { type: 'boolean' } },
+} as const;
+export const AgentRevisions = {
+  type: 'object',
+  required: ['tenant', 'id', 'revisions'],
+  properties: { tenant: str, id: str, revisions: { type: 'array', items: { ...AgentSummary, properties: { ...AgentSummary.properties, source: str, spec: { type: 'object', additionalProperties: true } } } } },
+} as const;
+
+const policyName = id('^[a-z0-9][a-z0-9-]{0,62}$', "a policy's name (its file is applied/<name>.cedar)");
+export const PolicyParams = { type: 'object', required: ['tenant', 'name'], properties: { tenant, name: policyName } } as const;
+export const PolicyText = { type: 'object', required: ['text'], additionalProperties: false, properties: { text: { type: 'string', minLength: 1, maxLength: 262144 } } } as const;
+export const PolicyRevisions = {
+  type: 'object',
+  required: ['tenant', 'name', 'revisions'],
   properties: {
     tenant: str,
-    agents: {
+    name: str,
+    revisions: {
       type: 'array',
-      items: {
-        type: 'object',
-        required: ['id', 'revision', 'model', 'tools', 'channels', 'schedules'],
-        properties: {
-          id: str,
-          revision: int,
-          appliedAt: str,
-          model: { type: 'object', properties: { provider: str, model: str } },
-          tools: { type: 'array', items: { type: 'object', properties: { name: str, approval: str } } },
-          channels: { type: 'array', items: str },
-          schedules: { type: 'array', items: { type: 'object', properties: { id: str, cron: str, timezone: str } } },
-        },
-      },
+      items: { type: 'object', required: ['revision', 'appliedAt', 'appliedBy', 'removed'], properties: { revision: int, appliedAt: str, appliedBy: str, removed: { type: 'boolean' }, text: str } },
     },
   },
+} as const;
+export const RevisionDiffQuery = {
+  type: 'object',
+  required: ['from', 'to'],
+  additionalProperties: false,
+  properties: { from: { type: 'integer', minimum: 0, description: '0: before the first revision' }, to: { type: 'integer', minimum: 1 } },
 } as const;
 
 export const Payloads = {
@@ -315,6 +345,8 @@ export const Diffed = {
   properties: {
     tenant: str,
     file: str,
+    revision: { type: 'integer', description: 'the revision applied (apply and remove only)' },
+    changed: { type: 'boolean', description: 'false when the text was already in force (apply and remove only)' },
     changes: {
       type: 'array',
       items: {

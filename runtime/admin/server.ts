@@ -24,11 +24,15 @@ import { ClawError, isClawError } from '../../core/errors.js';
 import { grantedActions, type AdminAction } from '../../core/config/access.js';
 import { uid, type Uid } from '../../policies/cedar/compile.js';
 import type { AuditLog } from '../audit/log.js';
-import type { AdminPrincipal, CedarAuthorizer } from '../authz/authorizer.js';
+import type { AdminPrincipal } from '../authz/authorizer.js';
 import { decide, listPending, parkedCall } from '../approvals/service.js';
 import type { AuthorizationDecision, SecretStore, TenantKeyring } from '../ports.js';
 import type { RunStatus, RunSummary, RunTimeline } from '../traces/runs.js';
-import type { AgentRecord } from '../store/metadata.js';
+import type { AgentRecord, PolicyRevision } from '../store/metadata.js';
+import type { Agent } from '../../core/config/schema.js';
+import { checkAgent, parseAgentFile, toolCatalog } from '../../core/config/load.js';
+import { appliedPolicySources, type PolicySource } from '../authz/policies.js';
+import { CedarAuthorizer, tenantInput } from '../authz/authorizer.js';
 import { fromJson, toJson, type JsonPayload } from '../codec-server/server.js';
 import { diffPolicies } from '../authz/diff.js';
 import { payloadTenant, tenantPayloadCodec } from '../crypto/codec.js';
@@ -62,8 +66,23 @@ export interface AdminApiOptions {
   configFile?: () => string;
   /** Origins allowed to call /api/v1/codec (the Temporal Web UI's), with credentials. */
   codecCorsOrigins?: string[];
-  /** The agents as stored (revisions); absent where this process has no metadata store. */
-  agents?: { list(tenantId: string): Promise<AgentRecord[]> };
+  /** The agents as stored, with their revisions; absent where this process has no metadata store. */
+  agents?: {
+    list(tenantId: string): Promise<AgentRecord[]>;
+    revisions(tenantId: string, agentId: string): Promise<AgentRecord[]>;
+    apply(agent: Agent, appliedBy: string): Promise<{ revision: number; changed: boolean }>;
+  };
+  /** Tenant policies applied through this API (revision by revision); absent where this process has no metadata store. */
+  policies?: {
+    list(tenantId: string): Promise<{ name: string; text: string; revision: number }[]>;
+    revisions(tenantId: string, name: string): Promise<PolicyRevision[]>;
+    apply(tenantId: string, name: string, text: string | undefined, appliedBy: string): Promise<{ revision: number; changed: boolean }>;
+  };
+  /**
+   * Brings `authorizer()` up to date with the tenant's applied policies before the tenant's
+   * admin decisions of a request (another gateway replica may have changed them).
+   */
+  refreshTenant?(tenantId: string): Promise<void>;
   logger?: boolean;
   /** Serve the web console under /console (runtime/console). */
   console?: boolean;
@@ -81,6 +100,10 @@ const STATUS: Record<string, number> = {
   AUTH_OIDC_NOT_CONFIGURED: 401,
   ADMIN_FORBIDDEN: 403,
   REQUEST_INVALID: 400,
+  CONFIG_INVALID: 400,
+  UNKNOWN_TOOL: 400,
+  UNKNOWN_TENANT: 400,
+  POLICY_NAME_INVALID: 400,
   API_KEY_TTL_INVALID: 400,
   API_KEY_ROLE_UNKNOWN: 400,
   SCIM_INVALID: 400,
@@ -184,7 +207,10 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     const who = await caller(request);
     const known = (request.clawPrincipals ??= new Map());
     let principal = known.get(tenantId);
-    if (!principal) known.set(tenantId, (principal = options.identity.principal(who, tenantId)));
+    if (!principal) {
+      principal = (options.refreshTenant?.(tenantId) ?? Promise.resolve()).then(() => options.identity.principal(who, tenantId));
+      known.set(tenantId, principal);
+    }
     return principal;
   };
 
@@ -558,24 +584,77 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       if (readable.length === 0 && stored.length > 0) {
         await guard(request, { tenantId, action: 'readAgent', resource: uid.agent(tenantId, stored[0]!.id), audit: { action: 'agent.read', resource: 'agents' }, record: false });
       }
+      return { tenant: tenantId, agents: readable.map(agentSummary) };
+    },
+  );
+
+  app.get<{ Params: { tenant: string; agent: string } }>(
+    '/api/v1/tenants/:tenant/agents/:agent/revisions',
+    { schema: { operationId: 'listAgentRevisions', summary: 'every revision of an applied agent, newest first: who applied it, when, and its spec', params: S.AgentParams, response: { 200: S.AgentRevisions, default: S.ApiError } } },
+    async (request) => {
+      const { tenant: tenantId, agent: agentId } = request.params;
+      const agents = need(options.agents, 'agent store');
+      await guard(request, { tenantId, action: 'readAgent', resource: uid.agent(tenantId, agentId), audit: { action: 'agent.read', resource: `agent/${agentId}` }, record: false });
+      const revisions = await agents.revisions(tenantId, agentId);
+      if (revisions.length === 0) throw new ClawError('NOT_FOUND', `tenant '${tenantId}' has no applied agent '${agentId}'`, { hint: 'list the agents with GET …/agents' });
       return {
         tenant: tenantId,
-        agents: readable.map(({ id, revision, appliedAt, spec }) => ({
-          id,
-          revision,
-          appliedAt: appliedAt.toISOString(),
-          model: { provider: spec.model.provider, ...('model' in spec.model && typeof spec.model.model === 'string' ? { model: spec.model.model } : {}) },
-          tools: spec.tools.map((t) => (typeof t === 'string' ? { name: t, approval: 'none' } : { name: t.name, approval: t.approval ?? 'none' })),
-          channels: spec.channels.map((c) => c.type),
-          schedules: spec.schedules.map((sc) => ({ id: sc.id, cron: sc.cron, timezone: sc.timezone })),
-        })),
+        id: agentId,
+        revisions: revisions.map((r) => ({ ...agentSummary(r), ...(r.source ? { source: isAbsolute(r.source) ? basename(r.source) : r.source } : {}), spec: r.spec })),
       };
     },
   );
 
-  // ---------------------------------------------------------------- policies (read and explain)
-  // Policies are code: they change in the install's repository, reviewed like code, and
-  // reach the platform with claw.yaml. The API shows what is in force and explains decisions.
+  app.put<{ Params: { tenant: string; agent: string }; Body: Record<string, unknown> }>(
+    '/api/v1/tenants/:tenant/agents/:agent',
+    {
+      schema: {
+        operationId: 'applyAgent',
+        summary: "apply an agent (an agent file's content as JSON): validated, its grants compiled with the tenant's policies, stored as its next revision when it changed",
+        params: S.AgentParams,
+        body: S.AgentSpec,
+        response: { 200: S.AgentApplied, default: S.ApiError },
+      },
+    },
+    async (request) => {
+      const { tenant: tenantId, agent: agentId } = request.params;
+      const agents = need(options.agents, 'agent store');
+      const g = { tenantId, action: 'applyAgent', resource: uid.agent(tenantId, agentId), audit: { action: 'agent.apply', resource: `agent/${agentId}` } } as const;
+      // Who may, first (a refused caller learns nothing from validation); recorded once it is valid.
+      await guard(request, { ...g, record: false });
+      const spec = parseAgentFile(JSON.stringify(request.body), 'the request body');
+      if (spec.tenant !== tenantId || spec.id !== agentId) {
+        throw new ClawError('REQUEST_INVALID', `the body is agent '${spec.tenant}/${spec.id}', not '${tenantId}/${agentId}'`, { hint: "the body's tenant and id must be the path's" });
+      }
+      const config = options.config();
+      checkAgent(spec, 'the request body', new Set(config.tenants.map((t) => t.id)), toolCatalog(config));
+      // Its grants are Cedar policies: the tenant's policies must still compile with it.
+      const withIt = { ...config, agents: [...config.agents.filter((a) => !(a.tenant === tenantId && a.id === agentId)), spec] };
+      compileTenant(withIt, tenantId, await appliedNow(tenantId));
+      const { caller: who } = await guard(request, { ...g, record: true });
+      return { tenant: tenantId, id: agentId, ...(await agents.apply(spec, callerRef(who))) };
+    },
+  );
+
+  // ---------------------------------------------------------------- policies
+  // Two kinds, both Cedar, both in force: the install's (base, claw.yaml's grants and roles,
+  // the tenant's policy directory: code, changed in the install's repository and reviewed
+  // like code) and the tenant's applied policies (applied/<name>.cedar), which people with
+  // editPolicy change here, revision by revision, each change validated first and recorded.
+
+  const appliedNow = async (tenantId: string): Promise<PolicySource[]> => (options.policies ? appliedPolicySources(await options.policies.list(tenantId)) : []);
+  /** Throws CEDAR_POLICY_* (file:line) when the tenant's policies do not compile with `applied`. */
+  function compileTenant(config: ClawConfig, tenantId: string, applied: PolicySource[]): void {
+    new CedarAuthorizer().load(tenantInput(config, need(options.configFile, 'claw.yaml')(), tenantId, undefined, applied));
+  }
+  /** What the tenant's agents may do differently with `after` applied instead of `before`. */
+  function diffApplied(tenantId: string, before: PolicySource[], after: PolicySource[]) {
+    const config = options.config();
+    const configFile = need(options.configFile, 'claw.yaml')();
+    return diffPolicies({ config, configFile, extraSources: { [tenantId]: before } }, { config, configFile, extraSources: { [tenantId]: after } }).filter((e) => e.tenant === tenantId);
+  }
+  const appliedFile = (name: string) => `applied/${name}.cedar`;
+  const without = (applied: PolicySource[], name: string) => applied.filter((p) => p.file !== appliedFile(name));
 
   app.get<{ Params: { tenant: string } }>(
     '/api/v1/tenants/:tenant/policies',
@@ -606,12 +685,101 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     { schema: { operationId: 'diffPolicy', summary: "what adding a proposed policy file to the tenant's policies would change in what its agents may do (nothing is changed)", params: S.TenantParams, body: S.DiffBody, response: { 200: S.Diffed, default: S.ApiError } } },
     async (request) => {
       const tenantId = request.params.tenant;
-      const configFile = need(options.configFile, 'claw.yaml');
       await guard(request, { tenantId, action: 'readPolicy', resource: tenantResource(tenantId), audit: { action: 'policy.diff', resource: 'policies' }, record: false });
-      const config = options.config();
       const proposal = { file: `proposed/${request.body.file}`, text: request.body.text };
-      const entries = diffPolicies({ config, configFile: configFile() }, { config, configFile: configFile(), extraSources: { [tenantId]: [proposal] } }).filter((e) => e.tenant === tenantId);
-      return { tenant: tenantId, file: proposal.file, changes: entries };
+      const applied = await appliedNow(tenantId);
+      return { tenant: tenantId, file: proposal.file, changes: diffApplied(tenantId, applied, [...applied, proposal]) };
+    },
+  );
+
+  app.put<{ Params: { tenant: string; name: string }; Body: { text: string } }>(
+    '/api/v1/tenants/:tenant/policies/:name',
+    {
+      schema: {
+        operationId: 'applyPolicy',
+        summary: "apply a tenant policy (applied/<name>.cedar) as its next revision: validated with the tenant's other policies first, in force at the next decision; answers what it changes",
+        params: S.PolicyParams,
+        body: S.PolicyText,
+        response: { 200: S.Diffed, default: S.ApiError },
+      },
+    },
+    async (request) => {
+      const { tenant: tenantId, name } = request.params;
+      const policies = need(options.policies, 'policy store');
+      const g = { tenantId, action: 'editPolicy', resource: tenantResource(tenantId), audit: { action: 'policy.apply', resource: `policy/${name}` } } as const;
+      await guard(request, { ...g, record: false });
+      const before = await appliedNow(tenantId);
+      const after = [...without(before, name), { file: appliedFile(name), text: request.body.text }];
+      compileTenant(options.config(), tenantId, after);
+      const changes = diffApplied(tenantId, before, after);
+      const { caller: who } = await guard(request, { ...g, audit: { ...g.audit, details: { agentsChanged: changes.length } }, record: true });
+      const applied = await policies.apply(tenantId, name, request.body.text, callerRef(who));
+      await options.refreshTenant?.(tenantId);
+      return { tenant: tenantId, file: appliedFile(name), ...applied, changes };
+    },
+  );
+
+  app.delete<{ Params: { tenant: string; name: string } }>(
+    '/api/v1/tenants/:tenant/policies/:name',
+    { schema: { operationId: 'removePolicy', summary: 'remove an applied tenant policy (its history stays); answers what its removal changes', params: S.PolicyParams, response: { 200: S.Diffed, default: S.ApiError } } },
+    async (request) => {
+      const { tenant: tenantId, name } = request.params;
+      const policies = need(options.policies, 'policy store');
+      const g = { tenantId, action: 'editPolicy', resource: tenantResource(tenantId), audit: { action: 'policy.remove', resource: `policy/${name}` } } as const;
+      await guard(request, { ...g, record: false });
+      const before = await appliedNow(tenantId);
+      if (!before.some((p) => p.file === appliedFile(name))) throw new ClawError('NOT_FOUND', `tenant '${tenantId}' has no applied policy '${name}'`, { hint: 'list the policies with GET …/policies' });
+      const after = without(before, name);
+      compileTenant(options.config(), tenantId, after);
+      const changes = diffApplied(tenantId, before, after);
+      const { caller: who } = await guard(request, { ...g, audit: { ...g.audit, details: { agentsChanged: changes.length } }, record: true });
+      const removed = await policies.apply(tenantId, name, undefined, callerRef(who));
+      await options.refreshTenant?.(tenantId);
+      return { tenant: tenantId, file: appliedFile(name), ...removed, changes };
+    },
+  );
+
+  app.get<{ Params: { tenant: string; name: string } }>(
+    '/api/v1/tenants/:tenant/policies/:name/revisions',
+    { schema: { operationId: 'listPolicyRevisions', summary: 'every revision of an applied tenant policy, newest first: its text, who applied it and when', params: S.PolicyParams, response: { 200: S.PolicyRevisions, default: S.ApiError } } },
+    async (request) => {
+      const { tenant: tenantId, name } = request.params;
+      const policies = need(options.policies, 'policy store');
+      await guard(request, { tenantId, action: 'readPolicy', resource: tenantResource(tenantId), audit: { action: 'policy.read', resource: `policy/${name}` }, record: false });
+      const revisions = await policies.revisions(tenantId, name);
+      if (revisions.length === 0) throw new ClawError('NOT_FOUND', `tenant '${tenantId}' has no applied policy '${name}'`, { hint: 'list the policies with GET …/policies' });
+      return {
+        tenant: tenantId,
+        name,
+        revisions: revisions.map((r) => ({ revision: r.revision, appliedAt: r.appliedAt.toISOString(), appliedBy: r.appliedBy, removed: r.text === undefined, ...(r.text !== undefined ? { text: r.text } : {}) })),
+      };
+    },
+  );
+
+  app.get<{ Params: { tenant: string; name: string }; Querystring: { from: number; to: number } }>(
+    '/api/v1/tenants/:tenant/policies/:name/diff',
+    {
+      schema: {
+        operationId: 'diffPolicyRevisions',
+        summary: "what the tenant's agents may do differently with revision `to` of an applied policy in force instead of revision `from` (0: without it), the other policies as they are now",
+        params: S.PolicyParams,
+        querystring: S.RevisionDiffQuery,
+        response: { 200: S.Diffed, default: S.ApiError },
+      },
+    },
+    async (request) => {
+      const { tenant: tenantId, name } = request.params;
+      const policies = need(options.policies, 'policy store');
+      await guard(request, { tenantId, action: 'readPolicy', resource: tenantResource(tenantId), audit: { action: 'policy.diff', resource: `policy/${name}` }, record: false });
+      const revisions = await policies.revisions(tenantId, name);
+      const at = (revision: number): PolicySource[] => {
+        if (revision === 0) return [];
+        const found = revisions.find((r) => r.revision === revision);
+        if (!found) throw new ClawError('NOT_FOUND', `policy '${name}' of tenant '${tenantId}' has no revision ${revision}`, { hint: `its revisions: ${revisions.map((r) => r.revision).join(', ') || 'none'}` });
+        return found.text === undefined ? [] : [{ file: appliedFile(name), text: found.text }];
+      };
+      const others = without(await appliedNow(tenantId), name);
+      return { tenant: tenantId, file: appliedFile(name), changes: diffApplied(tenantId, [...others, ...at(request.query.from)], [...others, ...at(request.query.to)]) };
     },
   );
 
@@ -621,6 +789,19 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   return app;
+}
+
+function agentSummary({ id, revision, appliedAt, appliedBy, spec }: AgentRecord) {
+  return {
+    id,
+    revision,
+    appliedAt: appliedAt.toISOString(),
+    ...(appliedBy ? { appliedBy } : {}),
+    model: { provider: spec.model.provider, ...('model' in spec.model && typeof spec.model.model === 'string' ? { model: spec.model.model } : {}) },
+    tools: spec.tools.map((t) => (typeof t === 'string' ? { name: t, approval: 'none' } : { name: t.name, approval: t.approval ?? 'none' })),
+    channels: spec.channels.map((c) => c.type),
+    schedules: spec.schedules.map((sc) => ({ id: sc.id, cron: sc.cron, timezone: sc.timezone })),
+  };
 }
 
 function need<T>(value: T | undefined, what: string): T {

@@ -189,9 +189,13 @@ export class CedarAuthorizer implements Authorizer {
   }
 
   /** An authorizer for every tenant of an install, from claw.yaml (throws on any invalid policy). */
-  static fromConfig(config: ClawConfig, configFile: string, options: CedarAuthorizerOptions & { policyDirs?: Record<string, string> } = {}): CedarAuthorizer {
+  static fromConfig(
+    config: ClawConfig,
+    configFile: string,
+    options: CedarAuthorizerOptions & { policyDirs?: Record<string, string>; applied?: Record<string, PolicySource[]> } = {},
+  ): CedarAuthorizer {
     const authorizer = new CedarAuthorizer(options);
-    for (const tenant of config.tenants) authorizer.load(tenantInput(config, configFile, tenant.id, options.policyDirs?.[tenant.id]));
+    for (const tenant of config.tenants) authorizer.load(tenantInput(config, configFile, tenant.id, options.policyDirs?.[tenant.id], options.applied?.[tenant.id]));
     authorizer.setCatalog(config);
     return authorizer;
   }
@@ -300,6 +304,13 @@ export class CedarAuthorizer implements Authorizer {
     const roles = [...new Set(request.principal.roles)].sort().map((r) => uid.role(state.tenantId, r)).filter((r) => state.entities.has(uidKey(r)));
     const person: EntityJson = { uid: principal, attrs: { tenant: { __entity: tenant }, name: request.principal.id }, parents: [...roles, tenant] };
     const extra = new Map([[uidKey(principal), person]]);
+    // An agent claw.yaml does not name (one applied through the admin API, or about to be) is
+    // still the tenant's: as a resource of an admin action it is the agent of that name.
+    const resourceKey = uidKey(request.resource);
+    const agentName = request.resource.id.slice(state.tenantId.length + 1);
+    if (request.resource.type === 'Agent' && request.resource.id.startsWith(`${state.tenantId}/`) && agentName && !state.entities.has(resourceKey)) {
+      extra.set(resourceKey, { uid: request.resource, attrs: { tenant: { __entity: tenant }, name: agentName }, parents: [tenant] });
+    }
     const raw: RawRequest = { tenantId: state.tenantId, principal, action: request.action, resource: request.resource, context: {} };
     const entities = this.buildEntitySlice(state, raw, extra);
     if (typeof entities === 'string') return denied([entities]);
@@ -514,8 +525,11 @@ function denied(errors: string[]): AuthorizationDecision {
   return { decision: 'deny', requiresApproval: false, determining: [DEFAULT_DENY], errors };
 }
 
-/** A tenant's policy input from claw.yaml (base + compiled grants + the tenant's directory). */
-export function tenantInput(config: ClawConfig, configFile: string, tenantId: string, overrideDir?: string): TenantPolicyInput {
+/**
+ * A tenant's policy input from claw.yaml (base + compiled grants + the tenant's directory),
+ * and the policies applied through the admin API (`applied`, appliedPolicySources).
+ */
+export function tenantInput(config: ClawConfig, configFile: string, tenantId: string, overrideDir?: string, applied: PolicySource[] = []): TenantPolicyInput {
   const budgets: TenantPolicyInput['budgets'] = {};
   for (const agent of config.agents.filter((a) => a.tenant === tenantId)) {
     budgets[agent.id] = { maxSteps: agent.budget.maxSteps, maxTokens: agent.budget.maxTokens };
@@ -523,7 +537,7 @@ export function tenantInput(config: ClawConfig, configFile: string, tenantId: st
   return {
     tenantId,
     schema: buildSchema(config),
-    sources: tenantPolicySources(config, configFile, tenantId, overrideDir),
+    sources: [...tenantPolicySources(config, configFile, tenantId, overrideDir), ...applied],
     entities: tenantEntities(config, tenantId),
     budgets,
   };

@@ -237,6 +237,18 @@ export function tenantPolicySources(config: ClawConfig, configFile: string, tena
   ];
 }
 
+/** Tenant policies applied through the admin API (runtime/store), as sources beside the tenant's own files. */
+export function appliedPolicySources(applied: readonly { name: string; text: string }[]): PolicySource[] {
+  return applied.map((p) => ({ file: `applied/${p.name}.cedar`, text: p.text }));
+}
+
+/** Per tenant, the applied policies' sources (appliedPolicySources), from the store's rows of every tenant. */
+export function appliedByTenant(applied: readonly { tenantId: string; name: string; text: string }[]): Record<string, PolicySource[]> {
+  const out: Record<string, PolicySource[]> = {};
+  for (const p of applied) (out[p.tenantId] ??= []).push(...appliedPolicySources([p]));
+  return out;
+}
+
 /** Validate every tenant's policies of an install (`claw policy validate`, `claw agent apply`). */
 export function validateInstallPolicies(config: ClawConfig, configFile: string): { tenant: string; policies: number; warnings: string[] }[] {
   const schema = buildSchema(config);

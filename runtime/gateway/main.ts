@@ -24,7 +24,7 @@ import type { Client } from '@temporalio/client';
 import { buildGateway } from './server.js';
 import { buildAdminApi } from '../admin/server.js';
 import { AuditLog } from '../audit/log.js';
-import { CedarAuthorizer } from '../authz/authorizer.js';
+import { AppliedAuthorizer } from '../admin/applied.js';
 import { Identity } from '../identity/identity.js';
 import { OidcVerifier } from '../identity/oidc.js';
 import { IdentityStore } from '../identity/store.js';
@@ -41,24 +41,26 @@ async function main(): Promise<void> {
   const temporal = processConfig.temporal!;
 
   let config: ClawConfig = processConfig.config!;
-  // The admin API's view of claw.yaml: its Cedar policies and its OpenID Provider, rebuilt with it.
-  let authorizer = CedarAuthorizer.fromConfig(config, configFile);
+  // The admin API's view of claw.yaml: its Cedar policies (with the tenants' applied ones,
+  // from the store: set up below) and its OpenID Provider, rebuilt with it.
+  let applied: AppliedAuthorizer | undefined;
   let oidc = config.access.oidc ? new OidcVerifier(config.access.oidc) : undefined;
   // claw.yaml and the agent files it references: an agent given a channel in its own file
   // (then 'claw agent apply -f') is routed without a restart.
   const watched = new Set<string>();
-  const reload = () => {
-    try {
-      const next = loadConfig(configFile);
-      authorizer = CedarAuthorizer.fromConfig(next, configFile);
-      if (JSON.stringify(next.access.oidc) !== JSON.stringify(config.access.oidc)) oidc = next.access.oidc ? new OidcVerifier(next.access.oidc) : undefined;
-      config = next;
-      console.log(JSON.stringify({ msg: 'config reloaded', tenants: config.tenants.length, agents: config.agents.length }));
-    } catch (err) {
-      console.error(JSON.stringify({ msg: 'config reload failed; keeping the previous config', code: isClawError(err) ? err.code : 'INTERNAL' }));
-    }
-    watchSources();
-  };
+  const reload = () =>
+    void (async () => {
+      try {
+        const next = loadConfig(configFile);
+        await applied?.rebuild(next);
+        if (JSON.stringify(next.access.oidc) !== JSON.stringify(config.access.oidc)) oidc = next.access.oidc ? new OidcVerifier(next.access.oidc) : undefined;
+        config = next;
+        console.log(JSON.stringify({ msg: 'config reloaded', tenants: config.tenants.length, agents: config.agents.length }));
+      } catch (err) {
+        console.error(JSON.stringify({ msg: 'config reload failed; keeping the previous config', code: isClawError(err) ? err.code : 'INTERNAL' }));
+      }
+      watchSources();
+    })();
   const watchSources = () => {
     let files: string[];
     try {
@@ -108,17 +110,17 @@ async function main(): Promise<void> {
   const identities = await IdentityStore.open(processConfig.databaseUrl!);
   const audit = await AuditLog.open(processConfig.databaseUrl!, keyring);
   const metadata = await MetadataStore.connect(processConfig.databaseUrl!, { keyring, max: 2 });
+  applied = await AppliedAuthorizer.open(metadata, config, configFile, (line) => console.error(JSON.stringify({ msg: line })));
   const admin = await buildAdminApi({
     config: () => config,
     configFile: () => configFile,
-    authorizer: () => authorizer,
+    ...applied.adminOptions(),
     identity: new Identity(identities, () => oidc, () => config),
     identities,
     audit,
     tenantClient: tenantClientFor,
     secrets,
     keyring,
-    agents: { list: (tenantId) => metadata.listAgents(tenantId) },
     keyVersions: (tenantId) => {
       const backend = (keyring as { backend?: unknown }).backend;
       return backend instanceof LocalKeyringBackend ? backend.versions(tenantId) : undefined;

@@ -22,8 +22,41 @@ export interface AgentRecord {
   revision: number;
   spec: Agent;
   source?: string;
+  /** Who applied it, where known (the admin API's caller; a direct `claw agent apply` records none). */
+  appliedBy?: string;
   appliedAt: Date;
 }
+
+/** One revision of a tenant policy applied through the admin API; `text` absent: removed. */
+export interface PolicyRevision {
+  tenantId: string;
+  name: string;
+  revision: number;
+  text?: string;
+  appliedBy: string;
+  appliedAt: Date;
+}
+
+/** A stored tenant policy's name: it becomes the file name `applied/<name>.cedar` in errors and listings. */
+export const POLICY_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+const agentRecord = (r: any): AgentRecord => ({
+  tenantId: r.tenant_id,
+  id: r.id,
+  revision: r.revision,
+  spec: r.spec,
+  source: r.source ?? undefined,
+  ...(r.applied_by ? { appliedBy: r.applied_by } : {}),
+  appliedAt: new Date(r.applied_at),
+});
+const policyRevision = (r: any): PolicyRevision => ({
+  tenantId: r.tenant_id,
+  name: r.name,
+  revision: r.revision,
+  ...(r.text !== null ? { text: r.text } : {}),
+  appliedBy: r.applied_by,
+  appliedAt: new Date(r.applied_at),
+});
 
 export type RunStatus = 'running' | 'completed' | 'failed';
 
@@ -146,17 +179,24 @@ export class MetadataStore {
 
   // ------------------------------------------------------------ agents
 
-  /** Store an agent; a changed spec gets the next revision, an identical one changes nothing. */
-  async applyAgent(agent: Agent, source?: string): Promise<{ revision: number; changed: boolean }> {
+  /**
+   * Store an agent; a changed spec gets the next revision (kept in agent_revisions with who
+   * applied it), an identical one changes nothing.
+   */
+  async applyAgent(agent: Agent, source?: string, appliedBy?: string): Promise<{ revision: number; changed: boolean }> {
     const hash = specHash(agent);
     const { rows } = await this.pool.query(
-      `insert into agents (tenant_id, id, revision, spec, spec_hash, source) values ($1, $2, 1, $3, $4, $5)
-       on conflict (tenant_id, id) do update
-         set revision = agents.revision + 1, spec = excluded.spec, spec_hash = excluded.spec_hash,
-             source = excluded.source, applied_at = now()
-         where agents.spec_hash <> excluded.spec_hash
+      `with applied as (
+         insert into agents (tenant_id, id, revision, spec, spec_hash, source, applied_by) values ($1, $2, 1, $3, $4, $5, $6)
+         on conflict (tenant_id, id) do update
+           set revision = agents.revision + 1, spec = excluded.spec, spec_hash = excluded.spec_hash,
+               source = excluded.source, applied_by = excluded.applied_by, applied_at = now()
+           where agents.spec_hash <> excluded.spec_hash
+         returning tenant_id, id, revision, spec, source, applied_by, applied_at)
+       insert into agent_revisions (tenant_id, id, revision, spec, source, applied_by, applied_at)
+         select tenant_id, id, revision, spec, source, applied_by, applied_at from applied
        returning revision`,
-      [agent.tenant, agent.id, JSON.stringify(agent), hash, source ?? null],
+      [agent.tenant, agent.id, JSON.stringify(agent), hash, source ?? null, appliedBy ?? null],
     );
     if (rows[0]) return { revision: rows[0].revision, changed: true };
     const current = await this.getAgent(agent.tenant, agent.id);
@@ -165,20 +205,70 @@ export class MetadataStore {
 
   async getAgent(tenantId: string, agentId: string): Promise<AgentRecord | undefined> {
     const { rows } = await this.pool.query(
-      'select tenant_id, id, revision, spec, source, applied_at from agents where tenant_id = $1 and id = $2',
+      'select tenant_id, id, revision, spec, source, applied_by, applied_at from agents where tenant_id = $1 and id = $2',
       [tenantId, agentId],
     );
-    const r = rows[0];
-    return r ? { tenantId: r.tenant_id, id: r.id, revision: r.revision, spec: r.spec, source: r.source ?? undefined, appliedAt: new Date(r.applied_at) } : undefined;
+    return rows[0] ? agentRecord(rows[0]) : undefined;
   }
 
   async listAgents(tenantId?: string): Promise<AgentRecord[]> {
     const { rows } = await this.pool.query(
-      `select tenant_id, id, revision, spec, source, applied_at from agents
+      `select tenant_id, id, revision, spec, source, applied_by, applied_at from agents
        where ($1::text is null or tenant_id = $1) order by tenant_id, id`,
       [tenantId ?? null],
     );
-    return rows.map((r) => ({ tenantId: r.tenant_id, id: r.id, revision: r.revision, spec: r.spec, source: r.source ?? undefined, appliedAt: new Date(r.applied_at) }));
+    return rows.map(agentRecord);
+  }
+
+  /** Every revision of an applied agent, newest first. */
+  async agentRevisions(tenantId: string, agentId: string): Promise<AgentRecord[]> {
+    const { rows } = await this.pool.query(
+      `select tenant_id, id, revision, spec, source, applied_by, applied_at from agent_revisions
+       where tenant_id = $1 and id = $2 order by revision desc`,
+      [tenantId, agentId],
+    );
+    return rows.map(agentRecord);
+  }
+
+  // ------------------------------------------------------------ tenant policies
+
+  /**
+   * Apply a tenant policy's next revision (`text` undefined: remove it). The same text as
+   * the current revision changes nothing. Validating it is the caller's job (the admin API
+   * compiles the tenant's policies with it first).
+   */
+  async applyPolicy(tenantId: string, name: string, text: string | undefined, appliedBy: string): Promise<{ revision: number; changed: boolean }> {
+    if (!POLICY_NAME.test(name)) throw new ClawError('POLICY_NAME_INVALID', `'${name}' is not a policy name`, { hint: 'use lowercase letters, digits and -, up to 63 characters' });
+    const current = (await this.policyRevisions(tenantId, name))[0];
+    if (current ? current.text === text : text === undefined) return { revision: current?.revision ?? 0, changed: false };
+    const { rows } = await this.pool.query(
+      `insert into tenant_policies (tenant_id, name, revision, text, applied_by)
+       select $1, $2, coalesce(max(revision), 0) + 1, $3, $4 from tenant_policies where tenant_id = $1 and name = $2
+       returning revision`,
+      [tenantId, name, text ?? null, appliedBy],
+    );
+    return { revision: rows[0].revision, changed: true };
+  }
+
+  /** The tenant policies in force (the newest revision of each, unless it removed it). */
+  async listPolicies(tenantId?: string): Promise<(PolicyRevision & { text: string })[]> {
+    const { rows } = await this.pool.query(
+      `select * from (
+         select distinct on (tenant_id, name) tenant_id, name, revision, text, applied_by, applied_at from tenant_policies
+         where ($1::text is null or tenant_id = $1) order by tenant_id, name, revision desc) newest
+       where text is not null order by tenant_id, name`,
+      [tenantId ?? null],
+    );
+    return rows.map(policyRevision) as (PolicyRevision & { text: string })[];
+  }
+
+  /** Every revision of a tenant policy, newest first. */
+  async policyRevisions(tenantId: string, name: string): Promise<PolicyRevision[]> {
+    const { rows } = await this.pool.query(
+      'select tenant_id, name, revision, text, applied_by, applied_at from tenant_policies where tenant_id = $1 and name = $2 order by revision desc',
+      [tenantId, name],
+    );
+    return rows.map(policyRevision);
   }
 
   // ------------------------------------------------------------ runs

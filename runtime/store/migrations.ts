@@ -162,6 +162,38 @@ export const MIGRATIONS: Migration[] = [
        )`,
     ],
   },
+  {
+    // Every revision of an applied agent (the console's history, who applied it), and the
+    // tenant policies people apply through the admin API (editPolicy), revision by
+    // revision; a revision with no text removes the policy. Configuration, not content:
+    // in clear, like the agents' specs.
+    version: 6,
+    name: 'agent revisions, tenant policies',
+    statements: [
+      'alter table agents add column applied_by text',
+      `create table agent_revisions (
+         tenant_id   text not null,
+         id          text not null,
+         revision    integer not null,
+         spec        jsonb not null,
+         source      text,
+         applied_by  text,
+         applied_at  timestamptz not null,
+         primary key (tenant_id, id, revision)
+       )`,
+      `insert into agent_revisions (tenant_id, id, revision, spec, source, applied_at)
+         select tenant_id, id, revision, spec, source, applied_at from agents`,
+      `create table tenant_policies (
+         tenant_id   text not null,
+         name        text not null,
+         revision    integer not null,
+         text        text,
+         applied_by  text not null,
+         applied_at  timestamptz not null default now(),
+         primary key (tenant_id, name, revision)
+       )`,
+    ],
+  },
 ];
 
 interface Queryable {

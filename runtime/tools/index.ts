@@ -7,6 +7,7 @@
  */
 import type { ClawConfig } from '../../core/config/schema.js';
 import type { AuthorizationDecision, SecretStore, ToolResult } from '../ports.js';
+import type { PolicySource } from '../authz/policies.js';
 import { CedarAuthorizer, tenantInput } from '../authz/authorizer.js';
 import { CredentialBroker } from '../broker/broker.js';
 import { IsolateSandbox } from '../sandbox/isolate.js';
@@ -72,14 +73,19 @@ export async function runToolCall(deps: ToolCallDeps, request: ExecuteRequest, o
 
 export interface ToolRuntime extends ToolCallDeps {
   runToolCall(request: ExecuteRequest, options?: { approved?: boolean }): Promise<ToolCallOutcome>;
-  /** Re-read a tenant's policies; on any error it throws (file:line:col) and the old ones stay in force. */
-  reloadPolicies(tenantId: string, config?: ClawConfig): { policies: number; warnings: string[] };
+  /**
+   * Re-read a tenant's policies (claw.yaml's and its files, plus `applied`: those applied
+   * through the admin API); on any error it throws (file:line:col) and the old ones stay in force.
+   */
+  reloadPolicies(tenantId: string, config?: ClawConfig, applied?: PolicySource[]): { policies: number; warnings: string[] };
   close(): void;
 }
 
 export interface ToolRuntimeOptions {
   config: ClawConfig;
   configFile: string;
+  /** Per tenant, the policies applied through the admin API (runtime/authz/policies.ts appliedByTenant). */
+  appliedPolicies?: Record<string, PolicySource[]>;
   secretStore: SecretStore;
   /** Program tools on Kubernetes (cloud targets); bubblewrap otherwise. */
   kubernetes?: ToolExecutorDeps['kubernetes'];
@@ -88,7 +94,7 @@ export interface ToolRuntimeOptions {
 }
 
 export function createToolRuntime(options: ToolRuntimeOptions): ToolRuntime {
-  const authorizer = CedarAuthorizer.fromConfig(options.config, options.configFile, { now: options.now });
+  const authorizer = CedarAuthorizer.fromConfig(options.config, options.configFile, { now: options.now, applied: options.appliedPolicies });
   const isolates = new IsolateSandbox({ poolSize: options.isolatePoolSize ?? 2 });
   const executor = new SandboxedToolExecutor({
     config: options.config,
@@ -105,7 +111,7 @@ export function createToolRuntime(options: ToolRuntimeOptions): ToolRuntime {
   return {
     ...deps,
     runToolCall: (request, opts) => runToolCall(deps, request, opts),
-    reloadPolicies: (tenantId, config = options.config) => authorizer.load(tenantInput(config, options.configFile, tenantId)),
+    reloadPolicies: (tenantId, config = options.config, applied) => authorizer.load(tenantInput(config, options.configFile, tenantId, undefined, applied)),
     close: () => isolates.close(),
   };
 }

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../core/config/load.js';
 import type { Agent } from '../../core/config/schema.js';
 import { memorySecretStore } from '../broker/testing.js';
-import type { AgentRecord } from '../store/metadata.js';
+import type { AgentRecord, PolicyRevision } from '../store/metadata.js';
 import { WorkerToolRuntime } from './tool-runtime.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'claw-worker-tools-'));
@@ -16,9 +16,13 @@ agents:
   - { id: helper, tenant: acme, model: { provider: scripted, script: [{ reply: hi }] }, tools: [echo] }
 `;
 
-/** The store's applied agents, changed by the test as `claw agent apply` would. */
+/** The store's applied agents and policies, changed by the test as `claw agent apply` and the admin API would. */
 const applied: AgentRecord[] = [];
-const store = { listAgents: async (tenantId?: string) => applied.filter((a) => !tenantId || a.tenantId === tenantId) };
+const policies: (PolicyRevision & { text: string })[] = [];
+const store = {
+  listAgents: async (tenantId?: string) => applied.filter((a) => !tenantId || a.tenantId === tenantId),
+  listPolicies: async (tenantId?: string) => policies.filter((p) => !tenantId || p.tenantId === tenantId),
+};
 function apply(id: string, tools: Agent['tools'], revision: number): void {
   const spec: Agent = { ...parseConfig(CONFIG, configFile).agents[0]!, id, tools };
   const at = applied.findIndex((a) => a.id === id);
@@ -59,6 +63,20 @@ describe("the worker's tool runtime", () => {
     expect((await tools.toolCall(call('newbie', 'time.now'), {})).status).toBe('approval-required');
     apply('helper', [], 1);
     expect((await tools.toolCall(call('helper', 'echo'), {})).status).toBe('denied');
+
+    // A tenant policy applied through the admin API is in force at the next call; its next
+    // revision replaces it, and one that does not validate leaves the previous one (logged).
+    const policy = (revision: number, text: string) => policies.splice(0, policies.length, { tenantId: 'acme', name: 'ask-first', revision, text, appliedBy: 'user:ana', appliedAt: new Date() });
+    policy(1, '@id("acme:ask-first")\n@reason("newbies ask")\nforbid (principal == Agent::"acme/newbie", action, resource);\n');
+    expect((await tools.toolCall(call('newbie', 'time.now'), {})).decision).toMatchObject({ decision: 'deny', determining: [{ id: 'acme:ask-first' }] });
+    policy(2, '@id("acme:ask-first")\nforbid (principal == Agent::"acme/nobody", action, resource);\n');
+    expect((await tools.toolCall(call('newbie', 'time.now'), {})).status).toBe('approval-required');
+    policy(3, 'forbid (principal, action, resource) when { nonsense };\n');
+    expect((await tools.toolCall(call('newbie', 'time.now'), {})).status).toBe('approval-required');
+    expect(logs).toEqual([expect.stringContaining("tenant acme's policies did not reload")]);
+    logs.length = 0;
+    policies.length = 0;
+    expect((await tools.toolCall(call('newbie', 'time.now'), {})).status).toBe('approval-required');
 
     // Reload: a tenant policy file added since is in force after rebuild.
     writeFileSync(join(dir, 'policies', 'no-time.cedar'), '@id("acme:no-time")\n@reason("no clocks")\nforbid (principal, action == Action::"invokeTool:time.now", resource);\n');

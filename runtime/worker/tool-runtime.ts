@@ -2,10 +2,11 @@
  * The worker's tool runtime (runtime/tools: Cedar → approval → broker → sandbox → scrub),
  * built once per process from claw.yaml and the tenant SecretStore, and kept current:
  *
- * - Agents applied with `claw agent apply` live in the metadata store, not in claw.yaml;
- *   their grants are Cedar policies too. Before each tool call the tenant's applied agents
- *   (id and revision) are compared with the ones its policies were compiled from, and the
- *   tenant's policies are reloaded when they differ, so a new grant applies at once.
+ * - Agents applied with `claw agent apply` (or the admin API) live in the metadata store,
+ *   not in claw.yaml; their grants are Cedar policies too. So are the tenant policies
+ *   people apply through the admin API. Before each tool call the tenant's applied agents
+ *   and policies (name and revision) are compared with the ones its policies were compiled
+ *   from, and the tenant's policies are reloaded when they differ, so a change applies at once.
  * - `rebuild` (the worker's POST /reload) builds a new runtime from a re-read claw.yaml
  *   (new tools, tenants, policy files); the old one keeps serving calls already in flight.
  *
@@ -14,14 +15,15 @@
 import type { Agent, ClawConfig } from '../../core/config/schema.js';
 import type { SecretStore } from '../ports.js';
 import type { ProgramSandbox } from '../targets/index.js';
-import type { AgentRecord, MetadataStore } from '../store/metadata.js';
+import type { AgentRecord, MetadataStore, PolicyRevision } from '../store/metadata.js';
+import { appliedByTenant, appliedPolicySources } from '../authz/policies.js';
 import { createToolRuntime, type ToolRuntime } from '../tools/index.js';
 import type { ToolCallFn } from '../activities/index.js';
 
 export interface WorkerToolRuntimeOptions {
   config: ClawConfig;
   configFile: string;
-  store: Pick<MetadataStore, 'listAgents'>;
+  store: Pick<MetadataStore, 'listAgents' | 'listPolicies'>;
   secrets: SecretStore;
   /** Program tools in Kubernetes pods (the target's, on aws/gcp); absent: bubblewrap. */
   programSandbox?: ProgramSandbox;
@@ -38,11 +40,8 @@ export function withAppliedAgents(config: ClawConfig, applied: AgentRecord[]): C
   return { ...config, agents: [...agents.values()] };
 }
 
-function fingerprint(applied: AgentRecord[]): string {
-  return applied
-    .map((a) => `${a.id}@${a.revision}`)
-    .sort()
-    .join(',');
+function fingerprint(applied: AgentRecord[], policies: readonly PolicyRevision[]): string {
+  return [...applied.map((a) => `${a.id}@${a.revision}`), ...policies.map((p) => `policy:${p.name}@${p.revision}`)].sort().join(',');
 }
 
 export class WorkerToolRuntime {
@@ -64,10 +63,11 @@ export class WorkerToolRuntime {
 
   /** Build a new runtime from `config` (throws on invalid policies; the old runtime then stays). */
   async rebuild(config: ClawConfig): Promise<void> {
-    const applied = await this.options.store.listAgents();
+    const [applied, policies] = await Promise.all([this.options.store.listAgents(), this.options.store.listPolicies()]);
     const next = createToolRuntime({
       config: withAppliedAgents(config, applied),
       configFile: this.options.configFile,
+      appliedPolicies: appliedByTenant(policies),
       secretStore: this.options.secrets,
       ...(this.options.programSandbox ? { kubernetes: this.options.programSandbox } : {}),
       isolatePoolSize: this.options.isolatePoolSize,
@@ -76,19 +76,21 @@ export class WorkerToolRuntime {
     this.runtime = next;
     this.config = config;
     this.compiledFrom.clear();
-    for (const tenant of config.tenants) this.compiledFrom.set(tenant.id, fingerprint(applied.filter((a) => a.tenantId === tenant.id)));
+    for (const tenant of config.tenants) {
+      this.compiledFrom.set(tenant.id, fingerprint(applied.filter((a) => a.tenantId === tenant.id), policies.filter((p) => p.tenantId === tenant.id)));
+    }
     // Calls already running in the old runtime's isolates finish there.
     if (previous) setTimeout(() => previous.close(), 60_000).unref();
   }
 
   /** The tenant's policies, recompiled if its applied agents changed since. */
   private async current(tenantId: string): Promise<ToolRuntime> {
-    const applied = await this.options.store.listAgents(tenantId);
-    const now = fingerprint(applied);
+    const [applied, policies] = await Promise.all([this.options.store.listAgents(tenantId), this.options.store.listPolicies(tenantId)]);
+    const now = fingerprint(applied, policies);
     if (this.compiledFrom.get(tenantId) !== now) {
       this.compiledFrom.set(tenantId, now);
       try {
-        this.runtime.reloadPolicies(tenantId, withAppliedAgents(this.config, applied));
+        this.runtime.reloadPolicies(tenantId, withAppliedAgents(this.config, applied), appliedPolicySources(policies));
       } catch (err) {
         this.log(`worker: tenant ${tenantId}'s policies did not reload; the previous ones stay in force: ${(err as Error).message.split('\n')[0]}`);
       }

@@ -274,6 +274,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tenants/{tenant}/agents/{agent}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** every revision of an applied agent, newest first: who applied it, when, and its spec */
+        get: operations["listAgentRevisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/agents/{agent}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** apply an agent (an agent file's content as JSON): validated, its grants compiled with the tenant's policies, stored as its next revision when it changed */
+        put: operations["applyAgent"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tenants/{tenant}/policies": {
         parameters: {
             query?: never;
@@ -319,6 +353,58 @@ export interface paths {
         put?: never;
         /** what adding a proposed policy file to the tenant's policies would change in what its agents may do (nothing is changed) */
         post: operations["diffPolicy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/policies/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** apply a tenant policy (applied/<name>.cedar) as its next revision: validated with the tenant's other policies first, in force at the next decision; answers what it changes */
+        put: operations["applyPolicy"];
+        post?: never;
+        /** remove an applied tenant policy (its history stays); answers what its removal changes */
+        delete: operations["removePolicy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/policies/{name}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** every revision of an applied tenant policy, newest first: its text, who applied it and when */
+        get: operations["listPolicyRevisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/policies/{name}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** what the tenant's agents may do differently with revision `to` of an applied policy in force instead of revision `from` (0: without it), the other policies as they are now */
+        get: operations["diffPolicyRevisions"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1334,6 +1420,7 @@ export interface operations {
                             id: string;
                             revision: number;
                             appliedAt?: string;
+                            appliedBy?: string;
                             model: {
                                 provider?: string;
                                 model?: string;
@@ -1349,6 +1436,130 @@ export interface operations {
                                 timezone?: string;
                             }[];
                         }[];
+                    };
+                };
+            };
+            /** @description Every error: a stable code (docs/errors.md), what is wrong, and how to fix it */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        hint?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listAgentRevisions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a tenant id */
+                tenant: string;
+                /** @description an agent id */
+                agent: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenant: string;
+                        id: string;
+                        revisions: {
+                            id: string;
+                            revision: number;
+                            appliedAt?: string;
+                            appliedBy?: string;
+                            model: {
+                                provider?: string;
+                                model?: string;
+                            };
+                            tools: {
+                                name?: string;
+                                approval?: string;
+                            }[];
+                            channels: string[];
+                            schedules: {
+                                id?: string;
+                                cron?: string;
+                                timezone?: string;
+                            }[];
+                            source?: string;
+                            spec?: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description Every error: a stable code (docs/errors.md), what is wrong, and how to fix it */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        hint?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    applyAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a tenant id */
+                tenant: string;
+                /** @description an agent id */
+                agent: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    id: string;
+                    tenant: string;
+                    model: Record<string, never>;
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenant: string;
+                        id: string;
+                        revision: number;
+                        changed: boolean;
                     };
                 };
             };
@@ -1524,6 +1735,260 @@ export interface operations {
                     "application/json": {
                         tenant: string;
                         file: string;
+                        /** @description the revision applied (apply and remove only) */
+                        revision?: number;
+                        /** @description false when the text was already in force (apply and remove only) */
+                        changed?: boolean;
+                        changes: {
+                            tenant?: string;
+                            agent?: string;
+                            subject?: string;
+                            /** @enum {string} */
+                            change?: "gains" | "loses" | "changes";
+                            actions?: {
+                                action?: string;
+                                resource?: string;
+                                before?: string;
+                                after?: string;
+                                policies?: string[];
+                                conditional?: boolean;
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Every error: a stable code (docs/errors.md), what is wrong, and how to fix it */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        hint?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    applyPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a tenant id */
+                tenant: string;
+                /** @description a policy's name (its file is applied/<name>.cedar) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    text: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenant: string;
+                        file: string;
+                        /** @description the revision applied (apply and remove only) */
+                        revision?: number;
+                        /** @description false when the text was already in force (apply and remove only) */
+                        changed?: boolean;
+                        changes: {
+                            tenant?: string;
+                            agent?: string;
+                            subject?: string;
+                            /** @enum {string} */
+                            change?: "gains" | "loses" | "changes";
+                            actions?: {
+                                action?: string;
+                                resource?: string;
+                                before?: string;
+                                after?: string;
+                                policies?: string[];
+                                conditional?: boolean;
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Every error: a stable code (docs/errors.md), what is wrong, and how to fix it */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        hint?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    removePolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a tenant id */
+                tenant: string;
+                /** @description a policy's name (its file is applied/<name>.cedar) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenant: string;
+                        file: string;
+                        /** @description the revision applied (apply and remove only) */
+                        revision?: number;
+                        /** @description false when the text was already in force (apply and remove only) */
+                        changed?: boolean;
+                        changes: {
+                            tenant?: string;
+                            agent?: string;
+                            subject?: string;
+                            /** @enum {string} */
+                            change?: "gains" | "loses" | "changes";
+                            actions?: {
+                                action?: string;
+                                resource?: string;
+                                before?: string;
+                                after?: string;
+                                policies?: string[];
+                                conditional?: boolean;
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Every error: a stable code (docs/errors.md), what is wrong, and how to fix it */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        hint?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listPolicyRevisions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a tenant id */
+                tenant: string;
+                /** @description a policy's name (its file is applied/<name>.cedar) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenant: string;
+                        name: string;
+                        revisions: {
+                            revision: number;
+                            appliedAt: string;
+                            appliedBy: string;
+                            removed: boolean;
+                            text?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Every error: a stable code (docs/errors.md), what is wrong, and how to fix it */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        hint?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    diffPolicyRevisions: {
+        parameters: {
+            query: {
+                /** @description 0: before the first revision */
+                from: number;
+                to: number;
+            };
+            header?: never;
+            path: {
+                /** @description a tenant id */
+                tenant: string;
+                /** @description a policy's name (its file is applied/<name>.cedar) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenant: string;
+                        file: string;
+                        /** @description the revision applied (apply and remove only) */
+                        revision?: number;
+                        /** @description false when the text was already in force (apply and remove only) */
+                        changed?: boolean;
                         changes: {
                             tenant?: string;
                             agent?: string;
