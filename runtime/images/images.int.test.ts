@@ -152,8 +152,9 @@ describe.skipIf(!manifest)('runtime images (bubblewrap over the mounted image ro
     // The pod's environment: its env, then its Secret's data (envFrom), as the kubelet sets them.
     const env = [...pod.env!.map((e) => [e.name, e.value!]), ...Object.entries(sandboxSecret(job, key).stringData!)];
     const run = spawnSync('bwrap', [
-      '--ro-bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/scratch',
-      '--unshare-all', '--uid', '65532', '--gid', '65532', '--die-with-parent', '--chdir', '/scratch', '--clearenv',
+      // (The pod's /scratch is an emptyDir mount point the image does not have: /tmp stands in.)
+      '--ro-bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
+      '--unshare-all', '--uid', '65532', '--gid', '65532', '--die-with-parent', '--chdir', '/tmp', '--clearenv',
       '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin',
       ...env.flatMap(([name, value]) => ['--setenv', name!, value!]),
       ...pod.command!,
