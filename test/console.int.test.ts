@@ -193,6 +193,8 @@ describe.skipIf(!haveBrowser)(`the web console in Chromium${haveBrowser ? '' : `
     const helper = page.getByRole('article', { name: 'agent helper' });
     await helper.waitFor();
     expect(await helper.textContent()).toMatch(/revision 1 .*model scripted.*Toolsecho \(needs a human\)/s);
+    await helper.getByText('Revisions').click();
+    await helper.getByRole('table', { name: 'revisions of helper' }).getByRole('cell', { name: '1', exact: true }).waitFor();
     await shot(page, 'agents');
     await page.goto(`${base}/console/#/t/acme/runs`);
     await page.getByRole('link', { name: runId }).waitFor();
@@ -228,6 +230,24 @@ describe.skipIf(!haveBrowser)(`the web console in Chromium${haveBrowser ? '' : `
     await page.getByLabel('Proposed policy (Cedar)').fill('forbid (principal, action, resource) when { nonsense };');
     await page.getByRole('button', { name: 'Diff' }).click();
     await page.getByRole('alert').filter({ hasText: /^CEDAR_POLICY_(SYNTAX|SCHEMA): proposed\/proposal\.cedar:1:/ }).waitFor();
+
+    // Applied (the admin holds editPolicy): in force at once, with its history and what it changed; then removed.
+    await page.getByLabel('Proposed policy (Cedar)').fill('@id("acme:console-no-echo")\nforbid (principal, action == Action::"invokeTool:echo", resource);');
+    await page.getByLabel('Name, to apply it').fill('console-no-echo');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByRole('status').filter({ hasText: 'Applied applied/console-no-echo.cedar as revision 1.' }).waitFor();
+    await page.getByRole('button', { name: 'Explain' }).click();
+    await page.getByRole('status').filter({ hasText: /^DENY — acme:console-no-echo/ }).waitFor();
+    await page.getByText('applied/console-no-echo.cedar').click();
+    const history = page.getByRole('region', { name: 'history of console-no-echo' });
+    await history.getByText(/revision 1 · .* · user:bo@acme\.com/).waitFor();
+    await history.getByRole('button', { name: 'What revision 1 changed' }).click();
+    await history.getByRole('list', { name: 'changes of revision 1' }).getByText(/^helper loses echo/).waitFor();
+    await shot(page, 'policy-history');
+    await history.getByRole('button', { name: 'Remove console-no-echo' }).click();
+    await page.getByText('applied/console-no-echo.cedar').waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Explain' }).click();
+    await page.getByRole('status').filter({ hasText: /^ALLOW \(needs a human approval\)/ }).waitFor();
     await page.context().close();
   }, 180_000);
 

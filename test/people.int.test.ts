@@ -13,7 +13,7 @@
  *   on the next request; `claw audit verify` still finds the chain whole.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
@@ -272,6 +272,43 @@ describe('people: sign-in, roles in Cedar, the admin API and the audit log', () 
     // Keys from the CLI too: CLAW_API_KEY is what automation sets.
     const bad = await claw(['whoami'], { CLAW_API_KEY: key });
     expect(bad.stderr).toMatch(/^error AUTH_KEY_REVOKED: /);
+  }, 120_000);
+
+  it('signed in, claw policy apply and claw agent apply act through the API; the worker enforces an applied policy at its next call', async () => {
+    const file = join(work, 'no-echo.cedar');
+    writeFileSync(file, '@id("acme:no-echo")\n@reason("no echo this week")\nforbid (principal == Agent::"acme/helper", action == Action::"invokeTool:echo", resource);\n');
+    // The approver's role does not edit policies: refused, and nothing changes.
+    expect((await request(ana, 'PUT', '/api/v1/tenants/acme/policies/no-echo', { text: readFileSync(file, 'utf8') })).body).toMatchObject({ code: 'ADMIN_FORBIDDEN', details: { action: 'editPolicy' } });
+    const applied = await ok(['policy', 'apply', file, '--tenant', 'acme']);
+    expect(applied.stdout).toMatch(/^applied\/no-echo\.cedar applied as revision 1\nacme\/helper loses echo: approval → deny/);
+
+    // The worker, another process, decides the next call with it: denied by the applied policy.
+    const sent = JSON.parse((await ok(['--json', 'send', '--tenant', 'acme', '--agent', 'helper', 'launch once more'])).stdout.trim().split('\n').at(-1)!);
+    expect(sent).toMatchObject({ status: 'completed' });
+    const timeline = await eventually(async () => {
+      const shown = await request(bo, 'GET', `/api/v1/tenants/acme/runs/${sent.runId}`);
+      return shown.status === 200 && shown.body.steps.some((st: any) => st.kind === 'tool.call') ? shown.body : undefined;
+    }, 'the run in the lake', 30_000, 500);
+    expect(timeline.steps.find((st: any) => st.kind === 'tool.call')).toMatchObject({ tool: 'echo', decision: 'deny', policies: ['acme:no-echo'] });
+
+    expect((await ok(['policy', 'history', 'no-echo', '--tenant', 'acme'])).stdout).toMatch(/^1\t\S+\tuser:bo@acme\.com\n$/);
+    expect((await ok(['policy', 'rm', 'no-echo', '--tenant', 'acme'])).stdout).toMatch(/removed as revision 2\nacme\/helper gains echo/);
+    expect((await ok(['policy', 'history', 'no-echo', '--tenant', 'acme', '--diff', '0..1'])).stdout).toMatch(/^acme\/helper loses echo/);
+
+    // An agent file applied signed in: the revision names bo, and the audit log has it.
+    const agentFile = join(work, 'scout.yaml');
+    writeFileSync(agentFile, 'kind: Agent\nid: scout\ntenant: acme\nmodel: { provider: scripted, script: [{ reply: hi }] }\ntools: [echo]\n');
+    expect((await ok(['agent', 'apply', '-f', agentFile])).stdout).toBe('agent acme/scout applied as revision 1\n');
+    expect((await request(ana, 'GET', '/api/v1/tenants/acme/agents/scout/revisions')).body.revisions).toEqual([expect.objectContaining({ revision: 1, appliedBy: 'user:bo@acme.com', tools: [{ name: 'echo', approval: 'none' }] })]);
+    const actions = (await request(cy, 'GET', '/api/v1/tenants/acme/audit?limit=1000')).body.entries.map((e: any) => `${e.actor.id} ${e.action} ${e.resource} ${e.decision}`);
+    expect(actions).toEqual(expect.arrayContaining(['ana@acme.com policy.apply policy/no-echo deny', 'bo@acme.com policy.apply policy/no-echo allow', 'bo@acme.com policy.remove policy/no-echo allow', 'bo@acme.com agent.apply agent/scout allow']));
+
+    // Runs and the tenant key from the CLI, signed in: through the API too, as bo.
+    expect((await ok(['runs', 'list', '--tenant', 'acme'])).stdout).toContain(sent.runId);
+    expect((await ok(['tenant', 'rotate-key', 'acme'])).stdout).toMatch(/^rotated the key of tenant acme \(now version 3\)/);
+    expect((await claw(['tenant', 'rotate-key', 'acme', '--reencrypt'])).stderr).toMatch(/^error USAGE: --reencrypt/);
+    const rotations = (await request(cy, 'GET', '/api/v1/tenants/acme/audit?limit=1000')).body.entries.filter((e: any) => e.action === 'key.rotate' && e.decision === 'allow');
+    expect(rotations.map((e: any) => e.actor.id)).toEqual(['bo@acme.com', 'bo@acme.com']);
   }, 120_000);
 
   it('SCIM deprovisioning stops a signed-in person and the keys they made, at once', async () => {

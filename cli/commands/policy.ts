@@ -4,14 +4,18 @@
  * versions of an install's grants and policies.
  */
 import { Command } from 'commander';
-import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { loadConfig } from '../../core/config/load.js';
 import { ClawError, EXIT } from '../../core/errors.js';
 import { buildSchema } from '../../policies/cedar/compile.js';
 import { CedarAuthorizer } from '../../runtime/authz/authorizer.js';
-import { diffPolicies, formatDiff, type PolicySide } from '../../runtime/authz/diff.js';
+import { diffPolicies, formatDiff, type DiffEntry, type PolicySide } from '../../runtime/authz/diff.js';
+import { POLICY_NAME } from '../../runtime/store/metadata.js';
+import { assertTenantId } from '../../core/config/schema.js';
+import { signedInApi } from '../api-client.js';
+import { loadInstallConfig } from './platform-access.js';
 import { validateInstallPolicies } from '../../runtime/authz/policies.js';
 import { outcomeOf, runPolicyTests } from '../../runtime/authz/policy-test-runner.js';
 import type { AuthorizationDecision } from '../../runtime/ports.js';
@@ -148,5 +152,80 @@ export function policyCommand(): Command {
       if (opts.exitCode && entries.length) process.exitCode = EXIT.changesPending;
     });
 
+  // Tenant policies people apply (applied/<name>.cedar): through the admin API only, where
+  // Cedar decides who may (editPolicy) and the audit log names them. The install's own
+  // policies stay files in the tenant's policy directory (claw.yaml tenants[].policies).
+  const api = ['--api-url <url>', 'the admin API (default: $CLAW_API_URL, or the local gateway)'] as const;
+  const viaApi = async (command: Command, explicit?: string) => {
+    const global = globalOptions(command);
+    const signedIn = await signedInApi(global.stateDir, () => loadInstallConfig(global), explicit);
+    if (!signedIn) {
+      throw new ClawError('AUTH_REQUIRED', 'applied tenant policies change through the admin API and you are not signed in', {
+        hint: "run 'claw login' or set CLAW_API_KEY; or, as the install's operator, put the file in the tenant's policy directory (claw.yaml tenants[].policies)",
+      });
+    }
+    return { global, api: signedIn };
+  };
+  const changed = (r: Applied, verb: string) =>
+    r.changed ? `${r.file} ${verb} as revision ${r.revision}\n${formatDiff(r.changes)}` : `${r.file} unchanged (revision ${r.revision})`;
+
+  policy
+    .command('apply <file>')
+    .description("apply a Cedar file as one of a tenant's applied policies (validated with its other policies first; prints what it changes)")
+    .requiredOption('--tenant <id>', 'the tenant')
+    .option('--name <name>', 'the policy name (default: the file name without .cedar)')
+    .option(...api)
+    .action(async function (this: Command, file: string, opts: { tenant: string; name?: string; apiUrl?: string }) {
+      const tenant = assertTenantId(opts.tenant);
+      const name = opts.name ?? basename(file).replace(/\.cedar$/, '');
+      if (!POLICY_NAME.test(name)) throw new ClawError('POLICY_NAME_INVALID', `'${name}' is not a policy name`, { hint: 'pass --name with lowercase letters, digits and -, up to 63 characters' });
+      if (!existsSync(file)) throw new ClawError('USAGE', `no file ${file}`, { hint: 'pass the path of a .cedar file' });
+      const text = readFileSync(file, 'utf8');
+      const { global, api: signedIn } = await viaApi(this, opts.apiUrl);
+      const applied = await signedIn.call<Applied>('PUT', `/api/v1/tenants/${tenant}/policies/${name}`, { text });
+      output(global, { type: 'policy.applied', ...applied }, () => changed(applied, 'applied'));
+    });
+
+  policy
+    .command('rm <name>')
+    .description("remove one of a tenant's applied policies (its history stays; prints what its removal changes)")
+    .requiredOption('--tenant <id>', 'the tenant')
+    .option(...api)
+    .action(async function (this: Command, name: string, opts: { tenant: string; apiUrl?: string }) {
+      const tenant = assertTenantId(opts.tenant);
+      const { global, api: signedIn } = await viaApi(this, opts.apiUrl);
+      const removed = await signedIn.call<Applied>('DELETE', `/api/v1/tenants/${tenant}/policies/${encodeURIComponent(name)}`);
+      output(global, { type: 'policy.removed', ...removed }, () => changed(removed, 'removed'));
+    });
+
+  policy
+    .command('history <name>')
+    .description("the revisions of one of a tenant's applied policies: who applied each, and when")
+    .requiredOption('--tenant <id>', 'the tenant')
+    .option('--diff <from..to>', 'what changes between two revisions (0: without the policy), e.g. 1..2')
+    .option(...api)
+    .action(async function (this: Command, name: string, opts: { tenant: string; diff?: string; apiUrl?: string }) {
+      const tenant = assertTenantId(opts.tenant);
+      const { global, api: signedIn } = await viaApi(this, opts.apiUrl);
+      const path = `/api/v1/tenants/${tenant}/policies/${encodeURIComponent(name)}`;
+      if (opts.diff !== undefined) {
+        const m = /^(\d+)\.\.(\d+)$/.exec(opts.diff);
+        if (!m) throw new ClawError('USAGE', `--diff '${opts.diff}' is not <from>..<to>`, { hint: 'e.g. --diff 1..2, or 0..1 for what the first revision added' });
+        const diffed = await signedIn.call<Applied>('GET', `${path}/diff?from=${m[1]}&to=${m[2]}`);
+        return output(global, { type: 'policy.diff', ...diffed }, () => formatDiff(diffed.changes));
+      }
+      const { revisions } = await signedIn.call<{ revisions: { revision: number; appliedAt: string; appliedBy: string; removed: boolean }[] }>('GET', `${path}/revisions`);
+      output(global, { type: 'policy.history', tenant, name, revisions }, () =>
+        revisions.map((r) => `${r.revision}\t${r.appliedAt}\t${r.appliedBy}${r.removed ? '\tremoved' : ''}`).join('\n'),
+      );
+    });
+
   return policy;
+}
+
+interface Applied {
+  file: string;
+  revision: number;
+  changed: boolean;
+  changes: DiffEntry[];
 }

@@ -114,8 +114,28 @@ export function runsCommand(): Command {
       const global = globalOptions(this);
       const opts = parse(ListOptions, this.opts());
       const config = loadInstallConfig(global);
-      const tenants = opts.tenant ? [opts.tenant] : config.tenants.map((t) => t.id);
       const listed: ListedRun[] = [];
+      // Signed in (claw login) or with CLAW_API_KEY: through the admin API, the runs of the
+      // agents the caller may list, in the tenants it holds a role in.
+      const api = await signedInApi(global.stateDir, () => config);
+      if (api) {
+        const tenants = opts.tenant ? [opts.tenant] : (await api.call<{ tenants: { tenant: string }[] }>('GET', '/api/v1/me')).tenants.map((t) => t.tenant);
+        const query = new URLSearchParams({ limit: String(opts.limit), ...(opts.agent ? { agent: opts.agent } : {}), ...(opts.status ? { status: opts.status } : {}) });
+        for (const tenant of tenants) {
+          const { runs } = await api.call<{ runs: RunSummary[] }>('GET', `/api/v1/tenants/${tenant}/runs?${query}`);
+          for (const r of runs) {
+            const started = Date.parse(r.startedAt);
+            if ((opts.since && started < opts.since.getTime()) || (opts.until && started >= opts.until.getTime())) continue;
+            listed.push({ ...r, tenantId: tenant, source: 'trace' });
+          }
+        }
+        listed.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || a.runId.localeCompare(b.runId));
+        const shown = listed.slice(0, opts.limit);
+        return output(global, { type: 'runs', runs: shown }, () =>
+          tenants.length === 1 ? renderRunList(shown) : renderRunList(shown.map((r) => ({ ...r, agentId: `${r.tenantId}/${r.agentId}` }))),
+        );
+      }
+      const tenants = opts.tenant ? [opts.tenant] : config.tenants.map((t) => t.id);
       for (const tenant of tenants) {
         const found = await listRuns({ stateDir: global.stateDir, tenantId: tenant, agentId: opts.agent, status: opts.status, since: opts.since, until: opts.until, limit: opts.limit });
         listed.push(...found.map((r) => ({ ...r, tenantId: tenant, source: 'trace' as const })));

@@ -24,7 +24,8 @@ import { openPlatform, registerTenant, reloadWorker } from '../../stacks/local/p
 import { globalOptions, output, type GlobalOptions } from '../context.js';
 import { runningPid } from '../../stacks/local/supervisor.js';
 import { codecTokenCommand } from './codec-token.js';
-import { metadataStoreUrl } from './platform-access.js';
+import { loadInstallConfig, metadataStoreUrl } from './platform-access.js';
+import { signedInApi } from '../api-client.js';
 
 
 export function tenantCommand(): Command {
@@ -60,9 +61,18 @@ export function tenantCommand(): Command {
     .description('new root key version for the tenant: new data keys use it from now on; old data stays readable')
     .option('--reencrypt', "also rewrite the tenant's blobs and secrets under the new key")
     .option('--database-url <url>', 'metadata store holding secrets and runs (default: $DATABASE_URL, or the running local platform)')
-    .action(async function (this: Command, id: string, opts: { reencrypt?: boolean; databaseUrl?: string }) {
+    .option('--api-url <url>', 'the admin API, when signed in (default: $CLAW_API_URL, or the local gateway)')
+    .action(async function (this: Command, id: string, opts: { reencrypt?: boolean; databaseUrl?: string; apiUrl?: string }) {
       const global = globalOptions(this);
       assertTenantId(id);
+      // Signed in (claw login) or with CLAW_API_KEY: through the admin API (rotateKey, recorded).
+      const api = await signedInApi(global.stateDir, () => loadInstallConfig(global), opts.apiUrl);
+      if (api) {
+        if (opts.reencrypt) throw new ClawError('USAGE', "--reencrypt rewrites the platform's stored data directly, as its operator: run it without signing in", { hint: "claw logout (or unset CLAW_API_KEY), or rotate without --reencrypt" });
+        const key = await api.call<{ state: string; versions?: number[] }>('POST', `/api/v1/tenants/${id}/key/rotate`);
+        const result: RotationResult = { tenant: id, ...(key.versions?.length ? { keyVersion: Math.max(...key.versions) } : {}) };
+        return output(global, { type: 'tenant.key.rotated', ...result }, () => renderRotation(result));
+      }
       const result = await rotateTenantKey(global, id, opts);
       output(global, { type: 'tenant.key.rotated', ...result }, () => renderRotation(result));
     });
@@ -72,9 +82,18 @@ export function tenantCommand(): Command {
     .description("destroy the tenant's root key (crypto-shredding: all its data becomes unreadable, permanently) and prove it")
     .option('--confirm <id>', 'the tenant id, typed ahead (needed with --non-interactive or without a terminal)')
     .option('--database-url <url>', 'metadata store holding secrets and runs (default: $DATABASE_URL, or the running local platform)')
-    .action(async function (this: Command, id: string, opts: { confirm?: string; databaseUrl?: string }) {
+    .option('--api-url <url>', 'the admin API, when signed in (default: $CLAW_API_URL, or the local gateway)')
+    .action(async function (this: Command, id: string, opts: { confirm?: string; databaseUrl?: string; apiUrl?: string }) {
       const global = globalOptions(this);
       assertTenantId(id);
+      // Signed in: through the admin API (shredKey, recorded); the proof of unreadability is the
+      // operator's (it decrypts one of each kind of data directly), so it is not repeated here.
+      const api = await signedInApi(global.stateDir, () => loadInstallConfig(global), opts.apiUrl);
+      if (api) {
+        await confirmTyped(global, id, `shred tenant ${id} (all its data becomes unreadable, permanently)`, opts.confirm, 'tenant id');
+        const key = await api.call<{ state: string }>('POST', `/api/v1/tenants/${id}/key/shred`, { confirm: id });
+        return output(global, { type: 'tenant.shredded', tenant: id, state: key.state, via: 'admin API' }, () => `destroyed the key of tenant ${id} through the admin API (state: ${key.state}); its data is unreadable from now on`);
+      }
       const result = await shredTenant(global, id, opts);
       output(global, { type: 'tenant.shredded', ...result }, () => renderShred(result));
     });

@@ -11,6 +11,9 @@ import { localTenantKeyring } from '../crypto/index.js';
 import { MetadataStore } from '../store/metadata.js';
 import { AuditLog, canonical, chainHash, verifyChain, type AuditEvent } from './log.js';
 import { exportLines, otlpExport, parseExport } from './export.js';
+import { AuditArchiver, compareWithStore, readArchive, verifyArchive } from './archive.js';
+import { openDirectoryBlobStore } from '../blobs/index.js';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const url = inject('postgresUrl');
 const stateDir = mkdtempSync(join(tmpdir(), 'claw-audit-'));
@@ -179,6 +182,52 @@ describe('the audit log', () => {
     const edited = text.replace('\\"decision\\":\\"deny\\"', '\\"decision\\":\\"allow\\"');
     expect(edited).not.toBe(text);
     expect(verifyChain(parseExport(edited).chain)).toMatchObject({ ok: false, seq: 6, code: 'AUDIT_HASH_MISMATCH' });
+  });
+
+  it("lands in the tenant's own storage as sealed segments that re-verify with no database; a store rewritten after archiving is caught", async () => {
+    const tenant = await fresh();
+    const other = await fresh();
+    const blobs = openDirectoryBlobStore(stateDir, keyring);
+    const archiver = new AuditArchiver(log, blobs);
+    await chainOf(tenant, 3);
+    await chainOf(other, 1);
+    const errors: string[] = [];
+    expect(await archiver.archiveAll((t, e) => errors.push(`${t}: ${(e as Error).message}`))).toBeGreaterThanOrEqual(2);
+    expect(errors.filter((e) => e.startsWith(tenant) || e.startsWith(other))).toEqual([]);
+    // Nothing new: nothing written. Two more entries: one more segment, continuing the chain.
+    expect(await archiver.archive(tenant)).toEqual({ entries: 0, through: 3 });
+    await chainOf(tenant, 2);
+    expect(await archiver.archive(tenant)).toMatchObject({ segment: 'audit/000000000004-000000000005.jsonl', entries: 2, through: 5 });
+    expect(await blobs.list(tenant, 'audit/')).toEqual(['audit/000000000001-000000000003.jsonl', 'audit/000000000004-000000000005.jsonl']);
+
+    // Read back with no database: the whole chain, in order, and it verifies; a fresh archiver (a restarted worker) resumes after it.
+    const archived = await readArchive(blobs, tenant);
+    expect(archived.chain.map((l) => l.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(archived.head).toEqual(await log.head(tenant));
+    expect(await verifyArchive(blobs, tenant)).toMatchObject({ ok: true, entries: 5, segments: 2 });
+    await chainOf(tenant, 1);
+    expect(await new AuditArchiver(log, blobs).archive(tenant)).toMatchObject({ segment: 'audit/000000000006-000000000006.jsonl', entries: 1 });
+    expect(await compareWithStore(log, blobs, tenant)).toBeUndefined();
+
+    // Sealed on disk under the tenant's key: no entry text in the files.
+    const dir = join(stateDir, 'blobs', tenant);
+    const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    for (const f of files) expect(readFileSync(join(f.parentPath, f.name)).toString('latin1')).not.toMatch(/alice@acme|approval\.decide/);
+
+    // The store's entry 2 rewritten by someone holding the key (re-chained from there): the store alone verifies, the archive does not agree.
+    const { rows } = await raw.query('select seq, entry_ct, prev_hash from audit_log where tenant_id = $1 order by seq', [tenant]);
+    const crypto = await keyring.forTenant(tenant);
+    let prev = rows[0].prev_hash as string;
+    for (const row of rows) {
+      const entry = JSON.parse(new TextDecoder().decode(await crypto.decrypt(row.entry_ct, 'record')));
+      if (Number(row.seq) === 2) entry.decision = 'deny';
+      const hash = chainHash(prev, entry);
+      await raw.query('update audit_log set entry_ct = $3, prev_hash = $4, hash = $5 where tenant_id = $1 and seq = $2', [tenant, row.seq, Buffer.from(await crypto.encrypt(new TextEncoder().encode(canonical(entry)), 'record')), prev, hash]);
+      prev = hash;
+    }
+    expect(await log.verify(tenant)).toMatchObject({ ok: true });
+    expect(await compareWithStore(log, blobs, tenant)).toMatchObject({ seq: 2 });
   });
 
   it('refuses a malformed event with one clear code, recording nothing', async () => {

@@ -165,11 +165,17 @@ export class AuditLog {
     return rows[0] ? { seq: Number(rows[0].seq), hash: rows[0].hash } : { seq: 0, hash: GENESIS_HASH };
   }
 
-  /** The chain in order, decrypted; an entry that does not decrypt is returned as unreadable. */
-  async *read(tenantId: string, options: { pageSize?: number } = {}): AsyncGenerator<{ seq: number; entry?: AuditEntry; prevHash: string; hash: string; unreadable?: string }> {
+  /** Every tenant's head seq (the tenants with a log). */
+  async tenantHeads(): Promise<{ tenantId: string; seq: number }[]> {
+    const { rows } = await this.pool.query<{ tenant_id: string; seq: string }>('select tenant_id, max(seq) as seq from audit_log group by tenant_id order by tenant_id');
+    return rows.map((r) => ({ tenantId: r.tenant_id, seq: Number(r.seq) }));
+  }
+
+  /** The chain in order (after seq `after`, if given), decrypted; an entry that does not decrypt is returned as unreadable. */
+  async *read(tenantId: string, options: { pageSize?: number; after?: number } = {}): AsyncGenerator<{ seq: number; entry?: AuditEntry; prevHash: string; hash: string; unreadable?: string }> {
     const crypto = await this.keyring.forTenant(tenantId);
     const pageSize = options.pageSize ?? 500;
-    let after = 0;
+    let after = options.after ?? 0;
     for (;;) {
       const { rows } = await this.pool.query<{ seq: string; entry_ct: Buffer; prev_hash: string; hash: string }>(
         'select seq, entry_ct, prev_hash, hash from audit_log where tenant_id = $1 and seq > $2 order by seq limit $3',

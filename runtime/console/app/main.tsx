@@ -96,10 +96,49 @@ function Agents({ api, tenant }: { api: Api; tenant: string }) {
             <dt>Schedules</dt>
             <dd>{a.schedules.map((sc) => `${sc.id}: ${sc.cron} ${sc.timezone}`).join('; ') || 'none'}</dd>
           </dl>
+          <AgentRevisions api={api} tenant={tenant} agent={a.id} />
           <a href={`#/t/${tenant}/runs`}>Runs</a>
         </article>
       ))}
     </section>
+  );
+}
+
+/** An agent's revisions, loaded when opened: who applied each, when, and its tools. */
+function AgentRevisions({ api, tenant, agent }: { api: Api; tenant: string; agent: string }) {
+  const [open, setOpen] = useState(false);
+  const list = useLoad(
+    () => (open ? must(api.GET('/api/v1/tenants/{tenant}/agents/{agent}/revisions', { params: { path: { tenant, agent } } })) : Promise.resolve(undefined)),
+    [tenant, agent, open],
+  );
+  return (
+    <details onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)}>
+      <summary>Revisions</summary>
+      <Problem error={list.error} />
+      {open && !list.data && !list.error ? <Loading /> : null}
+      {list.data ? (
+        <table aria-label={`revisions of ${agent}`}>
+          <thead>
+            <tr>
+              <th scope="col">Revision</th>
+              <th scope="col">Applied</th>
+              <th scope="col">By</th>
+              <th scope="col">Tools</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.data.revisions.map((r) => (
+              <tr key={r.revision}>
+                <td>{r.revision}</td>
+                <td>{when(r.appliedAt)}</td>
+                <td>{r.appliedBy ?? (r.source ? `file ${r.source}` : '')}</td>
+                <td>{r.tools.map((t) => t.name).join(', ') || 'none'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </details>
   );
 }
 
@@ -369,7 +408,7 @@ function Policies({ api, tenant }: { api: Api; tenant: string }) {
         {answer}
       </p>
       <Problem error={failure ?? list.error} />
-      <ProposedDiff api={api} tenant={tenant} />
+      <ProposedDiff api={api} tenant={tenant} onApplied={list.reload} />
       <h2>In force</h2>
       {list.data?.policies.map((p) => (
         <details key={p.id}>
@@ -377,51 +416,125 @@ function Policies({ api, tenant }: { api: Api; tenant: string }) {
             {p.effect} <code>{p.id}</code> <small>{p.file}</small>
           </summary>
           <pre>{p.text}</pre>
+          {p.file?.startsWith('applied/') ? <PolicyHistory api={api} tenant={tenant} name={p.file.slice('applied/'.length, -'.cedar'.length)} onRemoved={list.reload} /> : null}
         </details>
       ))}
     </section>
   );
 }
 
-/** What adding a policy file would change, before anyone commits it (nothing is changed here). */
-function ProposedDiff({ api, tenant }: { api: Api; tenant: string }) {
-  const [text, setText] = useState('');
-  const [result, setResult] = useState<{ changes: { agent?: string; subject?: string; change?: string; actions?: { action?: string; before?: string; after?: string; policies?: string[] }[] }[] }>();
+type Change = { agent?: string; subject?: string; change?: string; actions?: { action?: string; before?: string; after?: string; policies?: string[] }[] };
+
+/** What a policy change does to the tenant's agents, one line per (agent, tool or action). */
+function Changes({ changes, label }: { changes: Change[]; label: string }) {
+  if (changes.length === 0) return <p role="status">No agent's permissions change.</p>;
+  return (
+    <div role="status">
+      <ul aria-label={label}>
+        {changes.map((c) => (
+          <li key={`${c.agent}-${c.subject}`}>
+            {c.agent} {c.change} {c.subject}: {c.actions?.map((a) => `${a.action} ${a.before} → ${a.after}${a.policies?.length ? ` (${a.policies.join(', ')})` : ''}`).join('; ')}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** An applied policy's revisions, and what each changed against the one before. */
+function PolicyHistory({ api, tenant, name, onRemoved }: { api: Api; tenant: string; name: string; onRemoved: () => void }) {
+  const list = useLoad(() => must(api.GET('/api/v1/tenants/{tenant}/policies/{name}/revisions', { params: { path: { tenant, name } } })), [tenant, name]);
+  const [shown, setShown] = useState<{ revision: number; changes: Change[] }>();
   const [failure, setFailure] = useState<Error>();
-  const diff = async (e: Event) => {
-    e.preventDefault();
+  const remove = async () => {
     setFailure(undefined);
-    setResult(undefined);
     try {
-      setResult(await must(api.POST('/api/v1/tenants/{tenant}/policies/diff', { params: { path: { tenant } }, body: { file: 'proposal.cedar', text } })));
+      await must(api.DELETE('/api/v1/tenants/{tenant}/policies/{name}', { params: { path: { tenant, name } } }));
+      onRemoved();
+    } catch (err) {
+      setFailure(err as Error);
+    }
+  };
+  const diff = async (to: number) => {
+    setFailure(undefined);
+    try {
+      const r = await must(api.GET('/api/v1/tenants/{tenant}/policies/{name}/diff', { params: { path: { tenant, name }, query: { from: to - 1, to } } }));
+      setShown({ revision: to, changes: r.changes });
     } catch (err) {
       setFailure(err as Error);
     }
   };
   return (
+    <section aria-label={`history of ${name}`}>
+      <h3>History</h3>
+      <Problem error={list.error ?? failure} />
+      <ul>
+        {list.data?.revisions.map((r) => (
+          <li key={r.revision}>
+            revision {r.revision}
+            {r.removed ? ' (removed)' : ''} · {when(r.appliedAt)} · {r.appliedBy}{' '}
+            <button type="button" class="secondary outline" onClick={() => void diff(r.revision)}>
+              What revision {r.revision} changed
+            </button>
+          </li>
+        ))}
+      </ul>
+      {shown ? <Changes changes={shown.changes} label={`changes of revision ${shown.revision}`} /> : null}
+      <button type="button" class="secondary" onClick={() => void remove()}>
+        Remove {name}
+      </button>
+    </section>
+  );
+}
+
+/**
+ * A proposed policy: what adding it would change (nothing is changed), then, for those who
+ * may edit policies, applying it as one of the tenant's applied policies.
+ */
+function ProposedDiff({ api, tenant, onApplied }: { api: Api; tenant: string; onApplied: () => void }) {
+  const [text, setText] = useState('');
+  const [name, setName] = useState('');
+  const [result, setResult] = useState<{ changes: Change[]; applied?: string }>();
+  const [failure, setFailure] = useState<Error>();
+  const run = async (call: () => Promise<{ changes: Change[]; applied?: string }>) => {
+    setFailure(undefined);
+    setResult(undefined);
+    try {
+      setResult(await call());
+    } catch (err) {
+      setFailure(err as Error);
+    }
+  };
+  const diff = (e: Event) => {
+    e.preventDefault();
+    void run(() => must(api.POST('/api/v1/tenants/{tenant}/policies/diff', { params: { path: { tenant } }, body: { file: 'proposal.cedar', text } })));
+  };
+  const apply = () =>
+    void run(async () => {
+      const r = await must(api.PUT('/api/v1/tenants/{tenant}/policies/{name}', { params: { path: { tenant, name } }, body: { text } }));
+      onApplied();
+      return { changes: r.changes, applied: r.changed ? `Applied ${r.file} as revision ${r.revision}.` : `${r.file} already reads this (revision ${r.revision}).` };
+    });
+  return (
     <form onSubmit={diff} aria-label="proposed policy">
-      <h2>Diff a proposed policy</h2>
+      <h2>Propose a policy</h2>
       <label>
         Proposed policy (Cedar)
         <textarea rows={5} value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
       </label>
-      <button type="submit">Diff</button>
+      <label>
+        Name, to apply it (applied/&lt;name&gt;.cedar)
+        <input name="policy-name" pattern="[a-z0-9][a-z0-9\-]{0,62}" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+      </label>
+      <div role="group">
+        <button type="submit">Diff</button>
+        <button type="button" class="secondary" disabled={!name || !text} onClick={apply}>
+          Apply
+        </button>
+      </div>
       <Problem error={failure} />
-      {result ? (
-        result.changes.length === 0 ? (
-          <p role="status">No agent's permissions change.</p>
-        ) : (
-          <div role="status">
-            <ul aria-label="changes">
-              {result.changes.map((c) => (
-                <li key={`${c.agent}-${c.subject}`}>
-                  {c.agent} {c.change} {c.subject}: {c.actions?.map((a) => `${a.action} ${a.before} → ${a.after}${a.policies?.length ? ` (${a.policies.join(', ')})` : ''}`).join('; ')}
-                </li>
-              ))}
-            </ul>
-          </div>
-        )
-      ) : null}
+      {result?.applied ? <p role="status">{result.applied}</p> : null}
+      {result ? <Changes changes={result.changes} label="changes" /> : null}
     </form>
   );
 }
