@@ -14,6 +14,8 @@ import { ClawError, EXIT } from '../../core/errors.js';
 import { assertTenantId } from '../../core/config/schema.js';
 import { localTenantKeyring } from '../../runtime/crypto/index.js';
 import { AuditLog, verifyChain, type AuditEntry, type AuditEvent, type AuditHead, type VerifyResult } from '../../runtime/audit/log.js';
+import { openDirectoryBlobStore } from '../../runtime/blobs/index.js';
+import { compareWithStore, verifyArchive } from '../../runtime/audit/archive.js';
 import { signedInApi, type SignedInApi } from '../api-client.js';
 import { loadInstallConfig } from './platform-access.js';
 import { exportLines, otlpExport, parseExport } from '../../runtime/audit/export.js';
@@ -51,6 +53,25 @@ function reportVerify(global: GlobalOptions, tenantId: string, result: VerifyRes
     result.ok ? `audit log of ${tenantId}: ${result.entries} entries, chain intact; head ${result.head.seq}:${result.head.hash}` : `audit log of ${tenantId}: BROKEN at entry ${result.seq} (${result.code}): ${result.message}`,
   );
   if (!result.ok) process.exitCode = EXIT.error;
+}
+
+/**
+ * The archived log in the tenant's storage (runtime/audit/archive.ts), on the local target:
+ * its chain on its own, then whether the store's log still holds the same entries.
+ */
+async function verifyArchived(global: GlobalOptions, tenantId: string, databaseUrl?: string): Promise<void> {
+  const keyring = localTenantKeyring(global.stateDir);
+  const blobs = openDirectoryBlobStore(global.stateDir, keyring);
+  const result = await verifyArchive(blobs, tenantId);
+  const disagreement = result.ok ? await withLog(global, databaseUrl, (log) => compareWithStore(log, blobs, tenantId)) : undefined;
+  output(global, { type: 'audit.verify.archive', tenant: tenantId, ...result, ...(disagreement ? { storeDisagrees: disagreement } : {}) }, () =>
+    !result.ok
+      ? `archived audit log of ${tenantId}: BROKEN at entry ${result.seq} (${result.code}): ${result.message}`
+      : disagreement
+        ? `archived audit log of ${tenantId}: ${result.entries} entries, chain intact; the store's log DISAGREES at entry ${disagreement.seq} (rewritten after it was archived)`
+        : `archived audit log of ${tenantId}: ${result.entries} entries in ${result.segments} segment(s), chain intact, the store agrees; head ${result.head.seq}:${result.head.hash}`,
+  );
+  if (!result.ok || disagreement) process.exitCode = EXIT.error;
 }
 
 function renderEntries(tenantId: string, rows: { seq: number; entry?: AuditEntry; unreadable?: string }[]): string {
@@ -96,11 +117,13 @@ export function auditCommand(): Command {
     .requiredOption('--tenant <id>', 'the tenant')
     .option('--head <seq:hash>', 'a head from an earlier export: also detect entries cut from the end')
     .option('--in <file>', 'verify an export file instead of the store (no database or key needed)')
+    .option('--archive', "verify the copy in the tenant's own storage (local target: <state>/blobs/<tenant>/audit/), and that the store still agrees with it")
     .option(...dbOption)
-    .action(async function (this: Command, opts: { tenant: string; head?: string; in?: string; databaseUrl?: string }) {
+    .action(async function (this: Command, opts: { tenant: string; head?: string; in?: string; archive?: boolean; databaseUrl?: string }) {
       const global = globalOptions(this);
       const tenantId = assertTenantId(opts.tenant);
       const head = opts.head ? parseHead(opts.head) : undefined;
+      if (opts.archive) return verifyArchived(global, tenantId, opts.databaseUrl);
       if (opts.in) {
         const parsed = parseExport(readFileSync(opts.in, 'utf8'));
         return reportVerify(global, tenantId, verifyChain(parsed.chain, head ?? parsed.head));

@@ -354,7 +354,11 @@ export const ImagesSchema = z
     worker: imageRef.optional(),
     gateway: imageRef.optional(),
     codecServer: imageRef.optional(),
-    /** aws/gcp: the image program tools run in (a pod per call in the gVisor pool); default the worker's. */
+    /**
+     * aws/gcp: the image program tools run in (a pod per call in the gVisor pool); default the
+     * worker's. Build it FROM the worker image: each pod starts with node and
+     * /app/runtime/sandbox/seal-output.mjs, which seals the tool's output (SANDBOX_RESULT_UNSEALED otherwise).
+     */
     sandbox: imageRef.optional(),
   })
   .strict();

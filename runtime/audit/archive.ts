@@ -77,12 +77,13 @@ export class AuditArchiver {
   }
 
   /**
-   * Archive every tenant whose log moved on. A tenant that fails (its key shredded, its
+   * Archive every tenant (of those `only` keeps) whose log moved on. A tenant that fails (its key shredded, its
    * bucket unreachable) is reported and does not stop the others.
    */
-  async archiveAll(onError: (tenantId: string, err: unknown) => void): Promise<number> {
+  async archiveAll(onError: (tenantId: string, err: unknown) => void, only: (tenantId: string) => boolean = () => true): Promise<number> {
     let written = 0;
     for (const { tenantId, seq } of await this.log.tenantHeads()) {
+      if (!only(tenantId)) continue;
       try {
         if (seq > (await this.archivedThrough(tenantId)) && (await this.archive(tenantId)).segment) written++;
       } catch (err) {

@@ -25,6 +25,8 @@ import { ReplyOutbox } from '../activities/outbox.js';
 import { channelSender } from '../channels/outbound.js';
 import { readProcessConfig } from '../process-config.js';
 import { openTarget } from '../targets/index.js';
+import { AuditLog } from '../audit/log.js';
+import { AuditArchiver } from '../audit/archive.js';
 import { MetadataStore } from '../store/metadata.js';
 import { workflowBundle } from '../temporal/bundle.js';
 import { temporalDialOptions } from '../temporal/connection.js';
@@ -147,6 +149,29 @@ await drainLegacy();
 const drainTimer = setInterval(() => void drainLegacy(), DRAIN_CHECK_MS);
 drainTimer.unref();
 
+// The tenants' audit logs land in their own storage (runtime/audit/archive.ts): every
+// CLAW_AUDIT_ARCHIVE_MS (default a minute) and on shutdown. A tenant that cannot be
+// archived (its key shredded) is reported once per reason, not every time.
+const auditLog = await AuditLog.open(databaseUrl, keyring);
+const archiver = new AuditArchiver(auditLog, ports.blobStore!);
+const reported = new Set<string>();
+let archiving: Promise<unknown> = Promise.resolve();
+const archiveAudit = () =>
+  (archiving = archiving.then(() =>
+    archiver
+      .archiveAll(
+        (tenant, err) => {
+          const why = isClawError(err) ? err.code : (err as Error).message.split('\n')[0]!;
+          if (!reported.has(`${tenant}:${why}`)) console.error(`worker: the audit log of ${tenant} was not archived: ${why}`);
+          reported.add(`${tenant}:${why}`);
+        },
+        (tenant) => config.tenants.some((t) => t.id === tenant),
+      )
+      .catch((err: unknown) => console.error(`worker: audit archive: ${(err as Error).message.split('\n')[0]}`)),
+  ));
+const archiveTimer = setInterval(() => void archiveAudit(), Number(process.env.CLAW_AUDIT_ARCHIVE_MS ?? 60_000));
+archiveTimer.unref();
+
 const server = createServer((req, res) => {
   const reply = (status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -171,7 +196,10 @@ async function shutdown(signal: string) {
   console.log(`worker: ${signal}, draining`);
   server.close();
   clearInterval(drainTimer);
+  clearInterval(archiveTimer);
   await workers.shutdown();
+  await archiveAudit();
+  await auditLog.close();
   // Every acknowledged event lands in the lake before the process goes.
   await traces.close().catch((err: unknown) => console.error(`worker: traces stay in the WAL for the next start: ${(err as Error).message.split('\n')[0]}`));
   tools.close();

@@ -50,7 +50,8 @@ beforeAll(async () => {
     .replace('  script:\n', '  script:\n    - when: "(?i)launch"\n      toolCalls: [{ tool: echo, args: { text: launched } }]\n    - when: "(?i)launch"\n      reply: "Launch handled."\n')
     .replace('  - echo\n', '  - { name: echo, approval: required }\n');
   writeFileSync(agentFile, agent);
-  const up = await claw(['up']);
+  // The worker archives the audit log into the tenant's storage every half second here (a minute by default).
+  const up = await runClaw(['up'], { stateDir, cwd: work, env: { CLAW_USER: 'tester', CLAW_AUDIT_ARCHIVE_MS: '500' } });
   expect(up.code, up.stderr).toBe(0);
 }, 240_000);
 
@@ -127,6 +128,13 @@ describe('claw approve|deny|cancel on a running local platform', () => {
     const tampered = await claw(['audit', 'verify', '--tenant', 'acme', '--in', file]);
     expect(tampered.code).toBe(1);
     expect(tampered.stdout).toContain('BROKEN at entry 2 (AUDIT_HASH_MISMATCH)');
+
+    // The running worker landed the log in the tenant's own storage; that copy verifies and the store agrees with it.
+    const archived = await eventually(async () => {
+      const r = await claw(['audit', 'verify', '--tenant', 'acme', '--archive']);
+      return r.code === 0 && r.stdout.includes(': 2 entries') ? r.stdout : undefined;
+    }, 'the audit log archived by the worker', 30_000, 500);
+    expect(archived).toMatch(/^archived audit log of acme: 2 entries in \d segment\(s\), chain intact, the store agrees; head 2:[0-9a-f]{64}\n$/);
   });
 });
 
