@@ -238,14 +238,14 @@ describe.skipIf(!haveBrowser)(`the web console in Chromium${haveBrowser ? '' : `
     await page.getByRole('status').filter({ hasText: 'Applied applied/console-no-echo.cedar as revision 1.' }).waitFor();
     await page.getByRole('button', { name: 'Explain' }).click();
     await page.getByRole('status').filter({ hasText: /^DENY — acme:console-no-echo/ }).waitFor();
-    await page.getByText('applied/console-no-echo.cedar').click();
+    await page.getByText('applied/console-no-echo.cedar', { exact: true }).click();
     const history = page.getByRole('region', { name: 'history of console-no-echo' });
     await history.getByText(/revision 1 · .* · user:bo@acme\.com/).waitFor();
     await history.getByRole('button', { name: 'What revision 1 changed' }).click();
     await history.getByRole('list', { name: 'changes of revision 1' }).getByText(/^helper loses echo/).waitFor();
     await shot(page, 'policy-history');
     await history.getByRole('button', { name: 'Remove console-no-echo' }).click();
-    await page.getByText('applied/console-no-echo.cedar').waitFor({ state: 'detached' });
+    await page.getByText('applied/console-no-echo.cedar', { exact: true }).waitFor({ state: 'detached' });
     await page.getByRole('button', { name: 'Explain' }).click();
     await page.getByRole('status').filter({ hasText: /^ALLOW \(needs a human approval\)/ }).waitFor();
     await page.context().close();

@@ -656,6 +656,28 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   const appliedFile = (name: string) => `applied/${name}.cedar`;
   const without = (applied: PolicySource[], name: string) => applied.filter((p) => p.file !== appliedFile(name));
 
+  /**
+   * Apply (`text`) or remove (undefined) an applied policy: who may first, then the tenant's
+   * policies compiled with the change and what it does to its agents, then the record, then
+   * the change, in force at the next decision.
+   */
+  async function changePolicy(request: FastifyRequest, tenantId: string, name: string, text: string | undefined) {
+    const policies = need(options.policies, 'policy store');
+    const g = { tenantId, action: 'editPolicy', resource: tenantResource(tenantId), audit: { action: text === undefined ? 'policy.remove' : 'policy.apply', resource: `policy/${name}` } } as const;
+    await guard(request, { ...g, record: false });
+    const before = await appliedNow(tenantId);
+    if (text === undefined && !before.some((p) => p.file === appliedFile(name))) {
+      throw new ClawError('NOT_FOUND', `tenant '${tenantId}' has no applied policy '${name}'`, { hint: 'list the policies with GET …/policies' });
+    }
+    const after = [...without(before, name), ...(text === undefined ? [] : [{ file: appliedFile(name), text }])];
+    compileTenant(options.config(), tenantId, after);
+    const changes = diffApplied(tenantId, before, after);
+    const { caller: who } = await guard(request, { ...g, audit: { ...g.audit, details: { agentsChanged: changes.length } }, record: true });
+    const stored = await policies.apply(tenantId, name, text, callerRef(who));
+    await options.refreshTenant?.(tenantId);
+    return { tenant: tenantId, file: appliedFile(name), ...stored, changes };
+  }
+
   app.get<{ Params: { tenant: string } }>(
     '/api/v1/tenants/:tenant/policies',
     { schema: { operationId: 'listPolicies', summary: "the Cedar policies in force for the tenant (base, compiled grants and roles, the tenant's own)", params: S.TenantParams, response: { 200: S.PolicyList, default: S.ApiError } } },
@@ -703,40 +725,13 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
         response: { 200: S.Diffed, default: S.ApiError },
       },
     },
-    async (request) => {
-      const { tenant: tenantId, name } = request.params;
-      const policies = need(options.policies, 'policy store');
-      const g = { tenantId, action: 'editPolicy', resource: tenantResource(tenantId), audit: { action: 'policy.apply', resource: `policy/${name}` } } as const;
-      await guard(request, { ...g, record: false });
-      const before = await appliedNow(tenantId);
-      const after = [...without(before, name), { file: appliedFile(name), text: request.body.text }];
-      compileTenant(options.config(), tenantId, after);
-      const changes = diffApplied(tenantId, before, after);
-      const { caller: who } = await guard(request, { ...g, audit: { ...g.audit, details: { agentsChanged: changes.length } }, record: true });
-      const applied = await policies.apply(tenantId, name, request.body.text, callerRef(who));
-      await options.refreshTenant?.(tenantId);
-      return { tenant: tenantId, file: appliedFile(name), ...applied, changes };
-    },
+    async (request) => changePolicy(request, request.params.tenant, request.params.name, request.body.text),
   );
 
   app.delete<{ Params: { tenant: string; name: string } }>(
     '/api/v1/tenants/:tenant/policies/:name',
     { schema: { operationId: 'removePolicy', summary: 'remove an applied tenant policy (its history stays); answers what its removal changes', params: S.PolicyParams, response: { 200: S.Diffed, default: S.ApiError } } },
-    async (request) => {
-      const { tenant: tenantId, name } = request.params;
-      const policies = need(options.policies, 'policy store');
-      const g = { tenantId, action: 'editPolicy', resource: tenantResource(tenantId), audit: { action: 'policy.remove', resource: `policy/${name}` } } as const;
-      await guard(request, { ...g, record: false });
-      const before = await appliedNow(tenantId);
-      if (!before.some((p) => p.file === appliedFile(name))) throw new ClawError('NOT_FOUND', `tenant '${tenantId}' has no applied policy '${name}'`, { hint: 'list the policies with GET …/policies' });
-      const after = without(before, name);
-      compileTenant(options.config(), tenantId, after);
-      const changes = diffApplied(tenantId, before, after);
-      const { caller: who } = await guard(request, { ...g, audit: { ...g.audit, details: { agentsChanged: changes.length } }, record: true });
-      const removed = await policies.apply(tenantId, name, undefined, callerRef(who));
-      await options.refreshTenant?.(tenantId);
-      return { tenant: tenantId, file: appliedFile(name), ...removed, changes };
-    },
+    async (request) => changePolicy(request, request.params.tenant, request.params.name, undefined),
   );
 
   app.get<{ Params: { tenant: string; name: string } }>(
