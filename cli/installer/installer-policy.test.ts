@@ -16,19 +16,35 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../../test/fixtures/claw-cli.js';
 import { synthesize, type RecordedResource } from '../../policies/infra/synth.js';
 import { parseConfig } from '../../core/config/load.js';
-import { awsConfig, awsConfigYaml } from '../../stacks/aws.fixture.js';
-import { AWS_INSTALLER_POLICY, awsInstallerPolicy } from './installer-policy.js';
+import { awsConfig, awsConfigYaml, BYOK_KEY_ARN } from '../../stacks/aws.fixture.js';
+import { AWS_INSTALLER_POLICY, awsInstallerPolicy, gcpBindingCondition, gcpRoleYaml, GCP_INSTALLER_PERMISSIONS, GCP_PROJECT_GRANTED_ROLES } from './installer-policy.js';
 
 const awsStack = await import('../../stacks/aws.js');
 
-/** The calls the AWS provider makes to create each type, and on which ARN when the policy scopes it. */
-type Call = { action: string; arn?: (r: RecordedResource, byUrn: Map<string, RecordedResource>) => string | undefined };
+/** The tags a condition reads: on the resource acted on, and in the request. */
+type Tags = Record<string, string> | undefined;
+/**
+ * The calls the AWS provider makes to create each type, on which ARN when the policy scopes
+ * it, and the tags its conditions see (aws:ResourceTag, aws:RequestTag).
+ */
+type Call = {
+  action: string;
+  arn?: (r: RecordedResource, byUrn: Map<string, RecordedResource>) => string | undefined;
+  resourceTags?: (r: RecordedResource) => Tags;
+  requestTags?: (r: RecordedResource) => Tags;
+};
 const roleArn = (name: string, path = '/') => `arn:aws:iam::111122223333:role${path}${name}`;
 const ownRole = (r: RecordedResource) => roleArn(r.state.name, r.inputs.path ?? '/');
 /** A child's role, given by name (attachments, inline policies) or ARN (EKS, Pod Identity). */
 const roleByName = (r: RecordedResource, _: unknown, roles = rolesByName) => roles.get(r.inputs.role);
 const roleByArn = (field: string) => (r: RecordedResource) => r.inputs[field] as string | undefined;
 let rolesByName = new Map<string, string>();
+/** KMS keys by key id (an alias names its key by id). */
+let keysById = new Map<string, RecordedResource>();
+const ownTags = (r: RecordedResource) => r.inputs.tags as Tags;
+const keyArn = (r: RecordedResource) => r.state.arn as string;
+const aliasTarget = (r: RecordedResource) => keysById.get(r.inputs.targetKeyId);
+const bucketArn = (r: RecordedResource) => `arn:aws:s3:::${r.inputs.bucket}`;
 
 const CREATE_CALLS: Record<string, Call[]> = {
   'aws:ec2/vpc:Vpc': [{ action: 'ec2:CreateVpc' }],
@@ -50,21 +66,32 @@ const CREATE_CALLS: Record<string, Call[]> = {
   'aws:eks/nodeGroup:NodeGroup': [{ action: 'eks:CreateNodegroup' }, { action: 'iam:PassRole', arn: roleByArn('nodeRoleArn') }],
   'aws:eks/addon:Addon': [{ action: 'eks:CreateAddon' }],
   'aws:eks/podIdentityAssociation:PodIdentityAssociation': [{ action: 'eks:CreatePodIdentityAssociation' }, { action: 'iam:PassRole', arn: roleByArn('roleArn') }],
-  'aws:kms/key:Key': [{ action: 'kms:CreateKey' }],
-  'aws:kms/alias:Alias': [{ action: 'kms:CreateAlias' }],
-  'aws:s3/bucket:Bucket': [{ action: 's3:CreateBucket' }],
-  'aws:s3/bucketPolicy:BucketPolicy': [{ action: 's3:PutBucketPolicy' }],
-  'aws:s3/bucketVersioning:BucketVersioning': [{ action: 's3:PutBucketVersioning' }],
-  'aws:s3/bucketOwnershipControls:BucketOwnershipControls': [{ action: 's3:PutBucketOwnershipControls' }],
-  'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock': [{ action: 's3:PutBucketPublicAccessBlock' }],
-  'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration': [{ action: 's3:PutEncryptionConfiguration' }],
-  'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration': [{ action: 's3:PutLifecycleConfiguration' }],
+  'aws:kms/key:Key': [
+    { action: 'kms:CreateKey', requestTags: ownTags },
+    { action: 'kms:TagResource', requestTags: ownTags },
+    { action: 'kms:EnableKeyRotation', arn: keyArn, resourceTags: ownTags },
+    { action: 'kms:PutKeyPolicy', arn: keyArn, resourceTags: ownTags },
+  ],
+  'aws:kms/alias:Alias': [
+    { action: 'kms:CreateAlias', arn: (r) => r.state.arn },
+    { action: 'kms:CreateAlias', arn: (r) => aliasTarget(r) && keyArn(aliasTarget(r)!), resourceTags: (r) => aliasTarget(r) && ownTags(aliasTarget(r)!) },
+  ],
+  // The tenant's own key (BYOK): named in the policy from claw.yaml.
+  'aws:kms/grant:Grant': [{ action: 'kms:CreateGrant', arn: (r) => r.inputs.keyId }],
+  'aws:s3/bucket:Bucket': [{ action: 's3:CreateBucket', arn: bucketArn }],
+  'aws:s3/bucketPolicy:BucketPolicy': [{ action: 's3:PutBucketPolicy', arn: bucketArn }],
+  'aws:s3/bucketVersioning:BucketVersioning': [{ action: 's3:PutBucketVersioning', arn: bucketArn }],
+  'aws:s3/bucketOwnershipControls:BucketOwnershipControls': [{ action: 's3:PutBucketOwnershipControls', arn: bucketArn }],
+  'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock': [{ action: 's3:PutBucketPublicAccessBlock', arn: bucketArn }],
+  'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration': [{ action: 's3:PutEncryptionConfiguration', arn: bucketArn }],
+  'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration': [{ action: 's3:PutLifecycleConfiguration', arn: bucketArn }],
   'aws:glue/catalogDatabase:CatalogDatabase': [{ action: 'glue:CreateDatabase' }],
   'aws:glue/catalogTable:CatalogTable': [{ action: 'glue:CreateTable' }],
   'aws:athena/workgroup:Workgroup': [{ action: 'athena:CreateWorkGroup' }],
   'aws:rds/subnetGroup:SubnetGroup': [{ action: 'rds:CreateDBSubnetGroup' }],
   'aws:rds/parameterGroup:ParameterGroup': [{ action: 'rds:CreateDBParameterGroup' }],
-  'aws:rds/instance:Instance': [{ action: 'rds:CreateDBInstance' }],
+  // manageMasterUserPassword: RDS creates the secret rds!db-<id> with the caller's permissions.
+  'aws:rds/instance:Instance': [{ action: 'rds:CreateDBInstance' }, { action: 'secretsmanager:CreateSecret', arn: () => 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-3f1c0a7e-2b9d-4d0e-8a51-6c2f7e9b1d40-AbCdEf' }],
   'aws:lb/loadBalancer:LoadBalancer': [{ action: 'elasticloadbalancing:CreateLoadBalancer' }],
   'aws:lb/targetGroup:TargetGroup': [{ action: 'elasticloadbalancing:CreateTargetGroup' }],
   'aws:lb/listener:Listener': [{ action: 'elasticloadbalancing:CreateListener' }],
@@ -78,15 +105,42 @@ function matches(pattern: string, value: string, caseInsensitive = false): boole
   return re.test(value);
 }
 
-function allowed(action: string, arn = '*'): boolean {
-  return AWS_INSTALLER_POLICY.Statement.some((s) => s.Action.some((a) => matches(a, action, true)) && s.Resource.some((r) => matches(r, arn)));
+/** The condition operators the policy uses, as IAM evaluates them on the request's tags. */
+function conditionHolds(condition: Record<string, Record<string, string>>, ctx: { resourceTags?: Tags; requestTags?: Tags }): boolean {
+  return Object.entries(condition).every(([op, entries]) =>
+    Object.entries(entries).every(([key, expected]) => {
+      // Anything else (iam:PermissionsBoundary, kms:RequestAlias) is not evaluated here: it grants nothing.
+      const tag = /^aws:(Resource|Request)Tag\/(.+)$/.exec(key);
+      if (!tag || op !== 'Null') return false;
+      const value = (tag[1] === 'Resource' ? ctx.resourceTags : ctx.requestTags)?.[tag[2]!];
+      return (value === undefined) === (expected === 'true');
+    }),
+  );
+}
+
+function allowed(action: string, arn = '*', ctx: { resourceTags?: Tags; requestTags?: Tags } = {}, policy = AWS_INSTALLER_POLICY): boolean {
+  return policy.Statement.some(
+    (s) => s.Action.some((a) => matches(a, action, true)) && s.Resource.some((r) => matches(r, arn)) && (!s.Condition || conditionHolds(s.Condition, ctx)),
+  );
 }
 
 describe('the AWS installer policy covers everything the aws stack creates', () => {
   let resources: RecordedResource[];
+  // acme brings its own key, globex its own bucket; the state lives in the customer's bucket under their key.
+  const config = parseConfig(
+    awsConfigYaml(2, {
+      ids: ['acme', 'globex'],
+      byok: { acme: BYOK_KEY_ARN },
+      byob: { globex: { name: 'globex-own-lake', prefix: 'claw/globex' } },
+      extra: "state: { backend: 's3://acme-platform-state/claw', secretsProvider: 'awskms://alias/platform-state?region=eu-west-1' }",
+    }),
+    'claw.yaml',
+  );
+  const policy = awsInstallerPolicy({ config });
   beforeAll(async () => {
-    ({ resources } = await synthesize(() => awsStack.awsStack(awsConfig(2, { ids: ['acme', 'globex'], byob: { globex: { name: 'globex-own-lake', prefix: 'claw/globex' } } })) as any));
+    ({ resources } = await synthesize(() => awsStack.awsStack(config) as any));
     rolesByName = new Map(resources.filter((r) => r.type === 'aws:iam/role:Role').map((r) => [r.state.name as string, ownRole(r)]));
+    keysById = new Map(resources.filter((r) => r.type === 'aws:kms/key:Key').map((r) => [r.state.keyId as string, r]));
   }, 120_000);
 
   it('every AWS resource type the stack declares has its create calls listed here', () => {
@@ -100,8 +154,9 @@ describe('the AWS installer policy covers everything the aws stack creates', () 
     for (const r of resources.filter((x) => x.custom && CREATE_CALLS[x.type])) {
       for (const call of CREATE_CALLS[r.type]!) {
         const arn = call.arn ? call.arn(r, byUrn) : '*';
+        const ctx = { resourceTags: call.resourceTags?.(r), requestTags: call.requestTags?.(r) };
         if (arn === undefined) refused.push(`${r.type} ${r.name}: ${call.action} on an ARN this test cannot resolve`);
-        else if (!allowed(call.action, arn)) refused.push(`${r.name}: ${call.action} on ${arn}`);
+        else if (!allowed(call.action, arn, ctx, policy)) refused.push(`${r.name}: ${call.action} on ${arn}`);
       }
     }
     expect(refused).toEqual([]);
@@ -111,6 +166,32 @@ describe('the AWS installer policy covers everything the aws stack creates', () 
     expect(allowed('iam:CreateRole', roleArn('admin'))).toBe(false);
     expect(allowed('iam:PutRolePolicy', roleArn('ops-deployer', '/team/'))).toBe(false);
     expect(allowed('iam:PassRole', roleArn('OrganizationAccountAccessRole'))).toBe(false);
+  });
+
+  it("stays scoped: KMS only on keys carrying the install tag (and claw.yaml's own keys), S3 on claw-* buckets (and the state bucket), Secrets Manager on RDS's secret", () => {
+    const someonesKey = 'arn:aws:kms:eu-west-1:111122223333:key/0d4c1f6e-7a2b-4c3d-9e8f-1a2b3c4d5e6f';
+    const ours = { 'claw:install': 'prod' };
+    expect(allowed('kms:CreateKey', '*', { requestTags: {} }, policy)).toBe(false);
+    expect(allowed('kms:CreateKey', '*', { requestTags: ours }, policy)).toBe(true);
+    for (const action of ['kms:ScheduleKeyDeletion', 'kms:PutKeyPolicy', 'kms:CreateGrant', 'kms:CreateAlias']) {
+      expect(allowed(action, someonesKey, { resourceTags: { team: 'payroll' } }, policy), action).toBe(false);
+      expect(allowed(action, someonesKey, { resourceTags: ours }, policy), action).toBe(true);
+    }
+    expect(allowed('kms:CreateAlias', 'arn:aws:kms:eu-west-1:111122223333:alias/payroll', {}, policy)).toBe(false);
+    expect(allowed('kms:Decrypt', someonesKey, { resourceTags: ours }, policy)).toBe(false);
+    expect(allowed('kms:CreateGrant', BYOK_KEY_ARN, {}, policy)).toBe(true);
+    expect(allowed('kms:CreateGrant', BYOK_KEY_ARN, {}, AWS_INSTALLER_POLICY)).toBe(false);
+
+    expect(allowed('s3:DeleteBucket', 'arn:aws:s3:::payroll-archive', {}, policy)).toBe(false);
+    expect(allowed('s3:GetObject', 'arn:aws:s3:::payroll-archive/2026/q3.csv', {}, policy)).toBe(false);
+    expect(allowed('s3:PutObject', 'arn:aws:s3:::acme-platform-state/claw/.pulumi/stacks/prod.json', {}, policy)).toBe(true);
+    expect(allowed('s3:PutObject', 'arn:aws:s3:::acme-platform-state/other-team/x', {}, policy)).toBe(false);
+    expect(allowed('s3:DeleteBucket', 'arn:aws:s3:::acme-platform-state', {}, policy)).toBe(false);
+
+    expect(allowed('secretsmanager:GetSecretValue', 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/payments/db-AbCdEf', {}, policy)).toBe(false);
+    expect(allowed('secretsmanager:GetSecretValue', 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-1234-AbCdEf', {}, policy)).toBe(true);
+    // The state's secrets key by alias: matched by kms:RequestAlias, which this test does not evaluate; the statement is there.
+    expect(policy.Statement.find((st) => st.Sid === 'StateSecretsKey')).toMatchObject({ Condition: { StringEquals: { 'kms:RequestAlias': 'alias/platform-state' } } });
   });
 });
 
@@ -161,4 +242,68 @@ describe('claw installer-policy (the CLI process, as the install docs tell an ad
       expect(run.stderr).toMatch(/^error USAGE: /);
     }
   }, 60_000);
+});
+
+/**
+ * The same for GCP: the gcp stack synthesized, and for every resource it declares, the
+ * permissions the Google provider's create call needs must be in the installer's custom role
+ * (`claw installer-policy --target gcp`). A type with no entry fails, as on AWS. What this is
+ * not: IAM itself (the role's binding condition is checked against the roles the stack
+ * grants, not evaluated).
+ */
+const GCP_CREATE_PERMISSIONS: Record<string, string[]> = {
+  'gcp:projects/serviceIdentity:ServiceIdentity': ['serviceusage.services.use'],
+  'gcp:compute/network:Network': ['compute.networks.create'],
+  'gcp:compute/subnetwork:Subnetwork': ['compute.subnetworks.create', 'compute.networks.updatePolicy'],
+  'gcp:compute/router:Router': ['compute.routers.create'],
+  'gcp:compute/routerNat:RouterNat': ['compute.routers.update'],
+  'gcp:compute/globalAddress:GlobalAddress': ['compute.globalAddresses.create'],
+  'gcp:compute/sSLPolicy:SSLPolicy': ['compute.sslPolicies.create'],
+  'gcp:compute/managedSslCertificate:ManagedSslCertificate': ['compute.sslCertificates.create'],
+  'gcp:servicenetworking/connection:Connection': ['servicenetworking.services.addPeering'],
+  'gcp:serviceaccount/account:Account': ['iam.serviceAccounts.create'],
+  'gcp:serviceaccount/iAMMember:IAMMember': ['iam.serviceAccounts.getIamPolicy', 'iam.serviceAccounts.setIamPolicy'],
+  'gcp:projects/iAMMember:IAMMember': ['resourcemanager.projects.getIamPolicy', 'resourcemanager.projects.setIamPolicy'],
+  'gcp:kms/keyRing:KeyRing': ['cloudkms.keyRings.create'],
+  'gcp:kms/cryptoKey:CryptoKey': ['cloudkms.cryptoKeys.create'],
+  'gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember': ['cloudkms.cryptoKeys.getIamPolicy', 'cloudkms.cryptoKeys.setIamPolicy'],
+  'gcp:storage/bucket:Bucket': ['storage.buckets.create'],
+  'gcp:storage/bucketIAMMember:BucketIAMMember': ['storage.buckets.getIamPolicy', 'storage.buckets.setIamPolicy'],
+  'gcp:bigquery/dataset:Dataset': ['bigquery.datasets.create'],
+  'gcp:bigquery/datasetIamMember:DatasetIamMember': ['bigquery.datasets.getIamPolicy', 'bigquery.datasets.setIamPolicy'],
+  'gcp:bigquery/table:Table': ['bigquery.tables.create'],
+  'gcp:sql/databaseInstance:DatabaseInstance': ['cloudsql.instances.create'],
+  'gcp:sql/database:Database': ['cloudsql.databases.create'],
+  'gcp:sql/user:User': ['cloudsql.users.create'],
+  'gcp:container/cluster:Cluster': ['container.clusters.create', 'iam.serviceAccounts.actAs'],
+  'gcp:container/nodePool:NodePool': ['container.clusters.update', 'iam.serviceAccounts.actAs'],
+};
+
+describe('the GCP installer role covers everything the gcp stack creates', () => {
+  let resources: RecordedResource[];
+  beforeAll(async () => {
+    const gcpStack = await import('../../stacks/gcp.js');
+    const { gcpConfig } = await import('../../stacks/gcp.fixture.js');
+    ({ resources } = await synthesize(() => gcpStack.gcpStack(gcpConfig(2)) as any));
+  }, 120_000);
+
+  it('every GCP resource type the stack declares has its create permissions listed here', () => {
+    const types = [...new Set(resources.filter((r) => r.custom && r.type.startsWith('gcp:')).map((r) => r.type))];
+    expect(types.filter((t) => !GCP_CREATE_PERMISSIONS[t])).toEqual([]);
+  });
+
+  it('the role holds every permission those creates need', () => {
+    const role = new Set(GCP_INSTALLER_PERMISSIONS);
+    const needed = [...new Set(resources.filter((r) => r.custom && GCP_CREATE_PERMISSIONS[r.type]).flatMap((r) => GCP_CREATE_PERMISSIONS[r.type]!))];
+    expect(needed.filter((p) => !role.has(p))).toEqual([]);
+  });
+
+  it('project IAM is bounded: the binding condition names exactly the project roles the stack grants', () => {
+    const granted = [...new Set(resources.filter((r) => r.type === 'gcp:projects/iAMMember:IAMMember').map((r) => r.inputs.role as string))].sort();
+    expect(granted).toEqual([...GCP_PROJECT_GRANTED_ROLES].sort());
+    expect(gcpBindingCondition()).toBe(`api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([${GCP_PROJECT_GRANTED_ROLES.map((r) => `'${r}'`).join(', ')}])`);
+    expect(gcpRoleYaml()).toContain(`--condition='title=claw-installer-grants,expression=${gcpBindingCondition()}'`);
+    // No owner/editor-like permission slipped in.
+    expect(GCP_INSTALLER_PERMISSIONS.filter((p) => /^resourcemanager\.projects\.(delete|update|move)$|^iam\.roles\.|^orgpolicy\./.test(p))).toEqual([]);
+  });
 });

@@ -65,7 +65,7 @@ export async function awsPreflight(config: ClawConfig, options: AwsPreflightOpti
     return report('aws', checks);
   }
 
-  checks.push(await permissions(new IAMClient({ ...base, endpoint: options.endpoints?.iam }), principalArn(callerArn), account));
+  checks.push(await permissions(new IAMClient({ ...base, endpoint: options.endpoints?.iam }), principalArn(callerArn), account, { region, install: config.name }));
   const ec2 = new EC2Client({ ...base, endpoint: options.endpoints?.ec2 });
   checks.push(await regionEnabled(ec2, region));
   const eks = new EKSClient({ ...base, endpoint: options.endpoints?.eks });
@@ -82,14 +82,16 @@ export async function awsPreflight(config: ClawConfig, options: AwsPreflightOpti
   return report('aws', checks);
 }
 
-async function permissions(iam: IAMClient, principal: string, account: string): Promise<PreflightCheck> {
+async function permissions(iam: IAMClient, principal: string, account: string, where: { region: string; install: string }): Promise<PreflightCheck> {
   const missing: string[] = [];
   try {
-    for (const group of awsRequiredActions(account)) {
+    for (const group of awsRequiredActions(account, where)) {
       const allowed = new Set<string>();
       let marker: string | undefined;
+      // The statements' conditions read the install tag: simulated as the stack sets it.
+      const ContextEntries = group.context.map((c) => ({ ContextKeyName: c.key, ContextKeyValues: c.values, ContextKeyType: 'string' as const }));
       do {
-        const out = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: principal, ActionNames: group.actions, ResourceArns: group.resources, Marker: marker }));
+        const out = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: principal, ActionNames: group.actions, ResourceArns: group.resources, ...(ContextEntries.length ? { ContextEntries } : {}), Marker: marker }));
         for (const r of out.EvaluationResults ?? []) if (r.EvalDecision === 'allowed') allowed.add(r.EvalActionName!);
         marker = out.IsTruncated ? out.Marker : undefined;
       } while (marker);
