@@ -25,10 +25,7 @@ import { installTags } from '../contracts/aws.js';
 import { Network } from '../components/aws/network.js';
 import { platformKey, platformKeyPolicy, unsealKeyPolicy } from '../components/aws/platform-keys.js';
 import { AwsTenant } from '../components/aws/tenant.js';
-import { OpenBao } from '../components/k8s/openbao.js';
-import { Runtime } from '../components/k8s/runtime.js';
-import { SandboxNamespace } from '../components/k8s/sandbox.js';
-import { Temporal } from '../components/k8s/temporal.js';
+import { kubernetesLayer } from './kubernetes-layer.js';
 
 export type AwsConfig = ClawConfig & { target: 'aws'; aws: NonNullable<ClawConfig['aws']> };
 
@@ -203,37 +200,25 @@ export function awsStack(config: ClawConfig): AwsStackOutputs {
       .getSecretVersionOutput({ secretId: db.masterSecretArn }, onAws)
       .secretString.apply((s) => String((JSON.parse(s) as { password?: string }).password ?? '')),
   );
-  const sandbox = new SandboxNamespace('sandbox', { provider: k8sProvider, handler: 'runsc' });
-  const temporal = new Temporal('temporal', {
-    provider: k8sProvider,
-    mode: cfg.temporal,
-    chartVersion: cfg.versions.temporalChart,
-    serverVersion: cfg.versions.temporalServer,
-    postgres: cfg.temporal.mode === 'self-hosted' ? { host: db.address, port: 5432, user: db.username, password: dbPassword, tls: true } : undefined,
-  });
-  const openbao = new OpenBao('openbao', {
-    provider: k8sProvider,
-    chartVersion: cfg.versions.openbaoChart,
-    seal: { type: 'awskms', region, kmsKeyId: unseal.key.keyId },
-  });
-  const runtime = new Runtime('runtime', {
-    provider: k8sProvider,
-    // The pods read this config (rendered into their ConfigMap), target and images included.
+  const { temporal, runtime } = kubernetesLayer({
     config: cfg,
-    temporal: { address: temporal.address, namespace: temporal.namespace, apiKeySecret: temporal.apiKeySecret },
-    openbao: { address: openbao.address, authMount: openbao.authMount, authRole: openbao.authRole },
-    database: { host: db.address, port: 5432, name: db.databaseName, user: db.username, password: dbPassword, tls: { mode: 'verify-full', caPem: db.caBundle } },
-    // TenantRuntimeRef as the tenant's components named it, lake names included (the runtime never re-derives them).
-    tenants: tenants.map((t) => ({
-      id: t.runtime.id,
-      keyRef: t.runtime.keyRef,
-      bucket: t.runtime.bucket,
-      prefix: t.runtime.prefix || undefined,
-      roleArn: t.runtime.roleArn,
-      database: t.runtime.database,
-      workgroup: t.runtime.workgroup,
-    })),
-    sandboxNamespace: sandbox.namespace,
+    provider: k8sProvider,
+    sandboxHandler: 'runsc',
+    temporalPostgres: { host: db.address, port: 5432, user: db.username, password: dbPassword, tls: true },
+    openbao: { seal: { type: 'awskms', region, kmsKeyId: unseal.key.keyId } },
+    runtime: {
+      database: { host: db.address, port: 5432, name: db.databaseName, user: db.username, password: dbPassword, tls: { mode: 'verify-full', caPem: db.caBundle } },
+      // TenantRuntimeRef as the tenant's components named it, lake names included (the runtime never re-derives them).
+      tenants: tenants.map((t) => ({
+        id: t.runtime.id,
+        keyRef: t.runtime.keyRef,
+        bucket: t.runtime.bucket,
+        prefix: t.runtime.prefix || undefined,
+        roleArn: t.runtime.roleArn,
+        database: t.runtime.database,
+        workgroup: t.runtime.workgroup,
+      })),
+    },
   });
 
   return {

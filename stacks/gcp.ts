@@ -31,10 +31,7 @@ import { componentServiceAccountId, tenantBucketName, tenantDatasetId } from '..
 import { Network } from '../components/gcp/network.js';
 import { TenantBucket, type RequiredBinding } from '../components/gcp/storage.js';
 import type { RuntimeComponentName } from '../contracts/kubernetes.js';
-import { OpenBao } from '../components/k8s/openbao.js';
-import { Runtime } from '../components/k8s/runtime.js';
-import { SandboxNamespace } from '../components/k8s/sandbox.js';
-import { Temporal } from '../components/k8s/temporal.js';
+import { kubernetesLayer } from './kubernetes-layer.js';
 
 export type GcpConfig = ClawConfig & { target: 'gcp'; gcp: NonNullable<ClawConfig['gcp']> & { domain: string } };
 
@@ -261,45 +258,33 @@ export function gcpStack(config: ClawConfig): GcpStackOutputs {
   // ------------------------------------------------------------- Kubernetes
   // In-cluster objects wait for both node pools (the Helm charts need nodes to become ready).
   const k8sProvider = new k8s.Provider('gke', { kubeconfig: cluster.kubeconfig, enableServerSideApply: true }, { dependsOn: cluster.pools });
-  const sandbox = new SandboxNamespace('sandbox', { provider: k8sProvider, handler: 'gvisor' });
-  const temporal = new Temporal('temporal', {
-    provider: k8sProvider,
-    mode: cfg.temporal,
-    chartVersion: cfg.versions.temporalChart,
-    serverVersion: cfg.versions.temporalServer,
-    postgres:
-      cfg.temporal.mode === 'self-hosted'
-        ? { host: db.host, port: 5432, user: DB_USERS.temporal, password: db.passwords.temporal, database: DATABASES.temporal, visibilityDatabase: DATABASES.temporalVisibility, tls: true }
-        : undefined,
-  });
-  const openbao = new OpenBao('openbao', {
-    provider: k8sProvider,
-    chartVersion: cfg.versions.openbaoChart,
-    seal: { type: 'gcpckms', project, region, keyRing: keys.keyRingName, cryptoKey: unsealKey.name },
-    serviceAccountAnnotations: { [WORKLOAD_IDENTITY_ANNOTATION]: identities.emails.openbao },
-  }, { dependsOn: unsealGrants });
-  const runtime = new Runtime('runtime', {
-    provider: k8sProvider,
-    // The pods read this config (rendered into their ConfigMap), target and images included.
+  const { temporal, runtime } = kubernetesLayer({
     config: cfg,
-    temporal: { address: temporal.address, namespace: temporal.namespace, apiKeySecret: temporal.apiKeySecret },
-    openbao: { address: openbao.address, authMount: openbao.authMount, authRole: openbao.authRole },
-    database: { host: db.host, port: 5432, name: DATABASES.runtime, user: DB_USERS.runtime, password: db.passwords.runtime, tls: { mode: 'verify-ca', caPem: db.serverCaPem } },
-    tenants: tenants.map((t) => ({
-      id: t.tenantId,
-      keyRef: t.key.keyRef,
-      bucket: t.storage.bucket,
-      prefix: t.storage.prefix,
-      dataset: t.lake.datasetRef,
-      serviceAccounts: t.identities.emails,
-    })),
-    serviceAccountAnnotations: {
-      worker: { [WORKLOAD_IDENTITY_ANNOTATION]: identities.emails.worker },
-      gateway: { [WORKLOAD_IDENTITY_ANNOTATION]: identities.emails.gateway },
-      codecServer: { [WORKLOAD_IDENTITY_ANNOTATION]: identities.emails.codecServer },
+    provider: k8sProvider,
+    sandboxHandler: 'gvisor',
+    temporalPostgres: { host: db.host, port: 5432, user: DB_USERS.temporal, password: db.passwords.temporal, database: DATABASES.temporal, visibilityDatabase: DATABASES.temporalVisibility, tls: true },
+    openbao: {
+      seal: { type: 'gcpckms', project, region, keyRing: keys.keyRingName, cryptoKey: unsealKey.name },
+      serviceAccountAnnotations: { [WORKLOAD_IDENTITY_ANNOTATION]: identities.emails.openbao },
+      opts: { dependsOn: unsealGrants },
     },
-    serviceAnnotations: { gateway: NEG_ANNOTATION, codecServer: NEG_ANNOTATION },
-    sandboxNamespace: sandbox.namespace,
+    runtime: {
+      database: { host: db.host, port: 5432, name: DATABASES.runtime, user: DB_USERS.runtime, password: db.passwords.runtime, tls: { mode: 'verify-ca', caPem: db.serverCaPem } },
+      tenants: tenants.map((t) => ({
+        id: t.tenantId,
+        keyRef: t.key.keyRef,
+        bucket: t.storage.bucket,
+        prefix: t.storage.prefix,
+        dataset: t.lake.datasetRef,
+        serviceAccounts: t.identities.emails,
+      })),
+      serviceAccountAnnotations: {
+        worker: { [WORKLOAD_IDENTITY_ANNOTATION]: identities.emails.worker },
+        gateway: { [WORKLOAD_IDENTITY_ANNOTATION]: identities.emails.gateway },
+        codecServer: { [WORKLOAD_IDENTITY_ANNOTATION]: identities.emails.codecServer },
+      },
+      serviceAnnotations: { gateway: NEG_ANNOTATION, codecServer: NEG_ANNOTATION },
+    },
   });
   const ingress = new GatewayIngress(`${base}-gateway`, {
     provider,
