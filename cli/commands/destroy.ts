@@ -8,8 +8,13 @@ import { apply, applyOperation, openInstall, preview } from '../installer/lifecy
 import { refuseByokShred, shredFate } from './tenants.js';
 import { confirmTyped } from '../installer/prompt.js';
 
-/** Tenants whose data the install holds: in claw.yaml, or still in the stack's outputs. */
+/**
+ * Tenants whose data the install holds: in claw.yaml, or still in the stack's outputs. None
+ * when the stack says its tenants' data lives outside it (stacks/cluster.ts: the keys and
+ * buckets are the cluster file's, not the stack's, and destroying it touches none of them).
+ */
 export function tenantsHoldingData(configTenants: string[], outputs: Record<string, { value: unknown }>): string[] {
+  if (outputs.tenantData?.value === 'outside-this-stack') return [];
   const fromOutputs = outputs.tenants?.value;
   const ids = new Set(configTenants);
   if (Array.isArray(fromOutputs)) fromOutputs.forEach((t) => ids.add(String(t)));

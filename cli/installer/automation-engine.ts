@@ -117,14 +117,19 @@ export function mapPulumiEvent(event: PulumiEvent, operation: OperationKind, sta
 
 export class AutomationEngine implements Engine {
   description = 'pulumi (automation api)';
-  readonly provisionsCloud = true;
+  /** False for a program that makes nothing in a cloud account (stacks/cluster.ts): no preflight. */
+  readonly provisionsCloud: boolean;
   private stackPromise?: Promise<Stack>;
   private abort?: AbortController;
 
   constructor(
     private readonly spec: StackSpec,
     private readonly program: StackProgram,
-  ) {}
+    options: { provisionsCloud?: boolean } = {},
+  ) {
+    this.provisionsCloud = options.provisionsCloud ?? true;
+    if (!this.provisionsCloud) this.description = 'pulumi (automation api), Kubernetes layer only';
+  }
 
   private workspaceOptions() {
     mkdirSync(this.spec.pulumiHome, { recursive: true });
@@ -233,6 +238,12 @@ export class AutomationEngine implements Engine {
           common.onEvent(e);
           const m = e.resourcePreEvent?.metadata;
           if (m && m.type !== STACK_ROOT && m.op !== 'same' && m.op !== 'refresh') steps.push({ urn: m.urn, type: m.type, op: toStepOp(m.op), diff: m.diffs });
+          // A refresh step announces itself as 'refresh' and says what it found (delete, update) only
+          // in its outputs event. (Found on the real engine: the fake named drifted resources, the real one did not.)
+          const o = e.resOutputsEvent?.metadata;
+          if (o && o.type !== STACK_ROOT && o.op !== 'same' && o.op !== 'refresh' && !steps.some((st) => st.urn === o.urn)) {
+            steps.push({ urn: o.urn, type: o.type, op: toStepOp(o.op), diff: o.diffs });
+          }
         },
       }),
     );

@@ -305,7 +305,9 @@ describe('claw installer-policy', () => {
     const iam = doc.Statement.find((s: { Sid: string }) => s.Sid === 'ClawRolesOnly');
     expect(iam.Resource).toContain('arn:aws:iam::*:role/claw-*');
     const gcp = await runCli(['installer-policy', '--target', 'gcp']);
-    expect(gcp.stdout).toMatch(/^title: Claw BYOC installer/);
+    // The role's YAML, after a header saying how to bind it (with the condition bounding project IAM).
+    expect(gcp.stdout).toMatch(/^# Create the role, then bind it/);
+    expect(gcp.stdout).toMatch(/\ntitle: Claw BYOC installer\n/);
     expect(gcp.stdout).toContain('- cloudkms.cryptoKeys.create');
   });
 });

@@ -107,7 +107,7 @@ export function formatChanges(changes: ChangeSummary): string {
 
 /**
  * The engine an install runs on, and how its workloads' health is read: the Pulumi
- * Automation API and the Kubernetes API, or, with CLAW_ENGINE=fake (tests, demos), the
+ * Automation API and the Kubernetes API (with CLAW_CLUSTER, on a cluster someone else runs), or, with CLAW_ENGINE=fake (tests, demos), the
  * in-memory test double. Lifecycle code asks this and never names either; each is loaded on
  * use (the Automation API pulls in the Pulumi SDK, seconds to import).
  */
@@ -117,7 +117,10 @@ export async function selectEngine(spec: StackSpec, config: ClawConfig, env: Rec
     const engine = new FakeEngine(spec, config);
     return { engine, health: new FakeHealth(engine) };
   }
-  const [{ AutomationEngine }, { stackProgram }, { KubeHealth }] = await Promise.all([import('./automation-engine.js'), import('./programs.js'), import('./health.js')]);
-  const engine = new AutomationEngine(spec, await stackProgram(spec.target, config));
+  const [{ AutomationEngine }, { clusterProgram, stackProgram }, { KubeHealth }] = await Promise.all([import('./automation-engine.js'), import('./programs.js'), import('./health.js')]);
+  // CLAW_CLUSTER=<file>: the Kubernetes layer on a cluster someone else runs (stacks/cluster.ts); no cloud to provision.
+  const engine = env.CLAW_CLUSTER
+    ? new AutomationEngine(spec, await clusterProgram(config, env.CLAW_CLUSTER), { provisionsCloud: false })
+    : new AutomationEngine(spec, await stackProgram(spec.target, config));
   return { engine, health: new KubeHealth(engine) };
 }

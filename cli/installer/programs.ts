@@ -44,6 +44,16 @@ async function importModule(path: string, what: string): Promise<Record<string, 
   }
 }
 
+/**
+ * With CLAW_CLUSTER=<file>: the Kubernetes layer alone on the cluster that file describes
+ * (stacks/cluster.ts, "bring your own cluster", preview); nothing is made in the cloud.
+ */
+export async function clusterProgram(config: ClawConfig, file: string): Promise<StackProgram> {
+  const mod = await importModule('../../stacks/cluster.js', 'the bring-your-own-cluster stack');
+  const inputs = (mod.readClusterInputs as (f: string) => unknown)(file);
+  return async () => (await (mod.clusterStack as (c: ClawConfig, i: unknown) => Promise<Record<string, unknown>>)(config, inputs)) as Record<string, unknown>;
+}
+
 export async function stackProgram(target: CloudTarget, config: ClawConfig): Promise<StackProgram> {
   const { path, exportName } = STACK_MODULES[target];
   const mod = await importModule(path, `the ${target} stack`);

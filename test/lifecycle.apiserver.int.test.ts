@@ -1,0 +1,172 @@
+/**
+ * The install lifecycle a customer runs, as `claw` processes on the real engine: install →
+ * a second plan changes nothing → upgrade (health gate) → rollback → an out-of-band change
+ * → drift exits 4 → refresh → destroy. The program is the platform's Kubernetes layer alone
+ * (CLAW_CLUSTER, stacks/cluster.ts: the shape of "bring your own cluster"), so it runs here.
+ *
+ * Real: the claw CLI, the Pulumi CLI and Automation API with a file:// backend (passphrase
+ * secrets: a test stack), the pulumi-resource-kubernetes plugin, kube-apiserver with etcd
+ * and kube-controller-manager (Deployments roll out ReplicaSets and pods; namespaces finish
+ * deleting). A stand-in, named so: no kubelet exists, so this test marks each pod Running
+ * and Ready through the API (pods/status), as a kubelet would once its containers start;
+ * claw's health gate then reads real Deployment status computed by the real controllers.
+ * Not here: the aws/gcp resources (no provider plugin can be built here), Temporal and
+ * OpenBao charts (Temporal Cloud mode; the runtime keeps secrets in its database).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RELEASE_VERSION_LABEL, RUNTIME_NAMESPACE, SANDBOX_NAMESPACE } from '../contracts/kubernetes.js';
+import { EXIT } from '../core/errors.js';
+import { runClaw, type ClawResult } from './fixtures/claw-cli.js';
+import { kubeBinaries, startKubeApiServer, type KubeApiServer } from './fixtures/kube.js';
+import { builtTool, pulumiCli, pulumiKubernetesPlugin } from './fixtures/tools.js';
+
+const cli = pulumiCli();
+const plugin = pulumiKubernetesPlugin();
+const kube = kubeBinaries();
+const controllerManager = builtTool('kube-controller-manager', 'kube-');
+const missing = [
+  !cli && 'no pulumi CLI (../shared/tools/build-pulumi)',
+  !plugin && 'no pulumi-resource-kubernetes plugin (../shared/tools/build-pulumi)',
+  'missing' in kube && kube.missing,
+  !controllerManager && 'no kube-controller-manager (WITH_CONTROLLER_MANAGER=1 ../shared/tools/build-kube)',
+].filter(Boolean);
+if (missing.length > 0) console.warn(`install lifecycle on the real engine skipped: ${missing.join('; ')}`);
+
+const K8S_PLUGIN_VERSION = '4.34.2';
+const digest = (n: string) => `registry.example/claw/${n}@sha256:${'a'.repeat(64)}`;
+const CONFIG = [
+  'name: prod',
+  'target: aws',
+  'aws: { region: eu-west-1 }',
+  'versions: { runtime: 0.1.0 }',
+  'state: { secretsProvider: passphrase }',
+  'temporal: { mode: cloud, namespace: prod.a1b2c, address: prod.a1b2c.tmprl.cloud:7233, apiKeySecret: temporal-cloud-api-key }',
+  'images:',
+  `  worker: ${digest('worker')}`,
+  `  gateway: ${digest('gateway')}`,
+  `  codecServer: ${digest('codec-server')}`,
+  'tenants:',
+  '  - { id: acme, name: Acme }',
+  '',
+].join('\n');
+
+describe.skipIf(missing.length > 0)('the install lifecycle through claw, on the real engine and a real API server', () => {
+  let server: KubeApiServer;
+  let work: string;
+  let apps: k8s.AppsV1Api;
+  let core: k8s.CoreV1Api;
+  let kubelet: NodeJS.Timeout | undefined;
+  /** A release whose pods the kubelet stand-in never starts (their containers would crash). */
+  let crashing: string | undefined;
+  const env = () => ({ CLAW_CLUSTER: join(work, 'cluster.json'), PULUMI_CONFIG_PASSPHRASE: 'test-only-passphrase' });
+  const claw = (args: string[]): Promise<ClawResult> => runClaw(args, { stateDir: join(work, 'state'), cwd: work, env: env() });
+  const ok = async (args: string[]) => {
+    const result = await claw(args);
+    expect(result.code, `claw ${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
+    return result;
+  };
+  const versions = async () => (await apps.listNamespacedDeployment({ namespace: RUNTIME_NAMESPACE })).items.map((d) => `${d.metadata!.name}=${d.metadata!.labels![RELEASE_VERSION_LABEL]}`).sort();
+
+  beforeAll(async () => {
+    server = await startKubeApiServer({ controllerManager: true });
+    work = mkdtempSync(join(tmpdir(), 'claw-lifecycle-'));
+    writeFileSync(join(work, 'claw.yaml'), CONFIG);
+    writeFileSync(
+      join(work, 'cluster.json'),
+      JSON.stringify({
+        kubeconfig: server.kubeconfigFile,
+        // No kubelet: apply does not wait for pods; claw's health gate reads readiness instead.
+        awaitWorkloads: false,
+        database: { host: 'db.example.internal', name: 'claw', user: 'claw', passwordSecretName: 'claw-db-password' },
+        tenants: [{ id: 'acme', keyRef: 'arn:aws:kms:eu-west-1:123456789012:key/1b4f2c8e-4d7a-4f0e-9c1a-2b3c4d5e6f70', bucket: 'claw-prod-acme', roleArn: 'arn:aws:iam::123456789012:role/claw/prod/tenants/acme', database: 'claw_prod_acme', workgroup: 'claw-prod-acme' }],
+      }),
+    );
+    // The plugin is built from source, not downloaded: install it where claw's workspace looks (PULUMI_HOME of the install).
+    const installed = spawnSync(cli!, ['plugin', 'install', 'resource', 'kubernetes', K8S_PLUGIN_VERSION, '--file', plugin!], {
+      encoding: 'utf8',
+      env: { ...process.env, PULUMI_HOME: join(work, 'state', 'installs', 'prod', 'pulumi-home') },
+    });
+    if (installed.status !== 0) throw new Error(`pulumi plugin install: ${installed.stderr}`);
+    const kc = server.admin();
+    apps = kc.makeApiClient(k8s.AppsV1Api);
+    core = kc.makeApiClient(k8s.CoreV1Api);
+    // The kubelet stand-in: every pod of the runtime is marked Running and Ready.
+    const markReady = async () => {
+      const pods = (await core.listNamespacedPod({ namespace: RUNTIME_NAMESPACE }).catch(() => ({ items: [] as k8s.V1Pod[] }))).items;
+      for (const pod of pods.filter((p) => p.status?.phase !== 'Running' && !p.metadata?.deletionTimestamp && p.metadata?.labels?.[RELEASE_VERSION_LABEL] !== crashing)) {
+        const now = new Date();
+        await core
+          .replaceNamespacedPodStatus({
+            name: pod.metadata!.name!,
+            namespace: RUNTIME_NAMESPACE,
+            body: { ...pod, status: { ...pod.status, phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }, { type: 'ContainersReady', status: 'True', lastTransitionTime: now }], startTime: now } },
+          })
+          .catch(() => undefined);
+      }
+    };
+    kubelet = setInterval(() => void markReady(), 500);
+  }, 240_000);
+
+  afterAll(async () => {
+    if (kubelet) clearInterval(kubelet);
+    await server?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('claw install applies the Kubernetes layer: the API server admits it all, and nothing is asked of a cloud', async () => {
+    const install = await ok(['--yes', 'install']);
+    expect(install.stdout + install.stderr).toMatch(/preflight skipped \(pulumi \(automation api\), Kubernetes layer only: no cloud to check\)/);
+    expect(await versions()).toEqual(['codec-server=0.1.0', 'gateway=0.1.0', 'worker=0.1.0']);
+    const sandbox = await core.readNamespace({ name: SANDBOX_NAMESPACE });
+    expect(sandbox.metadata!.labels!['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    // A second plan of the same claw.yaml changes nothing.
+    expect((await claw(['plan', '--detailed-exitcode'])).code).toBe(0);
+  }, 300_000);
+
+  it('claw upgrade moves to the next release once the health gate sees it ready; claw rollback goes back', async () => {
+    const upgraded = await ok(['--yes', '--json', 'upgrade', '--to', '0.2.0', '--health-timeout', '120']);
+    expect(upgraded.stdout.trim().split('\n').map((l) => JSON.parse(l)).at(-1)).toMatchObject({ type: 'upgrade.result', from: '0.1.0', to: '0.2.0', outcome: 'upgraded' });
+    expect(await versions()).toEqual(['codec-server=0.2.0', 'gateway=0.2.0', 'worker=0.2.0']);
+    expect(readFileSync(join(work, 'claw.yaml'), 'utf8')).toMatch(/runtime: 0\.2\.0/);
+
+    const back = await ok(['--yes', 'rollback']);
+    expect(back.stdout).toContain('rolled-back (0.2.0 → 0.1.0)');
+    expect(await versions()).toEqual(['codec-server=0.1.0', 'gateway=0.1.0', 'worker=0.1.0']);
+  }, 600_000);
+
+  it('an upgrade whose pods never become ready is rolled back by the health gate (UPGRADE_ROLLED_BACK)', async () => {
+    crashing = '0.2.0';
+    const failed = await claw(['--yes', 'upgrade', '--to', '0.2.0', '--health-timeout', '15']);
+    crashing = undefined;
+    expect(failed.code, failed.stdout + failed.stderr).toBe(1);
+    expect(failed.stderr).toMatch(/^error UPGRADE_ROLLED_BACK: .*rolled back to 0\.1\.0/m);
+    expect(await versions()).toEqual(['codec-server=0.1.0', 'gateway=0.1.0', 'worker=0.1.0']);
+    expect(readFileSync(join(work, 'claw.yaml'), 'utf8')).toMatch(/runtime: 0\.1\.0/);
+  }, 600_000);
+
+  it('an out-of-band change is drift (exit 4, naming it); claw refresh adopts it, and claw up puts it back', async () => {
+    expect((await claw(['drift'])).code).toBe(EXIT.ok);
+    // Someone deletes the gateway's Service by hand.
+    await core.deleteNamespacedService({ name: 'gateway', namespace: RUNTIME_NAMESPACE });
+    const drift = await claw(['drift']);
+    expect(drift.code, drift.stdout + drift.stderr).toBe(EXIT.drift);
+    expect(drift.stdout).toMatch(/gateway/);
+    await ok(['refresh']);
+    expect((await claw(['drift'])).code).toBe(EXIT.ok);
+    await ok(['--yes', 'up']);
+    expect((await core.readNamespacedService({ name: 'gateway', namespace: RUNTIME_NAMESPACE })).metadata!.name).toBe('gateway');
+  }, 600_000);
+
+  it('claw destroy takes the typed name and removes everything, namespaces included', async () => {
+    expect((await claw(['--yes', 'destroy', '--confirm', 'nope'])).code).not.toBe(0);
+    await ok(['--yes', 'destroy', '--confirm', 'prod']);
+    const names = (await core.listNamespace()).items.map((n) => n.metadata!.name);
+    expect(names).not.toContain(RUNTIME_NAMESPACE);
+    expect(names).not.toContain(SANDBOX_NAMESPACE);
+  }, 600_000);
+});
