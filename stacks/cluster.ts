@@ -10,6 +10,7 @@
  * kubernetes provider against a real API server (test/lifecycle.apiserver.int.test.ts).
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { formatPath } from '../core/config/load.js';
 import type { ClawConfig } from '../core/config/schema.js';
@@ -31,7 +32,7 @@ const Tenant = z
 
 export const ClusterInputsSchema = z
   .object({
-    /** The cluster's kubeconfig: a path (relative to this file) or its YAML. */
+    /** The cluster's kubeconfig: a path (relative to this file), or its YAML or JSON inline. */
     kubeconfig: z.string().min(1),
     sandboxHandler: z.enum(['runsc', 'gvisor']).default('runsc'),
     database: z
@@ -68,8 +69,9 @@ export function readClusterInputs(file: string): ClusterInputs & { kubeconfigYam
     const issue = parsed.error.issues[0]!;
     throw new ClawError('CLUSTER_INPUTS_INVALID', `${file}: ${formatPath(issue.path) || '(top level)'}: ${issue.message}`, { hint: 'fix that field of the cluster file' });
   }
+  // A kubeconfig given inline spans lines; a single line is a path, relative to the cluster file.
   const kubeconfig = parsed.data.kubeconfig;
-  const kubeconfigYaml = /\bapiVersion:|\bclusters:/.test(kubeconfig) ? kubeconfig : readFileSync(new URL(kubeconfig, `file://${file}`), 'utf8');
+  const kubeconfigYaml = kubeconfig.includes('\n') ? kubeconfig : readFileSync(resolve(dirname(resolve(file)), kubeconfig), 'utf8');
   return { ...parsed.data, kubeconfigYaml };
 }
 

@@ -38,7 +38,10 @@ export class AppliedAuthorizer {
   /** A new authorizer for `config` and every tenant's applied policies (throws on invalid policies; the old one then stays). */
   async rebuild(config: ClawConfig): Promise<void> {
     const policies = await this.store.listPolicies();
-    this.authorizer = CedarAuthorizer.fromConfig(config, this.configFile, { applied: appliedByTenant(policies) });
+    this.authorizer = CedarAuthorizer.fromConfig(config, this.configFile, {
+      applied: appliedByTenant(policies),
+      onQuarantine: (tenantId, problem) => this.log(`gateway: tenant ${tenantId}'s applied policies do not compile with this claw.yaml; every admin action but reading and editing policies is refused until they are fixed: ${problem}`),
+    });
     this.config = config;
     this.compiledFrom.clear();
     for (const tenant of config.tenants) this.compiledFrom.set(tenant.id, fingerprint(policies.filter((p) => p.tenantId === tenant.id)));

@@ -399,3 +399,23 @@ describe('differential: sliced + cached decisions equal un-sliced cedar-wasm ove
     expect(shadows).toBeGreaterThan(0);
   }, 180_000);
 });
+
+describe('applied policies that no longer compile with the install', () => {
+  // claw.yaml changed under an applied policy: the action it names is gone.
+  const broken = { acme: [{ file: 'applied/old-tool.cedar', text: '@id("acme:no-old-tool")\nforbid (principal, action == Action::"invokeTool:old.tool", resource);\n' }] };
+
+  it('quarantine their tenant, closed: its requests are refused saying why, but its admins may read and edit policies', async () => {
+    const quarantined: string[] = [];
+    const authorizer = CedarAuthorizer.fromConfig(config, CONFIG_FILE, { now: NOON, applied: broken, onQuarantine: (t, problem) => quarantined.push(`${t}: ${problem}`) });
+    expect(quarantined).toEqual([expect.stringMatching(/^acme: .*applied\/old-tool\.cedar/)]);
+    const d = await authorizer.authorize(call({ tool: 'echo', args: { text: 'hi' } }));
+    expect(d).toMatchObject({ decision: 'deny', determining: [{ id: 'claw:applied-policies-invalid', annotations: { reason: expect.stringContaining('fix or remove them') } }] });
+    const admin = (action: 'editPolicy' | 'readPolicy' | 'decideApproval') =>
+      authorizer.authorizeAdmin({ tenantId: 'acme', principal: { kind: 'user', id: 'ana@acme.com', roles: ['admin'] }, action, resource: action === 'decideApproval' ? { type: 'Tool', id: 'acme/echo' } : { type: 'Tenant', id: 'acme' } });
+    expect(admin('editPolicy').decision).toBe('allow');
+    expect(admin('readPolicy').decision).toBe('allow');
+    expect(admin('decideApproval')).toMatchObject({ decision: 'deny', determining: [{ id: 'claw:applied-policies-invalid' }] });
+    // Other tenants are untouched.
+    expect((await authorizer.authorize({ ...call({}), tenantId: 'globex', agentId: 'helper', tool: 'echo', args: { text: 'hi' } })).determining[0]!.id).not.toBe('claw:applied-policies-invalid');
+  });
+});

@@ -19,7 +19,7 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { ClawError } from '../../core/errors.js';
+import { ClawError, isClawError } from '../../core/errors.js';
 import { ADMIN_ACTIONS, type AdminAction } from '../../core/config/access.js';
 import type { ClawConfig } from '../../core/config/schema.js';
 import type { AuthorizationDecision, Authorizer, DeterminingPolicy, ToolCallRequest } from '../ports.js';
@@ -40,6 +40,7 @@ import {
   compilePolicies,
   policyMatchesAction,
   policyMatchesPrincipal,
+  quarantineSource,
   tenantPolicySources,
   type LoadedPolicy,
   type PolicySource,
@@ -192,10 +193,32 @@ export class CedarAuthorizer implements Authorizer {
   static fromConfig(
     config: ClawConfig,
     configFile: string,
-    options: CedarAuthorizerOptions & { policyDirs?: Record<string, string>; applied?: Record<string, PolicySource[]> } = {},
+    options: CedarAuthorizerOptions & {
+      policyDirs?: Record<string, string>;
+      /** Per tenant, the policies applied through the admin API (appliedByTenant). */
+      applied?: Record<string, PolicySource[]>;
+      /** A tenant whose applied policies no longer compile is quarantined (quarantineSource); told here. */
+      onQuarantine?: (tenantId: string, problem: string) => void;
+    } = {},
   ): CedarAuthorizer {
     const authorizer = new CedarAuthorizer(options);
-    for (const tenant of config.tenants) authorizer.load(tenantInput(config, configFile, tenant.id, options.policyDirs?.[tenant.id], options.applied?.[tenant.id]));
+    for (const tenant of config.tenants) {
+      const input = (applied?: PolicySource[]) => tenantInput(config, configFile, tenant.id, options.policyDirs?.[tenant.id], applied);
+      const applied = options.applied?.[tenant.id];
+      if (!applied?.length) {
+        authorizer.load(input());
+        continue;
+      }
+      try {
+        authorizer.load(input(applied));
+      } catch (err) {
+        if (!isClawError(err) || !err.code.startsWith('CEDAR_POLICY_')) throw err;
+        // The install's own policies still have to compile: if they do not, this throws as before.
+        const problem = err.message.split('\n')[0]!;
+        authorizer.load(input([quarantineSource(problem)]));
+        options.onQuarantine?.(tenant.id, problem);
+      }
+    }
     authorizer.setCatalog(config);
     return authorizer;
   }

@@ -242,6 +242,29 @@ export function appliedPolicySources(applied: readonly { name: string; text: str
   return applied.map((p) => ({ file: `applied/${p.name}.cedar`, text: p.text }));
 }
 
+/** Id of the policy in force instead of a tenant's applied policies once they no longer compile. */
+export const APPLIED_QUARANTINE_ID = 'claw:applied-policies-invalid';
+
+/**
+ * What is in force instead of a tenant's applied policies when they no longer compile with
+ * the install (claw.yaml changed under them: a tool removed, an agent renamed): every
+ * request of the tenant is refused, saying why, except reading and editing policies, so
+ * its admins can fix or remove them. Closed, never open: a forbid that stopped compiling
+ * must not silently stop forbidding, and one tenant's policies must not stop the process.
+ */
+export function quarantineSource(problem: string): PolicySource {
+  const why = problem.replace(/\s+/g, ' ').replace(/["\\]/g, "'").slice(0, 300);
+  return {
+    file: 'applied/(quarantined).cedar',
+    text: [
+      `@id("${APPLIED_QUARANTINE_ID}")`,
+      `@reason("the tenant's applied policies do not compile with this install (${why}); fix or remove them: claw policy apply|rm")`,
+      'forbid (principal, action, resource) unless { action == Action::"editPolicy" || action == Action::"readPolicy" };',
+      '',
+    ].join('\n'),
+  };
+}
+
 /** Per tenant, the applied policies' sources (appliedPolicySources), from the store's rows of every tenant. */
 export function appliedByTenant(applied: readonly { tenantId: string; name: string; text: string }[]): Record<string, PolicySource[]> {
   const out: Record<string, PolicySource[]> = {};

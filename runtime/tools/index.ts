@@ -86,6 +86,8 @@ export interface ToolRuntimeOptions {
   configFile: string;
   /** Per tenant, the policies applied through the admin API (runtime/authz/policies.ts appliedByTenant). */
   appliedPolicies?: Record<string, PolicySource[]>;
+  /** A tenant whose applied policies no longer compile (quarantined: refused until fixed). */
+  onQuarantine?: (tenantId: string, problem: string) => void;
   secretStore: SecretStore;
   /** Program tools on Kubernetes (cloud targets); bubblewrap otherwise. */
   kubernetes?: ToolExecutorDeps['kubernetes'];
@@ -94,7 +96,7 @@ export interface ToolRuntimeOptions {
 }
 
 export function createToolRuntime(options: ToolRuntimeOptions): ToolRuntime {
-  const authorizer = CedarAuthorizer.fromConfig(options.config, options.configFile, { now: options.now, applied: options.appliedPolicies });
+  const authorizer = CedarAuthorizer.fromConfig(options.config, options.configFile, { now: options.now, applied: options.appliedPolicies, ...(options.onQuarantine ? { onQuarantine: options.onQuarantine } : {}) });
   const isolates = new IsolateSandbox({ poolSize: options.isolatePoolSize ?? 2 });
   const executor = new SandboxedToolExecutor({
     config: options.config,

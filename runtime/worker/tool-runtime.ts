@@ -68,6 +68,7 @@ export class WorkerToolRuntime {
       config: withAppliedAgents(config, applied),
       configFile: this.options.configFile,
       appliedPolicies: appliedByTenant(policies),
+      onQuarantine: (tenantId, problem) => this.log(`worker: tenant ${tenantId}'s applied policies do not compile with this claw.yaml; its requests are refused until they are fixed: ${problem}`),
       secretStore: this.options.secrets,
       ...(this.options.programSandbox ? { kubernetes: this.options.programSandbox } : {}),
       isolatePoolSize: this.options.isolatePoolSize,
