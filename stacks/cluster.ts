@@ -89,13 +89,7 @@ export async function clusterStack(cfg: ClawConfig, inputs: ClusterInputs & { ku
   }
   const pulumi = await import('@pulumi/pulumi');
   const k8s = await import('@pulumi/kubernetes');
-  if (!inputs.awaitWorkloads) {
-    pulumi.runtime.registerResourceTransform((args) => {
-      if (args.type !== 'kubernetes:apps/v1:Deployment') return undefined;
-      const metadata = (args.props.metadata ?? {}) as { annotations?: Record<string, string> };
-      return { props: { ...args.props, metadata: { ...metadata, annotations: { ...metadata.annotations, 'pulumi.com/skipAwait': 'true' } } }, opts: args.opts };
-    });
-  }
+  if (!inputs.awaitWorkloads) skipDeploymentAwait(pulumi);
   const provider = new k8s.Provider('cluster', { kubeconfig: inputs.kubeconfigYaml, enableServerSideApply: true });
   const { temporal, runtime } = kubernetesLayer({
     config: cfg,
@@ -114,4 +108,17 @@ export async function clusterStack(cfg: ClawConfig, inputs: ClusterInputs & { ku
     // The tenants' keys and buckets are the cluster file's: destroying this stack deletes none (cli/commands/destroy.ts).
     tenantData: 'outside-this-stack',
   };
+}
+
+/**
+ * Apply returns once the API server has each Deployment, without waiting for its pods
+ * (pulumi.com/skipAwait): for clusters whose pods cannot start here (an API server with no
+ * kubelet), where readiness is read afterwards. Registered for the program that calls it.
+ */
+export function skipDeploymentAwait(pulumi: typeof import('@pulumi/pulumi')): void {
+  pulumi.runtime.registerResourceTransform((args) => {
+    if (args.type !== 'kubernetes:apps/v1:Deployment') return undefined;
+    const metadata = (args.props.metadata ?? {}) as { annotations?: Record<string, string> };
+    return { props: { ...args.props, metadata: { ...metadata, annotations: { ...metadata.annotations, 'pulumi.com/skipAwait': 'true' } } }, opts: args.opts };
+  });
 }

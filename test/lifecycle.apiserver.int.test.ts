@@ -13,7 +13,6 @@
  * Not here: the aws/gcp resources (no provider plugin can be built here), Temporal and
  * OpenBao charts (Temporal Cloud mode; the runtime keeps secrets in its database).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,21 +22,12 @@ import { RELEASE_VERSION_LABEL, RUNTIME_NAMESPACE, SANDBOX_NAMESPACE } from '../
 import { EXIT } from '../core/errors.js';
 import { runClaw, type ClawResult } from './fixtures/claw-cli.js';
 import { kubeBinaries, startKubeApiServer, type KubeApiServer } from './fixtures/kube.js';
-import { builtTool, pulumiCli, pulumiKubernetesPlugin } from './fixtures/tools.js';
+import { installKubernetesPlugin, kubernetesEngineTools } from './fixtures/tools.js';
 
-const cli = pulumiCli();
-const plugin = pulumiKubernetesPlugin();
 const kube = kubeBinaries();
-const controllerManager = builtTool('kube-controller-manager', 'kube-');
-const missing = [
-  !cli && 'no pulumi CLI (../shared/tools/build-pulumi)',
-  !plugin && 'no pulumi-resource-kubernetes plugin (../shared/tools/build-pulumi)',
-  'missing' in kube && kube.missing,
-  !controllerManager && 'no kube-controller-manager (WITH_CONTROLLER_MANAGER=1 ../shared/tools/build-kube)',
-].filter(Boolean);
+const { cli, plugin, missing } = kubernetesEngineTools(kube);
 if (missing.length > 0) console.warn(`install lifecycle on the real engine skipped: ${missing.join('; ')}`);
 
-const K8S_PLUGIN_VERSION = '4.34.2';
 const digest = (n: string) => `registry.example/claw/${n}@sha256:${'a'.repeat(64)}`;
 const CONFIG = [
   'name: prod',
@@ -86,12 +76,8 @@ describe.skipIf(missing.length > 0)('the install lifecycle through claw, on the 
         tenants: [{ id: 'acme', keyRef: 'arn:aws:kms:eu-west-1:123456789012:key/1b4f2c8e-4d7a-4f0e-9c1a-2b3c4d5e6f70', bucket: 'claw-prod-acme', roleArn: 'arn:aws:iam::123456789012:role/claw/prod/tenants/acme', database: 'claw_prod_acme', workgroup: 'claw-prod-acme' }],
       }),
     );
-    // The plugin is built from source, not downloaded: install it where claw's workspace looks (PULUMI_HOME of the install).
-    const installed = spawnSync(cli!, ['plugin', 'install', 'resource', 'kubernetes', K8S_PLUGIN_VERSION, '--file', plugin!], {
-      encoding: 'utf8',
-      env: { ...process.env, PULUMI_HOME: join(work, 'state', 'installs', 'prod', 'pulumi-home') },
-    });
-    if (installed.status !== 0) throw new Error(`pulumi plugin install: ${installed.stderr}`);
+    // Where claw's workspace looks: the install's PULUMI_HOME.
+    installKubernetesPlugin(cli!, plugin!, join(work, 'state', 'installs', 'prod', 'pulumi-home'));
     const kc = server.admin();
     apps = kc.makeApiClient(k8s.AppsV1Api);
     core = kc.makeApiClient(k8s.CoreV1Api);

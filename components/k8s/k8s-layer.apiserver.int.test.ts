@@ -10,7 +10,6 @@
  * their pods cannot become ready without a kubelet. Not here: the aws/gcp providers (no plugin can be built here), a kubelet
  * (pods stay Pending), gVisor, and the Temporal/OpenBao Helm charts (not vendored yet).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,21 +20,12 @@ import { RELEASE_VERSION_LABEL, RUNTIME_NAMESPACE, SANDBOX_NAMESPACE } from '../
 import { AutomationEngine } from '../../cli/installer/automation-engine.js';
 import type { StackSpec } from '../../cli/installer/workspace.js';
 import { kubeBinaries, startKubeApiServer, type KubeApiServer } from '../../test/fixtures/kube.js';
-import { builtTool, localStackSpec, pulumiCli, pulumiKubernetesPlugin } from '../../test/fixtures/tools.js';
+import { installKubernetesPlugin, kubernetesEngineTools, localStackSpec } from '../../test/fixtures/tools.js';
 
-const cli = pulumiCli();
-const plugin = pulumiKubernetesPlugin();
 const kube = kubeBinaries();
-const controllerManager = builtTool('kube-controller-manager', 'kube-');
-const missing = [
-  !cli && 'no pulumi CLI (../shared/tools/build-pulumi)',
-  !plugin && 'no pulumi-resource-kubernetes plugin (../shared/tools/build-pulumi)',
-  'missing' in kube && kube.missing,
-  !controllerManager && 'no kube-controller-manager (WITH_CONTROLLER_MANAGER=1 ../shared/tools/build-kube)',
-].filter(Boolean);
+const { cli, plugin, missing } = kubernetesEngineTools(kube);
 if (missing.length > 0) console.warn(`Kubernetes layer on a real API server skipped: ${missing.join('; ')}`);
 
-const K8S_PLUGIN_VERSION = '4.34.2';
 const digest = (n: string) => `registry.example/claw/${n}@sha256:${'a'.repeat(64)}`;
 const yaml = (runtime: string) => [
   'name: prod',
@@ -65,11 +55,8 @@ describe.skipIf(missing.length > 0)('the Kubernetes layer through the real engin
     const { SandboxNamespace, Runtime } = await import('./index.js');
     // The one concession to a cluster without nodes: the provider would wait for the
     // Deployments' pods to become ready, which needs a kubelet. Everything else is as shipped.
-    pulumi.runtime.registerResourceTransform((args) => {
-      if (args.type !== 'kubernetes:apps/v1:Deployment') return undefined;
-      const metadata = (args.props.metadata ?? {}) as { annotations?: Record<string, string> };
-      return { props: { ...args.props, metadata: { ...metadata, annotations: { ...metadata.annotations, 'pulumi.com/skipAwait': 'true' } } }, opts: args.opts };
-    });
+    const { skipDeploymentAwait } = await import('../../stacks/cluster.js');
+    skipDeploymentAwait(pulumi);
     const provider = new k8s.Provider('cluster', { kubeconfig: readFileSync(server.kubeconfigFile, 'utf8') });
     const sandbox = new SandboxNamespace('sandbox', { provider, handler: 'runsc' });
     const runtime = new Runtime('runtime', {
@@ -87,12 +74,7 @@ describe.skipIf(missing.length > 0)('the Kubernetes layer through the real engin
     server = await startKubeApiServer({ controllerManager: true });
     root = mkdtempSync(join(tmpdir(), 'claw-k8s-layer-'));
     spec = localStackSpec(root, 'prod');
-    // The plugin is built from source, not downloaded: install it into this test's PULUMI_HOME.
-    const installed = spawnSync(cli!, ['plugin', 'install', 'resource', 'kubernetes', K8S_PLUGIN_VERSION, '--file', plugin!], {
-      encoding: 'utf8',
-      env: { ...process.env, PULUMI_HOME: spec.pulumiHome },
-    });
-    if (installed.status !== 0) throw new Error(`pulumi plugin install: ${installed.stderr}`);
+    installKubernetesPlugin(cli!, plugin!, spec.pulumiHome);
     const kc = server.admin();
     apps = kc.makeApiClient(k8sClient.AppsV1Api);
     core = kc.makeApiClient(k8sClient.CoreV1Api);
