@@ -3,27 +3,22 @@
  * claw.yaml: the tenant policies people apply through the API. The gateway builds one at
  * start and on every claw.yaml change; before a request's admin decisions for a tenant, the
  * tenant's applied policies (name and revision) are compared with the ones its policies were
- * compiled from and reloaded when they differ — another gateway replica may have changed
+ * compiled from (one small query: MetadataStore.appliedRevisions) and reloaded when they
+ * differ — another gateway replica may have changed
  * them. A reload that does not compile leaves the tenant's previous policies in force.
  */
 import type { ClawConfig } from '../../core/config/schema.js';
 import { CedarAuthorizer, tenantInput } from '../authz/authorizer.js';
 import { appliedByTenant, appliedPolicySources } from '../authz/policies.js';
-import type { MetadataStore, PolicyRevision } from '../store/metadata.js';
+import type { MetadataStore } from '../store/metadata.js';
 import type { AdminApiOptions } from './server.js';
-
-const fingerprint = (policies: readonly PolicyRevision[]) =>
-  policies
-    .map((p) => `${p.name}@${p.revision}`)
-    .sort()
-    .join(',');
 
 export class AppliedAuthorizer {
   private authorizer!: CedarAuthorizer;
   private readonly compiledFrom = new Map<string, string>();
 
   private constructor(
-    private readonly store: Pick<MetadataStore, 'listAgents' | 'agentRevisions' | 'applyAgent' | 'listPolicies' | 'policyRevisions' | 'applyPolicy'>,
+    private readonly store: Pick<MetadataStore, 'listAgents' | 'agentRevisions' | 'applyAgent' | 'listPolicies' | 'policyRevisions' | 'applyPolicy' | 'appliedRevisions'>,
     private config: ClawConfig,
     private readonly configFile: string,
     private readonly log: (line: string) => void,
@@ -37,6 +32,7 @@ export class AppliedAuthorizer {
 
   /** A new authorizer for `config` and every tenant's applied policies (throws on invalid policies; the old one then stays). */
   async rebuild(config: ClawConfig): Promise<void> {
+    const revisions = await this.store.appliedRevisions();
     const policies = await this.store.listPolicies();
     this.authorizer = CedarAuthorizer.fromConfig(config, this.configFile, {
       applied: appliedByTenant(policies),
@@ -44,7 +40,7 @@ export class AppliedAuthorizer {
     });
     this.config = config;
     this.compiledFrom.clear();
-    for (const tenant of config.tenants) this.compiledFrom.set(tenant.id, fingerprint(policies.filter((p) => p.tenantId === tenant.id)));
+    for (const tenant of config.tenants) this.compiledFrom.set(tenant.id, revisions.get(tenant.id) ?? '');
   }
 
   current(): CedarAuthorizer {
@@ -54,10 +50,10 @@ export class AppliedAuthorizer {
   /** Reload the tenant's policies if its applied ones changed since they were compiled. */
   async refresh(tenantId: string): Promise<void> {
     if (!this.config.tenants.some((t) => t.id === tenantId)) return;
-    const policies = await this.store.listPolicies(tenantId);
-    const now = fingerprint(policies);
+    const now = (await this.store.appliedRevisions(tenantId)).get(tenantId) ?? '';
     if (this.compiledFrom.get(tenantId) === now) return;
     this.compiledFrom.set(tenantId, now);
+    const policies = await this.store.listPolicies(tenantId);
     try {
       this.authorizer.load(tenantInput(this.config, this.configFile, tenantId, undefined, appliedPolicySources(policies)));
     } catch (err) {

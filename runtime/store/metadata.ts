@@ -262,6 +262,25 @@ export class MetadataStore {
     return rows.map(policyRevision) as (PolicyRevision & { text: string })[];
   }
 
+  /**
+   * What each tenant's applied agents and policies are at (`agent:<id>@<rev>`,
+   * `policy:<name>@<rev>`, sorted, joined), for one tenant or all: compared before each
+   * decision to tell whether anything changed, with one small query; the rows themselves
+   * are read only when something did. A tenant with nothing applied is absent.
+   */
+  async appliedRevisions(tenantId?: string): Promise<Map<string, string>> {
+    const { rows } = await this.pool.query(
+      `select tenant_id, 'agent:' || id || '@' || revision as r from agents where ($1::text is null or tenant_id = $1)
+       union all
+       select tenant_id, 'policy:' || name || '@' || max(revision) from tenant_policies where ($1::text is null or tenant_id = $1) group by tenant_id, name
+       order by 1, 2`,
+      [tenantId ?? null],
+    );
+    const out = new Map<string, string>();
+    for (const row of rows as { tenant_id: string; r: string }[]) out.set(row.tenant_id, out.has(row.tenant_id) ? `${out.get(row.tenant_id)},${row.r}` : row.r);
+    return out;
+  }
+
   /** Every revision of a tenant policy, newest first. */
   async policyRevisions(tenantId: string, name: string): Promise<PolicyRevision[]> {
     const { rows } = await this.pool.query(

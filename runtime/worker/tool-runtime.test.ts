@@ -22,6 +22,13 @@ const policies: (PolicyRevision & { text: string })[] = [];
 const store = {
   listAgents: async (tenantId?: string) => applied.filter((a) => !tenantId || a.tenantId === tenantId),
   listPolicies: async (tenantId?: string) => policies.filter((p) => !tenantId || p.tenantId === tenantId),
+  // As MetadataStore.appliedRevisions: what each tenant's applied rows are at.
+  appliedRevisions: async (tenantId?: string) => {
+    const out = new Map<string, string>();
+    const rows = [...applied.map((a) => [a.tenantId, `agent:${a.id}@${a.revision}`]), ...policies.map((p) => [p.tenantId, `policy:${p.name}@${p.revision}`])];
+    for (const [tenant, r] of rows.filter(([t]) => !tenantId || t === tenantId).sort()) out.set(tenant!, out.has(tenant!) ? `${out.get(tenant!)},${r}` : r!);
+    return out;
+  },
 };
 function apply(id: string, tools: Agent['tools'], revision: number): void {
   const spec: Agent = { ...parseConfig(CONFIG, configFile).agents[0]!, id, tools };

@@ -15,7 +15,7 @@
 import type { Agent, ClawConfig } from '../../core/config/schema.js';
 import type { SecretStore } from '../ports.js';
 import type { ProgramSandbox } from '../targets/index.js';
-import type { AgentRecord, MetadataStore, PolicyRevision } from '../store/metadata.js';
+import type { AgentRecord, MetadataStore } from '../store/metadata.js';
 import { appliedByTenant, appliedPolicySources } from '../authz/policies.js';
 import { createToolRuntime, type ToolRuntime } from '../tools/index.js';
 import type { ToolCallFn } from '../activities/index.js';
@@ -23,7 +23,7 @@ import type { ToolCallFn } from '../activities/index.js';
 export interface WorkerToolRuntimeOptions {
   config: ClawConfig;
   configFile: string;
-  store: Pick<MetadataStore, 'listAgents' | 'listPolicies'>;
+  store: Pick<MetadataStore, 'listAgents' | 'listPolicies' | 'appliedRevisions'>;
   secrets: SecretStore;
   /** Program tools in Kubernetes pods (the target's, on aws/gcp); absent: bubblewrap. */
   programSandbox?: ProgramSandbox;
@@ -38,10 +38,6 @@ export function withAppliedAgents(config: ClawConfig, applied: AgentRecord[]): C
   const agents = new Map<string, Agent>(config.agents.map((a) => [key(a.tenant, a.id), a]));
   for (const record of applied) agents.set(key(record.tenantId, record.id), { ...record.spec, tenant: record.tenantId, id: record.id });
   return { ...config, agents: [...agents.values()] };
-}
-
-function fingerprint(applied: AgentRecord[], policies: readonly PolicyRevision[]): string {
-  return [...applied.map((a) => `${a.id}@${a.revision}`), ...policies.map((p) => `policy:${p.name}@${p.revision}`)].sort().join(',');
 }
 
 export class WorkerToolRuntime {
@@ -63,7 +59,10 @@ export class WorkerToolRuntime {
 
   /** Build a new runtime from `config` (throws on invalid policies; the old runtime then stays). */
   async rebuild(config: ClawConfig): Promise<void> {
-    const [applied, policies] = await Promise.all([this.options.store.listAgents(), this.options.store.listPolicies()]);
+    const store = this.options.store;
+    // The revisions first: a change racing this rebuild is then seen (and reloaded) at the next call.
+    const revisions = await store.appliedRevisions();
+    const [applied, policies] = await Promise.all([store.listAgents(), store.listPolicies()]);
     const next = createToolRuntime({
       config: withAppliedAgents(config, applied),
       configFile: this.options.configFile,
@@ -77,19 +76,18 @@ export class WorkerToolRuntime {
     this.runtime = next;
     this.config = config;
     this.compiledFrom.clear();
-    for (const tenant of config.tenants) {
-      this.compiledFrom.set(tenant.id, fingerprint(applied.filter((a) => a.tenantId === tenant.id), policies.filter((p) => p.tenantId === tenant.id)));
-    }
+    for (const tenant of config.tenants) this.compiledFrom.set(tenant.id, revisions.get(tenant.id) ?? '');
     // Calls already running in the old runtime's isolates finish there.
     if (previous) setTimeout(() => previous.close(), 60_000).unref();
   }
 
-  /** The tenant's policies, recompiled if its applied agents changed since. */
+  /** The tenant's policies, recompiled if its applied agents or policies changed since (one small query per call). */
   private async current(tenantId: string): Promise<ToolRuntime> {
-    const [applied, policies] = await Promise.all([this.options.store.listAgents(tenantId), this.options.store.listPolicies(tenantId)]);
-    const now = fingerprint(applied, policies);
+    const store = this.options.store;
+    const now = (await store.appliedRevisions(tenantId)).get(tenantId) ?? '';
     if (this.compiledFrom.get(tenantId) !== now) {
       this.compiledFrom.set(tenantId, now);
+      const [applied, policies] = await Promise.all([store.listAgents(tenantId), store.listPolicies(tenantId)]);
       try {
         this.runtime.reloadPolicies(tenantId, withAppliedAgents(this.config, applied), appliedPolicySources(policies));
       } catch (err) {
