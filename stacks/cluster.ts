@@ -9,6 +9,8 @@
  * It is also how the install lifecycle is tested for real: the real Pulumi engine and
  * kubernetes provider against a real API server (test/lifecycle.apiserver.int.test.ts).
  */
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
@@ -87,9 +89,7 @@ export async function clusterStack(cfg: ClawConfig, inputs: ClusterInputs & { ku
   if (missing.length) {
     throw new ClawError('CLUSTER_INPUTS_INVALID', `the cluster file has no key, bucket and identity for tenant ${missing.map((t) => `'${t}'`).join(', ')}`, { hint: 'add them under tenants[] of the cluster file' });
   }
-  const pulumi = await import('@pulumi/pulumi');
-  const k8s = await import('@pulumi/kubernetes');
-  if (!inputs.awaitWorkloads) skipDeploymentAwait(pulumi);
+  if (!inputs.awaitWorkloads) skipDeploymentAwait();
   const provider = new k8s.Provider('cluster', { kubeconfig: inputs.kubeconfigYaml, enableServerSideApply: true });
   const { temporal, runtime } = kubernetesLayer({
     config: cfg,
@@ -112,10 +112,9 @@ export async function clusterStack(cfg: ClawConfig, inputs: ClusterInputs & { ku
 
 /**
  * Apply returns once the API server has each Deployment, without waiting for its pods
- * (pulumi.com/skipAwait): for clusters whose pods cannot start here (an API server with no
- * kubelet), where readiness is read afterwards. Registered for the program that calls it.
+ * (pulumi.com/skipAwait); readiness is read afterwards, by claw's health gate.
  */
-export function skipDeploymentAwait(pulumi: typeof import('@pulumi/pulumi')): void {
+function skipDeploymentAwait(): void {
   pulumi.runtime.registerResourceTransform((args) => {
     if (args.type !== 'kubernetes:apps/v1:Deployment') return undefined;
     const metadata = (args.props.metadata ?? {}) as { annotations?: Record<string, string> };

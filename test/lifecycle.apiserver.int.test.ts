@@ -23,27 +23,11 @@ import { EXIT } from '../core/errors.js';
 import { runClaw, type ClawResult } from './fixtures/claw-cli.js';
 import { kubeBinaries, startKubeApiServer, type KubeApiServer } from './fixtures/kube.js';
 import { installKubernetesPlugin, kubernetesEngineTools } from './fixtures/tools.js';
+import { clusterInstallYaml, writeClusterFile } from './fixtures/cluster-install.js';
 
 const kube = kubeBinaries();
 const { cli, plugin, missing } = kubernetesEngineTools(kube);
 if (missing.length > 0) console.warn(`install lifecycle on the real engine skipped: ${missing.join('; ')}`);
-
-const digest = (n: string) => `registry.example/claw/${n}@sha256:${'a'.repeat(64)}`;
-const CONFIG = [
-  'name: prod',
-  'target: aws',
-  'aws: { region: eu-west-1 }',
-  'versions: { runtime: 0.1.0 }',
-  'state: { secretsProvider: passphrase }',
-  'temporal: { mode: cloud, namespace: prod.a1b2c, address: prod.a1b2c.tmprl.cloud:7233, apiKeySecret: temporal-cloud-api-key }',
-  'images:',
-  `  worker: ${digest('worker')}`,
-  `  gateway: ${digest('gateway')}`,
-  `  codecServer: ${digest('codec-server')}`,
-  'tenants:',
-  '  - { id: acme, name: Acme }',
-  '',
-].join('\n');
 
 describe.skipIf(missing.length > 0)('the install lifecycle through claw, on the real engine and a real API server', () => {
   let server: KubeApiServer;
@@ -65,17 +49,8 @@ describe.skipIf(missing.length > 0)('the install lifecycle through claw, on the 
   beforeAll(async () => {
     server = await startKubeApiServer({ controllerManager: true });
     work = mkdtempSync(join(tmpdir(), 'claw-lifecycle-'));
-    writeFileSync(join(work, 'claw.yaml'), CONFIG);
-    writeFileSync(
-      join(work, 'cluster.json'),
-      JSON.stringify({
-        kubeconfig: server.kubeconfigFile,
-        // No kubelet: apply does not wait for pods; claw's health gate reads readiness instead.
-        awaitWorkloads: false,
-        database: { host: 'db.example.internal', name: 'claw', user: 'claw', passwordSecretName: 'claw-db-password' },
-        tenants: [{ id: 'acme', keyRef: 'arn:aws:kms:eu-west-1:123456789012:key/1b4f2c8e-4d7a-4f0e-9c1a-2b3c4d5e6f70', bucket: 'claw-prod-acme', roleArn: 'arn:aws:iam::123456789012:role/claw/prod/tenants/acme', database: 'claw_prod_acme', workgroup: 'claw-prod-acme' }],
-      }),
-    );
+    writeFileSync(join(work, 'claw.yaml'), clusterInstallYaml('0.1.0'));
+    writeClusterFile(work, server.kubeconfigFile);
     // Where claw's workspace looks: the install's PULUMI_HOME.
     installKubernetesPlugin(cli!, plugin!, join(work, 'state', 'installs', 'prod', 'pulumi-home'));
     const kc = server.admin();

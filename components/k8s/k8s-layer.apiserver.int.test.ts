@@ -1,16 +1,18 @@
 /**
  * The platform's Kubernetes layer, applied for real: the AutomationEngine (the real Pulumi
- * CLI, a file:// backend) runs the sandbox pool's namespace and the runtime (the same
- * components the aws and gcp stacks compose) through the real pulumi-resource-kubernetes
- * plugin against a real kube-apiserver with kube-controller-manager (test/fixtures/kube.ts).
+ * CLI, a file:// backend) runs stacks/cluster.ts — the sandbox pool's namespace and the
+ * runtime, composed by the kubernetesLayer the aws and gcp stacks compose too — through the
+ * real pulumi-resource-kubernetes plugin against a real kube-apiserver with
+ * kube-controller-manager (test/fixtures/kube.ts). test/lifecycle.apiserver.int.test.ts
+ * drives the same program through `claw`.
  *
  * Real: the engine, the kubernetes provider, the API server's schema validation, RBAC and
  * PodSecurity admission, the controllers (Deployments make ReplicaSets and pods, namespaces
- * finish deleting). The Deployments are not awaited (pulumi.com/skipAwait, set by the test):
+ * finish deleting). The Deployments are not awaited (the cluster file's awaitWorkloads: false):
  * their pods cannot become ready without a kubelet. Not here: the aws/gcp providers (no plugin can be built here), a kubelet
  * (pods stay Pending), gVisor, and the Temporal/OpenBao Helm charts (not vendored yet).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8sClient from '@kubernetes/client-node';
@@ -21,59 +23,31 @@ import { AutomationEngine } from '../../cli/installer/automation-engine.js';
 import type { StackSpec } from '../../cli/installer/workspace.js';
 import { kubeBinaries, startKubeApiServer, type KubeApiServer } from '../../test/fixtures/kube.js';
 import { installKubernetesPlugin, kubernetesEngineTools, localStackSpec } from '../../test/fixtures/tools.js';
+import { clusterInstallYaml, writeClusterFile } from '../../test/fixtures/cluster-install.js';
 
 const kube = kubeBinaries();
 const { cli, plugin, missing } = kubernetesEngineTools(kube);
 if (missing.length > 0) console.warn(`Kubernetes layer on a real API server skipped: ${missing.join('; ')}`);
 
-const digest = (n: string) => `registry.example/claw/${n}@sha256:${'a'.repeat(64)}`;
-const yaml = (runtime: string) => [
-  'name: prod',
-  'target: aws',
-  'aws: { region: eu-west-1, domain: claw.example.test }',
-  `versions: { runtime: '${runtime}' }`,
-  'images:',
-  `  worker: ${digest('worker')}`,
-  `  gateway: ${digest('gateway')}`,
-  `  codecServer: ${digest('codec-server')}`,
-  'tenants:',
-  '  - { id: acme, name: Acme }',
-  '',
-].join('\n');
-
 describe.skipIf(missing.length > 0)('the Kubernetes layer through the real engine and provider on a real API server', () => {
   let server: KubeApiServer;
   let root: string;
   let spec: StackSpec;
+  let clusterFile: string;
   let apps: k8sClient.AppsV1Api;
   let core: k8sClient.CoreV1Api;
 
-  /** The sandbox pool's namespace and the runtime, as the stacks compose them, against `server`. */
+  /** The program `claw` runs with CLAW_CLUSTER: the Kubernetes layer alone, against `server`. */
   const program = (runtimeVersion: string) => async () => {
-    const pulumi = await import('@pulumi/pulumi');
-    const k8s = await import('@pulumi/kubernetes');
-    const { SandboxNamespace, Runtime } = await import('./index.js');
-    // The one concession to a cluster without nodes: the provider would wait for the
-    // Deployments' pods to become ready, which needs a kubelet. Everything else is as shipped.
-    const { skipDeploymentAwait } = await import('../../stacks/cluster.js');
-    skipDeploymentAwait(pulumi);
-    const provider = new k8s.Provider('cluster', { kubeconfig: readFileSync(server.kubeconfigFile, 'utf8') });
-    const sandbox = new SandboxNamespace('sandbox', { provider, handler: 'runsc' });
-    const runtime = new Runtime('runtime', {
-      provider,
-      config: parseConfig(yaml(runtimeVersion), '/tmp/claw.yaml'),
-      temporal: { address: 'temporal-frontend.temporal.svc.cluster.local:7233', namespace: 'default' },
-      database: { host: 'db.example.internal', name: 'claw', user: 'claw', password: 'not-a-real-password' },
-      tenants: [{ id: 'acme', keyRef: 'arn:aws:kms:eu-west-1:123456789012:key/1b4f2c8e-4d7a-4f0e-9c1a-2b3c4d5e6f70', bucket: 'claw-prod-acme', roleArn: 'arn:aws:iam::123456789012:role/claw-prod-acme', database: 'claw_prod_acme', workgroup: 'claw-prod-acme' }],
-      sandboxNamespace: sandbox.namespace,
-    });
-    return { runtimeNamespace: runtime.namespace, sandboxNamespace: sandbox.namespace };
+    const { clusterStack, readClusterInputs } = await import('../../stacks/cluster.js');
+    return clusterStack(parseConfig(clusterInstallYaml(runtimeVersion), join(root, 'claw.yaml')), readClusterInputs(clusterFile));
   };
 
   beforeAll(async () => {
     server = await startKubeApiServer({ controllerManager: true });
     root = mkdtempSync(join(tmpdir(), 'claw-k8s-layer-'));
     spec = localStackSpec(root, 'prod');
+    clusterFile = writeClusterFile(root, server.kubeconfigFile);
     installKubernetesPlugin(cli!, plugin!, spec.pulumiHome);
     const kc = server.admin();
     apps = kc.makeApiClient(k8sClient.AppsV1Api);
