@@ -11,6 +11,8 @@
  * checks the published actions against the caller's real policies).
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../../test/fixtures/claw-cli.js';
@@ -240,6 +242,22 @@ describe('claw installer-policy (the CLI process, as the install docs tell an ad
       expect(run.status).toBe(1);
       expect(run.stderr.trim().split('\n')).toHaveLength(1);
       expect(run.stderr).toMatch(/^error USAGE: /);
+    }
+  }, 60_000);
+
+  it("with the install's claw.yaml, names its own keys and its state bucket and key one by one", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'claw-installer-policy-'));
+    try {
+      const file = join(dir, 'claw.yaml');
+      writeFileSync(file, awsConfigYaml(1, { ids: ['acme'], byok: { acme: BYOK_KEY_ARN }, extra: "state: { backend: 's3://acme-platform-state/claw', secretsProvider: 'awskms://arn:aws:kms:eu-west-1:111122223333:key/5d1c0b2a-3e4f-4a5b-8c6d-7e8f9a0b1c2d?region=eu-west-1' }" }));
+      const printed = claw(['-c', file, 'installer-policy', '--target', 'aws']);
+      expect(printed.status, printed.stderr).toBe(0);
+      const statements = (JSON.parse(printed.stdout) as typeof AWS_INSTALLER_POLICY).Statement;
+      expect(statements.find((st) => st.Sid === 'TenantOwnKeys')?.Resource).toEqual([BYOK_KEY_ARN]);
+      expect(statements.find((st) => st.Sid === 'PulumiStateObjects')?.Resource).toEqual(['arn:aws:s3:::acme-platform-state/claw/*']);
+      expect(statements.find((st) => st.Sid === 'StateSecretsKey')?.Resource).toEqual(['arn:aws:kms:eu-west-1:111122223333:key/5d1c0b2a-3e4f-4a5b-8c6d-7e8f9a0b1c2d']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
 });
