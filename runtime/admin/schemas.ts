@@ -300,7 +300,9 @@ export const AgentRevisions = {
 
 const policyName = id('^[a-z0-9][a-z0-9-]{0,62}$', "a policy's name (its file is applied/<name>.cedar)");
 export const PolicyParams = { type: 'object', required: ['tenant', 'name'], properties: { tenant, name: policyName } } as const;
-export const PolicyText = { type: 'object', required: ['text'], additionalProperties: false, properties: { text: { type: 'string', minLength: 1, maxLength: 262144 } } } as const;
+/** A Cedar policy file's text, as proposed (diff) or applied. */
+const cedarText = { type: 'string', maxLength: 262144 } as const;
+export const PolicyText = { type: 'object', required: ['text'], additionalProperties: false, properties: { text: { ...cedarText, minLength: 1 } } } as const;
 export const PolicyRevisions = {
   type: 'object',
   required: ['tenant', 'name', 'revisions'],
@@ -336,7 +338,7 @@ export const DiffBody = {
   type: 'object',
   required: ['file', 'text'],
   additionalProperties: false,
-  properties: { file: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\\.cedar$' }, text: { type: 'string', maxLength: 262144 } },
+  properties: { file: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\\.cedar$' }, text: cedarText },
 } as const;
 
 export const Diffed = {

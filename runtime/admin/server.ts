@@ -654,6 +654,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     return diffPolicies({ config, configFile, extraSources: { [tenantId]: before } }, { config, configFile, extraSources: { [tenantId]: after } }).filter((e) => e.tenant === tenantId);
   }
   const appliedFile = (name: string) => `applied/${name}.cedar`;
+  const noAppliedPolicy = (tenantId: string, name: string) => new ClawError('NOT_FOUND', `tenant '${tenantId}' has no applied policy '${name}'`, { hint: 'list the policies with GET …/policies' });
   const without = (applied: PolicySource[], name: string) => applied.filter((p) => p.file !== appliedFile(name));
 
   /**
@@ -667,7 +668,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     await guard(request, { ...g, record: false });
     const before = await appliedNow(tenantId);
     if (text === undefined && !before.some((p) => p.file === appliedFile(name))) {
-      throw new ClawError('NOT_FOUND', `tenant '${tenantId}' has no applied policy '${name}'`, { hint: 'list the policies with GET …/policies' });
+      throw noAppliedPolicy(tenantId, name);
     }
     const after = [...without(before, name), ...(text === undefined ? [] : [{ file: appliedFile(name), text }])];
     compileTenant(options.config(), tenantId, after);
@@ -742,7 +743,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       const policies = need(options.policies, 'policy store');
       await guard(request, { tenantId, action: 'readPolicy', resource: tenantResource(tenantId), audit: { action: 'policy.read', resource: `policy/${name}` }, record: false });
       const revisions = await policies.revisions(tenantId, name);
-      if (revisions.length === 0) throw new ClawError('NOT_FOUND', `tenant '${tenantId}' has no applied policy '${name}'`, { hint: 'list the policies with GET …/policies' });
+      if (revisions.length === 0) throw noAppliedPolicy(tenantId, name);
       return {
         tenant: tenantId,
         name,
