@@ -7,7 +7,7 @@
  * The metadata store is the fallback for a run whose trace is not in the lake (nor the
  * worker's write-ahead log) yet: it is read only while the platform runs.
  */
-import { signedInApi } from '../api-client.js';
+import { signedInApi, type SignedInApi } from '../api-client.js';
 import { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -99,6 +99,47 @@ function renderStoreRun(run: RunRecord, content: { message: string; reply?: stri
   ].join('\n');
 }
 
+type ListOpts = z.infer<typeof ListOptions>;
+type Listed = { tenants: string[]; listed: ListedRun[] };
+
+async function runsViaApi(api: SignedInApi, opts: ListOpts, inWindow: (startedAt: string) => boolean): Promise<Listed> {
+  const tenants = opts.tenant ? [opts.tenant] : (await api.call<{ tenants: { tenant: string }[] }>('GET', '/api/v1/me')).tenants.map((t) => t.tenant);
+  const query = new URLSearchParams({ limit: String(opts.limit), ...(opts.agent ? { agent: opts.agent } : {}), ...(opts.status ? { status: opts.status } : {}) });
+  const listed: ListedRun[] = [];
+  for (const tenant of tenants) {
+    const { runs } = await api.call<{ runs: RunSummary[] }>('GET', `/api/v1/tenants/${tenant}/runs?${query}`);
+    listed.push(...runs.filter((r) => inWindow(r.startedAt)).map((r) => ({ ...r, tenantId: tenant, source: 'trace' as const })));
+  }
+  return { tenants, listed };
+}
+
+/** The operator of this machine's platform: the tenants' lakes, and the store's runs the lakes do not have yet. */
+async function runsDirect(stateDir: string, config: ClawConfig, opts: ListOpts, inWindow: (startedAt: string) => boolean): Promise<Listed> {
+  const tenants = opts.tenant ? [opts.tenant] : config.tenants.map((t) => t.id);
+  const listed: ListedRun[] = [];
+  for (const tenant of tenants) {
+    const found = await listRuns({ stateDir, tenantId: tenant, agentId: opts.agent, status: opts.status, since: opts.since, until: opts.until, limit: opts.limit });
+    listed.push(...found.map((r) => ({ ...r, tenantId: tenant, source: 'trace' as const })));
+  }
+  const session = await storeIfRunning(stateDir, config);
+  if (session) {
+    try {
+      const known = new Set(listed.map((r) => `${r.tenantId}/${r.runId}`));
+      for (const tenant of tenants) {
+        const records = await session.store.listRuns({ tenantId: tenant, agentId: opts.agent, limit: opts.limit });
+        for (const run of records.map(fromStore)) {
+          if (known.has(`${run.tenantId}/${run.runId}`)) continue;
+          if (opts.status && run.status !== opts.status) continue;
+          if (inWindow(run.startedAt)) listed.push(run);
+        }
+      }
+    } finally {
+      await session.close();
+    }
+  }
+  return { tenants, listed };
+}
+
 export function runsCommand(): Command {
   const runs = new Command('runs').description("agent runs, from their traces in the tenant's lake");
   runs
@@ -114,50 +155,14 @@ export function runsCommand(): Command {
       const global = globalOptions(this);
       const opts = parse(ListOptions, this.opts());
       const config = loadInstallConfig(global);
-      const listed: ListedRun[] = [];
+      const inWindow = (startedAt: string) => {
+        const started = Date.parse(startedAt);
+        return !((opts.since && started < opts.since.getTime()) || (opts.until && started >= opts.until.getTime()));
+      };
       // Signed in (claw login) or with CLAW_API_KEY: through the admin API, the runs of the
-      // agents the caller may list, in the tenants it holds a role in.
+      // agents the caller may list, in the tenants it holds a role in. Otherwise directly.
       const api = await signedInApi(global.stateDir, () => config);
-      if (api) {
-        const tenants = opts.tenant ? [opts.tenant] : (await api.call<{ tenants: { tenant: string }[] }>('GET', '/api/v1/me')).tenants.map((t) => t.tenant);
-        const query = new URLSearchParams({ limit: String(opts.limit), ...(opts.agent ? { agent: opts.agent } : {}), ...(opts.status ? { status: opts.status } : {}) });
-        for (const tenant of tenants) {
-          const { runs } = await api.call<{ runs: RunSummary[] }>('GET', `/api/v1/tenants/${tenant}/runs?${query}`);
-          for (const r of runs) {
-            const started = Date.parse(r.startedAt);
-            if ((opts.since && started < opts.since.getTime()) || (opts.until && started >= opts.until.getTime())) continue;
-            listed.push({ ...r, tenantId: tenant, source: 'trace' });
-          }
-        }
-        listed.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || a.runId.localeCompare(b.runId));
-        const shown = listed.slice(0, opts.limit);
-        return output(global, { type: 'runs', runs: shown }, () =>
-          tenants.length === 1 ? renderRunList(shown) : renderRunList(shown.map((r) => ({ ...r, agentId: `${r.tenantId}/${r.agentId}` }))),
-        );
-      }
-      const tenants = opts.tenant ? [opts.tenant] : config.tenants.map((t) => t.id);
-      for (const tenant of tenants) {
-        const found = await listRuns({ stateDir: global.stateDir, tenantId: tenant, agentId: opts.agent, status: opts.status, since: opts.since, until: opts.until, limit: opts.limit });
-        listed.push(...found.map((r) => ({ ...r, tenantId: tenant, source: 'trace' as const })));
-      }
-      const session = await storeIfRunning(global.stateDir, config);
-      if (session) {
-        try {
-          const known = new Set(listed.map((r) => `${r.tenantId}/${r.runId}`));
-          for (const tenant of tenants) {
-            const records = await session.store.listRuns({ tenantId: tenant, agentId: opts.agent, limit: opts.limit });
-            for (const run of records.map(fromStore)) {
-              if (known.has(`${run.tenantId}/${run.runId}`)) continue;
-              const started = Date.parse(run.startedAt);
-              if (opts.status && run.status !== opts.status) continue;
-              if ((opts.since && started < opts.since.getTime()) || (opts.until && started >= opts.until.getTime())) continue;
-              listed.push(run);
-            }
-          }
-        } finally {
-          await session.close();
-        }
-      }
+      const { tenants, listed } = api ? await runsViaApi(api, opts, inWindow) : await runsDirect(global.stateDir, config, opts, inWindow);
       listed.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || a.runId.localeCompare(b.runId));
       const shown = listed.slice(0, opts.limit);
       output(global, { type: 'runs', runs: shown }, () =>
