@@ -8,6 +8,7 @@
 #           second test pass)
 #   tools:  pulumi + its kubernetes plugin, etcd + kube-apiserver + kube-controller-manager,
 #           built from source by ../shared/tools (cached in ~/.cache/claw-tools)
+#   native: the Cedar engine addon (native/cedar, cargo from crates.io; wasm without it)
 #   images: the runtime images the smoke test runs (npm run images)
 # Set CLAW_SETUP_SKIP_IMAGES=1 to leave the images out (their smoke test then skips and says so).
 set -euo pipefail
@@ -46,7 +47,15 @@ fi
 # kube-apiserver, kube-controller-manager), built from the Go module proxy by the shared
 # tool scripts and cached under ~/.cache/claw-tools (cold: ~20 min; cached: seconds). The
 # real-engine and API-server suites find them there. Users install Pulumi the usual way.
-tools_src=${CLAW_TOOLS_SRC:-$(cd .. && pwd)/shared/tools}
+# The scripts sit in ../shared/tools beside a checkout on the team's machines; a clean clone
+# elsewhere (CI) looks in the usual places too, and says where it looked if none has them.
+tools_src=${CLAW_TOOLS_SRC:-}
+if [ -z "$tools_src" ]; then
+  for candidate in "$(cd .. && pwd)/shared/tools" "$(cd ../.. && pwd)/shared/tools" /work/shared/tools; do
+    if [ -x "$candidate/build-pulumi" ]; then tools_src=$candidate; break; fi
+  done
+  tools_src=${tools_src:-"../shared/tools, ../../shared/tools or /work/shared/tools"}
+fi
 if [ -n "${CLAW_SETUP_SKIP_TOOLS:-}" ]; then
   echo "setup: CLAW_SETUP_SKIP_TOOLS is set: the real-engine and API-server suites will skip"
 elif [ ! -x "$tools_src/build-pulumi" ] || [ ! -x "$tools_src/build-kube" ]; then
@@ -59,6 +68,11 @@ else
   WITH_CONTROLLER_MANAGER=1 "$tools_src/build-kube" >/dev/null
   installed+=("tools: pulumi, kube-apiserver, etcd, kube-controller-manager ($((SECONDS - started)) s)")
 fi
+
+# The native Cedar engine (before the images: they take the built addon).
+started=$SECONDS
+bash scripts/build-native.sh
+[ -f native/cedar/claw_cedar.node ] && installed+=("native: Cedar engine ($((SECONDS - started)) s)")
 
 if [ -z "${CLAW_SETUP_SKIP_IMAGES:-}" ]; then
   # Bases are cached under ~/.cache/claw; the images rebuild from them (about 10 min).

@@ -1,8 +1,9 @@
 /**
- * The Authorizer port on Cedar (`@cedar-policy/cedar-wasm`), DESIGN.md invariant 2.
+ * The Authorizer port on Cedar, DESIGN.md invariant 2: Cedar's Rust authorizer as an N-API
+ * addon, or `@cedar-policy/cedar-wasm` where the addon is not built (cedar-engine.ts).
  *
  * Per tenant, policies are parsed and validated once (policies.ts); per (principal,
- * action) the policies whose scope can match are pre-parsed into the wasm module's cache
+ * action) the policies whose scope can match are pre-parsed into the engine's cache
  * once, on first use, so a call evaluates a handful of policies, not the tenant's
  * thousand. A policy scoped `principal == E` joins E's slices only, `principal in G` the
  * slices of G and its members (by the principal's ancestors), `principal is T [in G]`
@@ -16,7 +17,6 @@
  * out of the enforced set; when a slice holds one, the request is evaluated a second time
  * with them and the result is recorded in `shadow`, never enforced.
  */
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { ClawError, isClawError } from '../../core/errors.js';
@@ -45,6 +45,7 @@ import {
   type LoadedPolicy,
   type PolicySource,
 } from './policies.js';
+import { cedarEngine, type CedarEngine, type CedarEngineKind, type StatefulCall } from './cedar-engine.js';
 
 export interface RawRequest {
   tenantId: string;
@@ -121,14 +122,17 @@ export const DEFAULT_SLICE_CACHE_SIZE = 10_000;
 /** Default bound of the per-tenant entity-slice cache ((principal, resource) pairs). */
 export const DEFAULT_ENTITY_CACHE_SIZE = 10_000;
 
-const preparsedSchemas = new Set<string>();
+/** Per engine, the schemas it holds (by content hash: tenants with the same schema share it). */
+const preparsedSchemas = new Map<CedarEngineKind, Set<string>>();
 
-function preparseSchema(schema: string): string {
+function preparseSchema(engine: CedarEngine, schema: string): string {
   const name = `claw-${createHash('sha256').update(schema).digest('hex').slice(0, 16)}`;
-  if (!preparsedSchemas.has(name)) {
-    const answer = cedar.preparseSchema(name, schema);
+  let held = preparsedSchemas.get(engine.kind);
+  if (!held) preparsedSchemas.set(engine.kind, (held = new Set()));
+  if (!held.has(name)) {
+    const answer = engine.preparseSchema(name, schema);
     if (answer.type === 'failure') throw new ClawError('CEDAR_SCHEMA_INVALID', answer.errors[0]?.message ?? 'schema did not parse', { hint: 'run claw policy validate' });
-    preparsedSchemas.add(name);
+    held.add(name);
   }
   return name;
 }
@@ -140,6 +144,8 @@ export interface CedarAuthorizerOptions {
   sliceCacheSize?: number;
   /** Per tenant, how many (principal, resource) entity slices are kept (LRU); default 10,000. */
   entityCacheSize?: number;
+  /** Which Cedar build evaluates (default: the process's, from CLAW_CEDAR_ENGINE). */
+  engine?: CedarEngine;
 }
 
 let instances = 0;
@@ -151,11 +157,12 @@ export class CedarAuthorizer implements Authorizer {
   private generations = 0;
   private readonly sliceCacheSize: number;
   private readonly entityCacheSize: number;
+  private readonly cedar: CedarEngine;
   /**
-   * Pre-parsed policy sets live in the wasm module's thread-local cache, which has no
+   * Pre-parsed policy sets live in the engine's thread-local cache, which has no
    * delete: an id can only be overwritten. Each authorizer therefore draws its ids from a
    * pool of slots (`claw-authz-<instance>-<n>`); an evicted slice gives its slots back and
-   * the next slice pre-parses over them, so the wasm cache holds at most as many sets as
+   * the next slice pre-parses over them, so the engine's cache holds at most as many sets as
    * the LRU caches hold slices (+1 per tenant while a new slice evicts an old one). The
    * instance number keeps two authorizers in one process (tests, `claw policy test`) from
    * overwriting each other's sets.
@@ -168,9 +175,15 @@ export class CedarAuthorizer implements Authorizer {
     this.now = options.now ?? (() => new Date());
     this.sliceCacheSize = Math.max(1, options.sliceCacheSize ?? DEFAULT_SLICE_CACHE_SIZE);
     this.entityCacheSize = Math.max(1, options.entityCacheSize ?? DEFAULT_ENTITY_CACHE_SIZE);
+    this.cedar = options.engine ?? cedarEngine();
   }
 
-  /** Pre-parsed policy sets this authorizer holds in the wasm cache (tests: the cache stays bounded). */
+  /** Which Cedar build decides (logged by the processes at start). */
+  get engine(): CedarEngineKind {
+    return this.cedar.kind;
+  }
+
+  /** Pre-parsed policy sets this authorizer holds in the engine's cache (tests: the cache stays bounded). */
   get preparsedSets(): number {
     return this.slotCount - this.freeSlots.length;
   }
@@ -235,7 +248,7 @@ export class CedarAuthorizer implements Authorizer {
    */
   load(input: TenantPolicyInput): { policies: number; warnings: string[] } {
     const bundle = compilePolicies(input.schema, input.sources);
-    const schemaName = preparseSchema(input.schema);
+    const schemaName = preparseSchema(this.cedar, input.schema);
     const state: TenantState = {
       tenantId: input.tenantId,
       generation: ++this.generations,
@@ -275,7 +288,7 @@ export class CedarAuthorizer implements Authorizer {
     return this.authorizeToolCall(request);
   }
 
-  /** Synchronous form of `authorize` (the wasm call is synchronous). */
+  /** Synchronous form of `authorize` (a Cedar call is synchronous). */
   authorizeToolCall(request: ToolCallRequest): AuthorizationDecision {
     const argType = this.tools.get(request.tool);
     if (!argType) return denied([`unknown tool '${request.tool}': not in the tool catalog`]);
@@ -354,8 +367,8 @@ export class CedarAuthorizer implements Authorizer {
       principal: request.principal,
       action: { type: 'Action', id: request.action },
       resource: request.resource,
-      context: context as cedar.Context,
-      entities: entities as cedar.Entities,
+      context,
+      entities,
     };
     const enforced = slice.enforced ? this.evaluate(state, slice.enforced, base) : denied([]);
     if (slice.shadow) {
@@ -365,7 +378,7 @@ export class CedarAuthorizer implements Authorizer {
     return enforced;
   }
 
-  private evaluate(state: TenantState, policySetId: string, call: Omit<cedar.StatefulAuthorizationCall, 'preparsedPolicySetId'>): AuthorizationDecision {
+  private evaluate(state: TenantState, policySetId: string, call: Omit<StatefulCall, 'preparsedPolicySetId' | 'validateRequest'>): AuthorizationDecision {
     // Request validation stays on. Strict validation of the policies at load proves the
     // policies are well-typed for every request that conforms to the schema; it proves
     // nothing about this request. authorizeRaw takes callers' contexts (a budget that is
@@ -373,12 +386,12 @@ export class CedarAuthorizer implements Authorizer {
     // validation such a request is evaluated anyway, a forbid reading the bad attribute
     // errors and is skipped, and a permit can win: a changed decision. It costs ~10% of a
     // call here (bench: bare call with and without it), and the bare baseline pays it too.
-    const answer = cedar.statefulIsAuthorized({
+    const answer = this.cedar.isAuthorized({
       ...call,
       preparsedPolicySetId: policySetId,
       preparsedSchemaName: state.schemaName,
       validateRequest: true,
-    } as cedar.StatefulAuthorizationCall);
+    });
     if (answer.type === 'failure') return denied(answer.errors.map((e) => e.message));
     const { decision, diagnostics } = answer.response;
     const determining: DeterminingPolicy[] = diagnostics.reason.map((id) => ({ id, annotations: state.byId.get(id)?.annotations ?? {} }));
@@ -408,7 +421,7 @@ export class CedarAuthorizer implements Authorizer {
   /**
    * The principal, the resource and their ancestors; unknown entities deny the request.
    * Entities change only when the tenant is (re)loaded, so the slice of a (principal,
-   * resource) pair is built once and the same objects are handed to cedar-wasm each call.
+   * resource) pair is built once and the same objects are handed to the engine each call (the native one keeps their JSON).
    */
   private entitySlice(state: TenantState, request: RawRequest): EntityJson[] | string {
     const cacheKey = `${uidKey(request.principal)}|${uidKey(request.resource)}`;
@@ -508,7 +521,7 @@ export class CedarAuthorizer implements Authorizer {
     const id = this.takeSlot();
     const staticPolicies: Record<string, string> = {};
     for (const p of policies) staticPolicies[p.id] = p.text;
-    const answer = cedar.preparsePolicySet(id, { staticPolicies });
+    const answer = this.cedar.preparsePolicySet(id, staticPolicies);
     if (answer.type === 'failure') {
       this.freeSlots.push(id);
       throw new ClawError('CEDAR_INTERNAL', `validated policies did not pre-parse: ${answer.errors[0]?.message}`, { hint: 'this is a bug in claw' });
