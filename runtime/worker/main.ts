@@ -25,6 +25,7 @@ import { ReplyOutbox } from '../activities/outbox.js';
 import { channelSender } from '../channels/outbound.js';
 import { readProcessConfig } from '../process-config.js';
 import { openTarget } from '../targets/index.js';
+import { cedarEngine } from '../authz/cedar-engine.js';
 import { AuditLog } from '../audit/log.js';
 import { AuditArchiver } from '../audit/archive.js';
 import { MetadataStore } from '../store/metadata.js';
@@ -59,6 +60,13 @@ const keyring = ports.tenantKeyring;
 {
   const d = ports.describe();
   console.log(`worker: target ${d.target}: keys ${d.tenantKeyring.kind}, blobs ${d.blobStore?.kind}, lake ${d.lakeWriter?.kind}, secrets ${d.secretStore.kind}, program tools ${d.programSandbox?.kind}${d.otlp ? `, OTLP to ${new URL(d.otlp.endpoint).host}` : ''}`);
+}
+// Which Cedar build decides tool calls (CLAW_CEDAR_ENGINE; runtime/authz/cedar-engine.ts): said once, refused at start if unusable.
+try {
+  console.log(`worker: Cedar engine ${cedarEngine().kind}`);
+} catch (err) {
+  console.error(`worker: ${isClawError(err) ? err.toLine() : (err as Error).message}`);
+  process.exit(2);
 }
 const store = await MetadataStore.connect(databaseUrl, { keyring });
 const secrets = await ports.openSecretStore(databaseUrl);
