@@ -35,6 +35,9 @@ export const GCP_REGIONS = [
 /** Lowercase DNS-label-ish ids: they become bucket names, k8s names, Temporal ids. */
 export const ID_PATTERN = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 
+/** A run id (runtime/workflows/names.ts runIdFor makes `r-<16 hex>`): what the admin API and the trace readers accept. */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
 /**
  * A tenant id from outside (a flag, a path, a call): it becomes path segments, object
  * prefixes, key aliases and dataset names, so it is checked before any use. TENANT_ID_INVALID

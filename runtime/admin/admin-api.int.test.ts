@@ -23,7 +23,7 @@ import { IdentityStore } from '../identity/store.js';
 import { connectTemporal, tenantClient, type TenantClient } from '../temporal/connection.js';
 import { buildAdminApi } from './server.js';
 import { openSecretStore } from '../secrets/index.js';
-import { listRuns, showRun } from '../traces/runs.js';
+import { localRunReader, type RunFilter } from '../traces/runs.js';
 import { MetadataStore } from '../store/metadata.js';
 
 const work = mkdtempSync(join(tmpdir(), 'claw-admin-api-'));
@@ -38,6 +38,8 @@ let audit: AuditLog;
 let closeTemporal: () => Promise<void>;
 let secrets: Awaited<ReturnType<typeof openSecretStore>>;
 let metadata: MetadataStore;
+/** The filters the admin API passed to its run reader, in order. */
+const runFilters: RunFilter[] = [];
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
@@ -74,10 +76,10 @@ agents:
     audit,
     secrets: (secrets = await openSecretStore({ databaseUrl: inject('postgresUrl'), keyring })),
     keyring,
-    traces: {
-      list: (tenantId, filter) => listRuns({ stateDir: join(work, 'state'), tenantId, ...filter }),
-      show: (tenantId, runId, decrypt) => showRun({ stateDir: join(work, 'state'), tenantId, runId, decrypt, keyring }),
-    },
+    traces: (() => {
+      const reader = localRunReader(join(work, 'state'), keyring);
+      return { list: (tenantId: string, filter: RunFilter) => (runFilters.push(filter), reader.list(tenantId, filter)), show: reader.show };
+    })(),
     tenantClient: async (id) => {
       let client = clients.get(id);
       if (!client) clients.set(id, (client = tenantClient(connection, id, { payloadCodecs: [tenantPayloadCodec(await keyring.forTenant(id))] })));
@@ -129,6 +131,14 @@ describe('the admin API contract', () => {
     // The refusal is on record, with the policy.
     const entries = (await get(`/api/v1/tenants/${tenant}/audit`)).body.entries as { action: string; decision: string; actor: { kind: string } }[];
     expect(entries.find((e) => e.action === 'apikey.list')).toMatchObject({ decision: 'deny', actor: { kind: 'apiKey' } });
+  });
+
+  it("hands the runs filter to the run reader under its own names (agent is agentId), and answers 404 for a run the lake does not have", async () => {
+    runFilters.length = 0;
+    expect(await get(`/api/v1/tenants/${tenant}/runs?agent=helper&status=completed&limit=5`)).toEqual({ status: 200, body: { tenant, runs: [] } });
+    expect(await get(`/api/v1/tenants/${tenant}/runs`)).toMatchObject({ status: 200 });
+    expect(runFilters).toEqual([{ agentId: 'helper', status: 'completed', limit: 5 }, { limit: 50 }]);
+    expect(await get(`/api/v1/tenants/${tenant}/runs/r-0123456789abcdef`)).toMatchObject({ status: 404, body: { code: 'RUN_NOT_FOUND' } });
   });
 
   it('applies agents and tenant policies: authorized, validated first, recorded, kept revision by revision, diffable', async () => {

@@ -27,7 +27,7 @@ import type { AuditLog } from '../audit/log.js';
 import type { AdminPrincipal } from '../authz/authorizer.js';
 import { decide, listPending, parkedCall } from '../approvals/service.js';
 import type { AuthorizationDecision, SecretStore, TenantKeyring } from '../ports.js';
-import type { RunStatus, RunSummary, RunTimeline } from '../traces/runs.js';
+import type { RunReader, RunStatus } from '../traces/runs.js';
 import type { AgentRecord, PolicyRevision } from '../store/metadata.js';
 import type { Agent } from '../../core/config/schema.js';
 import { checkAgent, parseAgentFile, toolCatalog } from '../../core/config/load.js';
@@ -57,11 +57,8 @@ export interface AdminApiOptions {
   keyring?: TenantKeyring;
   /** Key versions where the backend keeps them locally (the local keyring). */
   keyVersions?: (tenantId: string) => number[] | undefined;
-  /** Run summaries and timelines from the tenant's traces (the local lake; absent where this process has none). */
-  traces?: {
-    list(tenantId: string, filter: { agentId?: string; status?: RunStatus; limit?: number }): Promise<RunSummary[]>;
-    show(tenantId: string, runId: string, decrypt: boolean): Promise<RunTimeline>;
-  };
+  /** Run summaries and timelines from the tenant's traces (its target's lake: runtime/targets; absent where this process has none). */
+  traces?: RunReader;
   /** claw.yaml's path (policy diffs rebuild the tenant's policies from it). */
   configFile?: () => string;
   /** Origins allowed to call /api/v1/codec (the Temporal Web UI's), with credentials. */
@@ -111,6 +108,8 @@ const STATUS: Record<string, number> = {
   NOT_FOUND: 404,
   RUN_NOT_FOUND: 404,
   RUN_STATUS_INVALID: 400,
+  RUN_FILTER_INVALID: 400,
+  RUN_ID_INVALID: 400,
   CEDAR_POLICY_SYNTAX: 400,
   CEDAR_POLICY_SCHEMA: 400,
   CEDAR_POLICY_DUPLICATE_ID: 400,
@@ -133,6 +132,9 @@ const STATUS: Record<string, number> = {
   ENVELOPE_HEADER_TOO_LARGE: 422,
   TENANT_ID_INVALID: 400,
   KMS_THROTTLED: 503,
+  LAKE_REQUEST_FAILED: 502,
+  LAKE_QUERY_FAILED: 502,
+  LAKE_QUERY_TIMEOUT: 504,
   KMS_UNAVAILABLE: 503,
   OIDC_UNREACHABLE: 503,
   OIDC_ISSUER_MISMATCH: 503,
@@ -492,7 +494,8 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       if (listable.size === 0 || (request.query.agent && !listable.has(request.query.agent))) {
         await guard(request, { tenantId, action: 'listRuns', resource: uid.agent(tenantId, request.query.agent ?? agents[0] ?? '-'), audit: { action: 'runs.list', resource: 'runs' }, record: false });
       }
-      const runs = await traces.list(tenantId, { ...request.query });
+      const { agent, status, limit } = request.query;
+      const runs = await traces.list(tenantId, { ...(agent ? { agentId: agent } : {}), ...(status ? { status } : {}), ...(limit ? { limit } : {}) });
       return { tenant: tenantId, runs: runs.filter((r) => listable.has(r.agentId)) };
     },
   );

@@ -29,7 +29,6 @@ import { Identity } from '../identity/identity.js';
 import { OidcVerifier } from '../identity/oidc.js';
 import { IdentityStore } from '../identity/store.js';
 import { LocalKeyringBackend } from '../crypto/local-keyring.js';
-import { listRuns, showRun } from '../traces/runs.js';
 import { MetadataStore } from '../store/metadata.js';
 import { temporalStarter } from './starter.js';
 
@@ -75,7 +74,7 @@ async function main(): Promise<void> {
   };
   watchSources();
 
-  // Its ports from the target (runtime/targets): tenant keys and the secret store.
+  // Its ports from the target (runtime/targets): tenant keys, the secret store and the run reader.
   const ports = await openTarget({ component: 'gateway', stateDir, config });
   const keyring = ports.tenantKeyring;
   const connection = await connectTemporal(temporal.address, { ...(temporal.apiKey ? { apiKey: temporal.apiKey } : {}) });
@@ -125,16 +124,11 @@ async function main(): Promise<void> {
       const backend = (keyring as { backend?: unknown }).backend;
       return backend instanceof LocalKeyringBackend ? backend.versions(tenantId) : undefined;
     },
-    // Run timelines come from the local lake under the state dir; the cloud lakes (Athena,
-    // BigQuery) are read by the CLI with the operator's credentials, not by this process yet.
-    ...(config.target === 'local'
-      ? {
-          traces: {
-            list: (tenantId, filter) => listRuns({ stateDir, tenantId, ...filter }),
-            show: (tenantId, runId, decrypt) => showRun({ stateDir, tenantId, runId, decrypt, keyring }),
-          },
-        }
-      : {}),
+    // Run summaries and timelines from the target's lake (runtime/targets: the local lake and
+    // WAL under the state dir; Athena in the tenant's workgroup on aws; BigQuery in the
+    // tenant's dataset on gcp), content opened with the tenant keyring only for decrypt.
+    // A cloud tenant whose tenants.json names no lake answers NOT_AVAILABLE.
+    ...(ports.runReader ? { traces: ports.runReader } : {}),
     // The Temporal Web UI's origin, for its codec endpoint (as the codec-server's).
     codecCorsOrigins: (process.env.CLAW_CODEC_CORS_ORIGINS ?? `http://127.0.0.1:${config.local.temporalUiPort},http://localhost:${config.local.temporalUiPort}`)
       .split(',')

@@ -6,12 +6,14 @@
  *   keys      AWS KMS, the tenant's keyRef
  *   blobs     S3 bucket/prefix, SSE-KMS under the tenant's key
  *   lake      S3 + Glue Iceberg + Athena
+ *   runs      the gateway's: Athena in the tenant's workgroup (its own identity), when its
+ *             tenants.json names the tenant's lake
  *   sandbox   program tools as pods in the gVisor pool (cloudSandbox)
  */
 import { DEFAULT_CACHE, EnvelopeKeyring } from '../crypto/envelope.js';
 import { openBlobStore } from '../blobs/index.js';
 import { tenantRoleCredentials } from './identities.js';
-import { keysOf, routeByIdentity, wiredLookup, RoutedBlobStore, RoutedLakeWriter, RoutedTenantKeyring, TenantRouter } from './routing.js';
+import { keysOf, lakeNotWired, routeByIdentity, wiredLookup, RoutedBlobStore, RoutedLakeWriter, RoutedRunReader, RoutedTenantKeyring, TenantRouter } from './routing.js';
 import type { BuiltPorts } from './ports.js';
 import type { RuntimeWiring, TenantWiringEntry } from './wiring.js';
 
@@ -32,20 +34,35 @@ export async function awsPorts(w: RuntimeWiring): Promise<BuiltPorts> {
   const tenantKeyring = new RoutedTenantKeyring(new TenantRouter('aws', keyrings));
   const identities = Object.fromEntries(w.tenants.map((t) => [t.id, roleOf(t) ?? null]));
   const summary: BuiltPorts['summary'] = { tenantKeyring: { kind: 'aws-kms', region, createKeys: false, ...(w.install ? { install: w.install } : {}), keys, identities } };
-  if (w.component !== 'worker') return { tenantKeyring, summary };
+  if (w.component !== 'worker' && w.component !== 'gateway') return { tenantKeyring, summary };
+  // The tenant's lake, as tenants.json names it: always in the worker's, in the gateway's where the stack gives it.
+  const lakeOf = wiredLookup(w.tenants, 'aws', (t) => {
+    if (!t.bucket || !t.database || !t.workgroup) throw lakeNotWired(t.id, 'aws');
+    return { bucket: t.bucket, prefix: t.prefix ?? '', kmsKeyArn: t.keyRef, database: t.database, workgroup: t.workgroup };
+  });
+  const [{ AwsLake }, { S3Client }, { AthenaClient }, { GlueClient }] = await Promise.all([
+    import('../traces/aws-lake.js'), import('@aws-sdk/client-s3'), import('@aws-sdk/client-athena'), import('@aws-sdk/client-glue'),
+  ]);
+  // Every client under the identity: the lake's Glue checks too, not only S3 and Athena.
+  const lakeFor = (roleArn: string | undefined) => {
+    const credentials = credentialsFor(roleArn);
+    const common = { region, ...(credentials ? { credentials } : {}) };
+    return new AwsLake({ region, tenant: lakeOf, s3: new S3Client(common), athena: new AthenaClient(common), glue: new GlueClient(common) });
+  };
+  if (w.component === 'gateway') {
+    // The admin API's runs: Athena in each tenant's workgroup, under the gateway's own identity.
+    const { LakeRunReader } = await import('../traces/lake-runs.js');
+    const readers = await routeByIdentity(w.tenants, roleOf, (roleArn) => new LakeRunReader(lakeFor(roleArn), tenantKeyring));
+    const lakes = w.tenants.filter((t) => t.bucket && t.database && t.workgroup).map((t) => [t.id, { database: t.database!, workgroup: t.workgroup! }]);
+    return { tenantKeyring, runReader: new RoutedRunReader(new TenantRouter('aws', readers)), summary: { ...summary, runReader: { kind: 'aws', region, tenants: Object.fromEntries(lakes) } } };
+  }
 
   const s3Location = wiredLookup(w.tenants, 'aws', (t) => ({ bucket: t.bucket!, prefix: t.prefix ?? '', kmsKeyId: t.keyRef }));
-  const lakeOf = wiredLookup(w.tenants, 'aws', (t) => ({ bucket: t.bucket!, prefix: t.prefix ?? '', kmsKeyArn: t.keyRef, database: t.database!, workgroup: t.workgroup! }));
   const stores = await routeByIdentity(w.tenants, roleOf, (roleArn) => {
     const credentials = credentialsFor(roleArn);
     return openBlobStore({ kind: 's3', keyring: tenantKeyring, location: s3Location, region, ...(credentials ? { credentials } : {}) });
   });
-  const [{ AwsLake }, { S3Client }, { AthenaClient }] = await Promise.all([import('../traces/aws-lake.js'), import('@aws-sdk/client-s3'), import('@aws-sdk/client-athena')]);
-  const lakes = await routeByIdentity(w.tenants, roleOf, (roleArn) => {
-    const credentials = credentialsFor(roleArn);
-    const common = { region, ...(credentials ? { credentials } : {}) };
-    return new AwsLake({ region, tenant: lakeOf, s3: new S3Client(common), athena: new AthenaClient(common) });
-  });
+  const lakes = await routeByIdentity(w.tenants, roleOf, lakeFor);
   return {
     tenantKeyring,
     blobStore: new RoutedBlobStore(new TenantRouter('aws', stores)),

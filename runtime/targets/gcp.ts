@@ -5,12 +5,14 @@
  *   keys      Cloud KMS, the tenant's keyRef
  *   blobs     GCS bucket/prefix, CMEK under the tenant's key
  *   lake      BigQuery dataset
+ *   runs      the gateway's: BigQuery jobs.query in the tenant's dataset (as the tenant
+ *             identity it impersonates), when its tenants.json names the dataset
  *   sandbox   program tools as pods in the gVisor pool (cloudSandbox)
  */
 import { DEFAULT_CACHE, EnvelopeKeyring } from '../crypto/envelope.js';
 import { openBlobStore } from '../blobs/index.js';
 import { impersonatedToken } from './identities.js';
-import { keysOf, routeByIdentity, wiredLookup, RoutedBlobStore, RoutedLakeWriter, RoutedTenantKeyring, TenantRouter } from './routing.js';
+import { keysOf, lakeNotWired, routeByIdentity, wiredLookup, RoutedBlobStore, RoutedLakeWriter, RoutedRunReader, RoutedTenantKeyring, TenantRouter } from './routing.js';
 import type { BuiltPorts } from './ports.js';
 import type { RuntimeWiring, TenantWiringEntry } from './wiring.js';
 
@@ -35,16 +37,29 @@ export async function gcpPorts(w: RuntimeWiring): Promise<BuiltPorts> {
   const tenantKeyring = new RoutedTenantKeyring(new TenantRouter('gcp', keyrings));
   const identities = Object.fromEntries(w.tenants.map((t) => [t.id, t.serviceAccount ?? null]));
   const summary: BuiltPorts['summary'] = { tenantKeyring: { kind: 'gcp-kms', createKeys: false, keys, identities } };
-  if (w.component !== 'worker') return { tenantKeyring, summary };
-
-  const gcsLocation = wiredLookup(w.tenants, 'gcp', (t) => ({ bucket: t.bucket!, prefix: t.prefix ?? '', kmsKeyName: t.keyRef }));
+  if (w.component !== 'worker' && w.component !== 'gateway') return { tenantKeyring, summary };
+  // The tenant's lake, as tenants.json names it: always in the worker's, in the gateway's where the stack gives it.
   const lakeOf = wiredLookup(w.tenants, 'gcp', (t) => {
-    const [projectId, datasetId] = t.dataset!.split(':') as [string, string];
+    if (!t.dataset) throw lakeNotWired(t.id, 'gcp');
+    const [projectId, datasetId] = t.dataset.split(':') as [string, string];
     return { projectId, datasetId, kmsKeyName: t.keyRef };
   });
-  const stores = await routeByIdentity(w.tenants, identityOf, (serviceAccount) => openBlobStore({ kind: 'gcs', keyring: tenantKeyring, location: gcsLocation, token: tokenFor(serviceAccount) }));
   const { GcpLake } = await import('../traces/gcp-lake.js');
-  const lakes = await routeByIdentity(w.tenants, identityOf, (serviceAccount) => new GcpLake({ tenant: lakeOf, accessToken: tokenFor(serviceAccount) }));
+  const lakeFor = (serviceAccount: string | undefined) => new GcpLake({ tenant: lakeOf, accessToken: tokenFor(serviceAccount) });
+  if (w.component === 'gateway') {
+    // The admin API's runs: BigQuery in each tenant's dataset, as the tenant identity the gateway impersonates.
+    const { LakeRunReader } = await import('../traces/lake-runs.js');
+    const readers = await routeByIdentity(w.tenants, identityOf, (serviceAccount) => new LakeRunReader(lakeFor(serviceAccount), tenantKeyring));
+    const lakes = w.tenants.filter((t) => t.dataset).map((t) => {
+      const { projectId, datasetId } = lakeOf(t.id);
+      return [t.id, { projectId, datasetId }];
+    });
+    return { tenantKeyring, runReader: new RoutedRunReader(new TenantRouter('gcp', readers)), summary: { ...summary, runReader: { kind: 'gcp', tenants: Object.fromEntries(lakes) } } };
+  }
+
+  const gcsLocation = wiredLookup(w.tenants, 'gcp', (t) => ({ bucket: t.bucket!, prefix: t.prefix ?? '', kmsKeyName: t.keyRef }));
+  const stores = await routeByIdentity(w.tenants, identityOf, (serviceAccount) => openBlobStore({ kind: 'gcs', keyring: tenantKeyring, location: gcsLocation, token: tokenFor(serviceAccount) }));
+  const lakes = await routeByIdentity(w.tenants, identityOf, lakeFor);
   return {
     tenantKeyring,
     blobStore: new RoutedBlobStore(new TenantRouter('gcp', stores)),

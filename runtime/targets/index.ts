@@ -7,6 +7,8 @@
  *   tenantKeyring   <state>/keys               AWS KMS, the tenant's keyRef          Cloud KMS, the tenant's keyRef
  *   blobStore       <state>/blobs/<tenant>/    S3 bucket/prefix, SSE-KMS keyRef      GCS bucket/prefix, CMEK keyRef
  *   lakeWriter      Parquet under <state>/lake S3 + Glue Iceberg + Athena            BigQuery dataset
+ *   runReader       DuckDB over <state>/lake   Athena, the tenant's workgroup          BigQuery, the tenant's dataset
+ *   (gateway)       (and the WAL)              and Glue database                       (jobs.query)
  *   secrets         the metadata DB            OpenBao (Kubernetes auth) when        same as aws
  *                                              OPENBAO_ADDR is wired, else the DB
  *   program tools   bubblewrap                 pods in the gVisor pool               same as aws
@@ -27,7 +29,7 @@ import { resolveWiring, type RuntimeWiring, type TargetInputs } from './wiring.j
 
 export { resolveWiring, type RuntimeComponent, type RuntimeWiring, type TargetInputs, type TenantWiringEntry } from './wiring.js';
 export { impersonatedToken, tenantRoleCredentials, IAM_CREDENTIALS_URL } from './identities.js';
-export { RoutedBlobStore, RoutedLakeWriter, RoutedTenantKeyring } from './routing.js';
+export { RoutedBlobStore, RoutedLakeWriter, RoutedRunReader, RoutedTenantKeyring } from './routing.js';
 export type { PortsSummary, ProgramSandbox, TargetPorts } from './ports.js';
 
 /** Build the ports of `inputs.component` on its target (see the file comment). */
@@ -59,6 +61,7 @@ export async function openTarget(inputs: TargetInputs): Promise<TargetPorts> {
     target: wiring.target,
     tenantKeyring: built.tenantKeyring,
     ...(worker ? { blobStore: built.blobStore, lakeWriter: built.lakeWriter } : {}),
+    ...(wiring.component === 'gateway' && built.runReader ? { runReader: built.runReader } : {}),
     traceExporters,
     ...(programSandbox ? { programSandbox } : {}),
     openSecretStore: (databaseUrl) => openSecretStore(wiring, built, databaseUrl),

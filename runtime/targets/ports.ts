@@ -5,6 +5,7 @@ import type { BlobStore, TenantKeyring } from '../ports.js';
 import type { ToolExecutorDeps } from '../tools/executor.js';
 import type { LakeWriter } from '../traces/lake.js';
 import type { OtlpTraceExporter } from '../traces/otlp.js';
+import type { RunReader } from '../traces/runs.js';
 import type { RuntimeComponent } from './wiring.js';
 
 export interface PortsSummary {
@@ -22,6 +23,11 @@ export interface PortsSummary {
     | { kind: 'local'; dir: string }
     | { kind: 'aws'; region: string; tenants: Record<string, { bucket: string; prefix: string; kmsKeyArn: string; database: string; workgroup: string }> }
     | { kind: 'gcp'; tenants: Record<string, { projectId: string; datasetId: string; kmsKeyName: string }> };
+  /** The gateway's: where the admin API reads runs from. */
+  runReader?:
+    | { kind: 'local'; dir: string }
+    | { kind: 'aws'; region: string; tenants: Record<string, { database: string; workgroup: string }> }
+    | { kind: 'gcp'; tenants: Record<string, { projectId: string; datasetId: string }> };
   secretStore: { kind: 'database' } | { kind: 'openbao'; address: string; authRole: string; kvMount: string };
   /** Where program tools run (the worker's). */
   programSandbox?: { kind: 'bubblewrap' } | { kind: 'kubernetes'; namespace: string; image: string };
@@ -39,6 +45,11 @@ export interface TargetPorts {
   readonly blobStore?: BlobStore;
   /** The worker's trace lake. */
   readonly lakeWriter?: LakeWriter;
+  /**
+   * The gateway's: run summaries and timelines from the tenants' lakes, for the admin API
+   * (local: the lake under the state dir; aws: Athena; gcp: BigQuery).
+   */
+  readonly runReader?: RunReader;
   /** The worker's: an OTLP exporter when observability.otlp is set, else none. */
   readonly traceExporters: OtlpTraceExporter[];
   /** The worker's, on aws/gcp: program tools as pods in the gVisor pool. */
@@ -53,5 +64,6 @@ export interface BuiltPorts {
   tenantKeyring: TenantKeyring;
   blobStore?: BlobStore;
   lakeWriter?: LakeWriter;
-  summary: Pick<PortsSummary, 'tenantKeyring' | 'blobStore' | 'lakeWriter'>;
+  runReader?: RunReader;
+  summary: Pick<PortsSummary, 'tenantKeyring' | 'blobStore' | 'lakeWriter' | 'runReader'>;
 }

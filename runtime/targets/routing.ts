@@ -9,11 +9,23 @@ import type { EnvelopeKeyring } from '../crypto/envelope.js';
 import type { BlobStore, TenantKeyring } from '../ports.js';
 import type { LakeWriter } from '../traces/lake.js';
 import type { TraceRow } from '../traces/model.js';
+import type { RunFilter, RunReader } from '../traces/runs.js';
 import type { TenantWiringEntry } from './wiring.js';
 
 export function notWired(tenantId: string, target: Target): ClawError {
   return new ClawError('TENANT_NOT_WIRED', `tenant '${tenantId}' is not in this ${target} install's runtime wiring (CLAW_TENANTS_FILE)`, {
     hint: "add the tenant to claw.yaml and run 'claw upgrade': the stack creates its key and storage and rolls the Deployments",
+    details: { tenantId },
+  });
+}
+
+/**
+ * A tenant the process is wired for, but whose wiring names no trace lake: the gateway's
+ * tenants.json carries lake coordinates only where the stack gives them to it.
+ */
+export function lakeNotWired(tenantId: string, target: Target): ClawError {
+  return new ClawError('NOT_AVAILABLE', `this ${target} process's runtime wiring (CLAW_TENANTS_FILE) names no trace lake for tenant '${tenantId}'`, {
+    hint: "the gateway reads a tenant's runs once its tenants.json names the tenant's lake (aws: bucket, prefix, database, workgroup; gcp: dataset) and its identity may query it",
     details: { tenantId },
   });
 }
@@ -101,6 +113,16 @@ export class RoutedLakeWriter implements LakeWriter {
   }
   lakeOf(tenantId: string): LakeWriter {
     return this.router.for(tenantId);
+  }
+}
+
+export class RoutedRunReader implements RunReader {
+  constructor(readonly router: TenantRouter<RunReader>) {}
+  async list(tenantId: string, filter: RunFilter) {
+    return this.router.for(tenantId).list(tenantId, filter);
+  }
+  async show(tenantId: string, runId: string, decrypt: boolean) {
+    return this.router.for(tenantId).show(tenantId, runId, decrypt);
   }
 }
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../core/config/load.js';
 import { isClawError, type ClawError } from '../../core/errors.js';
-import { impersonatedToken, openTarget, RoutedBlobStore, RoutedLakeWriter, RoutedTenantKeyring, resolveWiring, type TargetInputs } from './index.js';
+import { impersonatedToken, openTarget, RoutedBlobStore, RoutedLakeWriter, RoutedRunReader, RoutedTenantKeyring, resolveWiring, type TargetInputs } from './index.js';
 import { directoryBlobRoot, DirectoryBlobStore } from '../blobs/index.js';
 import { GcsBlobStore } from '../blobs/gcs.js';
 import { S3BlobStore } from '../blobs/s3.js';
@@ -23,7 +23,8 @@ import { KubernetesSandbox } from '../sandbox/kubernetes.js';
 import { VaultSecretStore } from '../secrets/vault.js';
 import { GcpLake } from '../traces/gcp-lake.js';
 import { lakeDir, LocalLake } from '../traces/local-lake.js';
-import { CANARY, mustShowRun, tempStateDir } from '../traces/testing/support.js';
+import { LakeRunReader } from '../traces/lake-runs.js';
+import { CANARY, mustShowRun, tempStateDir, writeRunsFixture } from '../traces/testing/support.js';
 
 const ACME_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1b4f2c8e-4d7a-4f0e-9c1a-2b3c4d5e6f70';
 const GLOBEX_KEY = 'arn:aws:kms:eu-west-1:210987654321:key/9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
@@ -116,12 +117,33 @@ describe('local target', () => {
     await adapters.lakeWriter!.close?.();
   });
 
-  it('the gateway and codec-server get only the keyring', async () => {
+  it('the codec-server gets only the keyring; the gateway the keyring and the run reader over the lake', async () => {
     for (const component of ['gateway', 'codecServer'] as const) {
       const adapters = await openTarget({ component, stateDir, config, env: {} });
       expect(adapters.blobStore).toBeUndefined();
       expect(adapters.lakeWriter).toBeUndefined();
-      expect(adapters.describe()).toEqual({ target: 'local', component, tenantKeyring: { kind: 'local', path: keyringPath(stateDir) }, secretStore: { kind: 'database' } });
+      expect(adapters.describe()).toEqual({
+        target: 'local',
+        component,
+        tenantKeyring: { kind: 'local', path: keyringPath(stateDir) },
+        ...(component === 'gateway' ? { runReader: { kind: 'local', dir: lakeDir(stateDir) } } : {}),
+        secretStore: { kind: 'database' },
+      });
+      expect(adapters.runReader === undefined).toBe(component === 'codecServer');
+    }
+  });
+
+  it("the gateway's run reader reads what the worker landed, content opened with the tenant key only when asked", async () => {
+    const own = tempStateDir();
+    try {
+      await writeRunsFixture(own.stateDir);
+      const { runReader } = await openTarget({ component: 'gateway', stateDir: own.stateDir, config, env: {} });
+      expect((await runReader!.list('acme', {})).map((r) => [r.runId, r.status])).toEqual([['run-2', 'running'], ['run-1', 'completed']]);
+      expect((await runReader!.list('acme', { agentId: 'helper' })).map((r) => r.runId)).toEqual(['run-1']);
+      expect((await runReader!.show('acme', 'run-1', false)).steps.find((s) => s.kind === 'ask')!.content).toBeUndefined();
+      expect((await runReader!.show('acme', 'run-1', true)).steps.find((s) => s.kind === 'ask')!.content).toEqual({ text: CANARY.ask });
+    } finally {
+      own.cleanup();
     }
   });
 });
@@ -205,6 +227,23 @@ describe('aws target (CLAW_TARGET=aws + tenants.json from components/k8s/runtime
     expect(adapters.describe().tenantKeyring).toEqual({ kind: 'aws-kms', region: 'eu-west-1', createKeys: false, install: 'prod', keys: { acme: ACME_KEY, globex: GLOBEX_KEY }, identities: { acme: null, globex: null } });
   });
 
+  it("the gateway: runs from Athena under its own identity, for the tenants whose lake its tenants.json names", async () => {
+    const tenants = [{ id: 'acme', keyRef: ACME_KEY, bucket: 'claw-prod-acme', database: 'claw_prod_acme', workgroup: 'claw-prod-acme' }, { id: 'globex', keyRef: GLOBEX_KEY }];
+    const adapters = await openTarget(cloudInputs(AWS_YAML, 'aws', tenants, { component: 'gateway' }));
+    expect(adapters.blobStore).toBeUndefined();
+    expect(adapters.lakeWriter).toBeUndefined();
+    expect(adapters.describe().runReader).toEqual({ kind: 'aws', region: 'eu-west-1', tenants: { acme: { database: 'claw_prod_acme', workgroup: 'claw-prod-acme' } } });
+    const reader = adapters.runReader as RoutedRunReader;
+    expect(reader).toBeInstanceOf(RoutedRunReader);
+    expect((reader.router.for('acme') as LakeRunReader).engine).toBeInstanceOf(AwsLake);
+    expect(reader.router.for('acme')).toBe(reader.router.for('globex')); // the gateway's own identity, no tenant role
+    expect(adapters.describe().tenantKeyring).toMatchObject({ identities: { acme: null, globex: null } });
+    // Refused before any AWS call: a tenant whose lake is not named, a tenant not wired at all.
+    await expect(reader.list('globex', {})).rejects.toMatchObject({ code: 'NOT_AVAILABLE', message: expect.stringContaining("names no trace lake for tenant 'globex'") });
+    await expect(reader.show('initech', 'r-1', false)).rejects.toMatchObject({ code: 'TENANT_NOT_WIRED' });
+    expect((await openTarget(cloudInputs(AWS_YAML, 'aws', tenants, { component: 'codecServer' }))).runReader).toBeUndefined();
+  });
+
   it('a tenant missing from the wiring is refused by name, not served with a guessed key', async () => {
     const adapters = await openTarget(cloudInputs(AWS_YAML, 'aws', workerTenants));
     await expect(adapters.tenantKeyring.forTenant('initech')).rejects.toMatchObject({ code: 'TENANT_NOT_WIRED', message: expect.stringContaining("'initech'") });
@@ -249,6 +288,21 @@ describe('gcp target', () => {
       programSandbox: { kind: 'kubernetes', namespace: 'claw-sandbox', image: SANDBOX_IMAGE },
     });
     expect(adapters.programSandbox?.sandbox).toBeInstanceOf(KubernetesSandbox);
+  });
+
+  it('the gateway: runs from BigQuery, each tenant as its own identity, where its tenants.json names the dataset', async () => {
+    const tenants = [
+      { id: 'acme', keyRef: GCP_ACME_KEY, dataset: 'claw-prod-1:claw_prod_acme', serviceAccount: 'ct-acme-abc123-i@claw-prod-1.iam.gserviceaccount.com' },
+      { id: 'globex', keyRef: GCP_GLOBEX_KEY, serviceAccount: 'ct-globex-def456-i@claw-prod-1.iam.gserviceaccount.com' },
+    ];
+    const adapters = await openTarget(cloudInputs(GCP_YAML, 'gcp', tenants, { component: 'gateway' }));
+    expect(adapters.blobStore).toBeUndefined();
+    expect(adapters.describe().runReader).toEqual({ kind: 'gcp', tenants: { acme: { projectId: 'claw-prod-1', datasetId: 'claw_prod_acme' } } });
+    const reader = adapters.runReader as RoutedRunReader;
+    expect((reader.router.for('acme') as LakeRunReader).engine).toBeInstanceOf(GcpLake);
+    expect(reader.router.for('acme')).not.toBe(reader.router.for('globex')); // each tenant's own (ingest) identity
+    await expect(reader.list('globex', {})).rejects.toMatchObject({ code: 'NOT_AVAILABLE' });
+    await expect(reader.list('initech', {})).rejects.toMatchObject({ code: 'TENANT_NOT_WIRED' });
   });
 
   it('the codec-server: the keyring only, each tenant under its decode identity', async () => {

@@ -9,14 +9,14 @@
  * and KMS key policies are not evaluated on S3 writes.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AthenaClient, CreateWorkGroupCommand, GetQueryExecutionCommand, ListQueryExecutionsCommand } from '@aws-sdk/client-athena';
+import { AthenaClient, GetQueryExecutionCommand, ListQueryExecutionsCommand } from '@aws-sdk/client-athena';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { CreateDatabaseCommand, CreateTableCommand, GlueClient } from '@aws-sdk/client-glue';
+import { GlueClient } from '@aws-sdk/client-glue';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AwsLake, stagingLocation, type AwsTenantLake } from './aws-lake.js';
-import { athenaColumnList, PARQUET_STORAGE, stagingTableProperties, STAGING_PARTITION_COLUMN, TRACE_STAGING_TABLE, TRACE_TABLE } from './schema.js';
+import { AwsLake, type AwsTenantLake } from './aws-lake.js';
+import { createWorkgroup, declareLakeTables } from './testing/aws-lake-fixture.js';
 import { ContentSealer } from './seal.js';
 import { CANARY, findCanaries, localKeyring, mustShowRun, tempStateDir } from './testing/support.js';
 
@@ -40,16 +40,7 @@ describe('AWS lake (moto)', () => {
       const key = await kms.send(new CreateKeyCommand({ Description: `claw tenant ${id}` }));
       tenants[id] = { bucket, prefix: `tenants/${id}/`, kmsKeyArn: key.KeyMetadata!.Arn!, database: `claw_${id}`, workgroup: `claw-${id}-${Date.now()}` };
     }
-    const workgroup = (t: AwsTenantLake, enforce: boolean, key: string) =>
-      athena.send(
-        new CreateWorkGroupCommand({
-          Name: t.workgroup,
-          Configuration: {
-            EnforceWorkGroupConfiguration: enforce,
-            ResultConfiguration: { OutputLocation: `s3://${bucket}/${t.prefix}athena/`, EncryptionConfiguration: { EncryptionOption: 'SSE_KMS', KmsKey: key } },
-          },
-        }),
-      );
+    const workgroup = (t: AwsTenantLake, enforce: boolean, key: string) => createWorkgroup(athena, t, enforce, key);
     await workgroup(tenants.acme!, true, tenants.acme!.kmsKeyArn);
     await workgroup(tenants.globex!, true, tenants.acme!.kmsKeyArn); // misconfigured: another tenant's key
     await workgroup(tenants.lax!, false, tenants.lax!.kmsKeyArn); // misconfigured: not enforced
@@ -57,33 +48,7 @@ describe('AWS lake (moto)', () => {
 
     // acme's lake tables, created in Glue here as the stack does (components/aws/lakehouse.ts,
     // from the same runtime/traces/schema.ts); the runtime itself never creates tables.
-    const t = tenants.acme!;
-    await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: t.database } }));
-    await glue.send(
-      new CreateTableCommand({
-        DatabaseName: t.database,
-        TableInput: {
-          Name: TRACE_STAGING_TABLE,
-          TableType: 'EXTERNAL_TABLE',
-          Parameters: { EXTERNAL: 'TRUE', classification: 'parquet', ...stagingTableProperties(stagingLocation(t)) },
-          PartitionKeys: [{ Name: STAGING_PARTITION_COLUMN, Type: 'string' }],
-          StorageDescriptor: {
-            Location: stagingLocation(t),
-            InputFormat: PARQUET_STORAGE.inputFormat,
-            OutputFormat: PARQUET_STORAGE.outputFormat,
-            SerdeInfo: { SerializationLibrary: PARQUET_STORAGE.serializationLibrary },
-            Columns: athenaColumnList().map((c) => ({ Name: c.name, Type: c.type })),
-          },
-        },
-      }),
-    );
-    // moto takes no Iceberg table input; a table of that name is what the lake checks for.
-    await glue.send(
-      new CreateTableCommand({
-        DatabaseName: t.database,
-        TableInput: { Name: TRACE_TABLE, TableType: 'EXTERNAL_TABLE', Parameters: { table_type: 'ICEBERG' }, StorageDescriptor: { Location: `s3://${bucket}/${t.prefix}traces/iceberg/` } },
-      }),
-    );
+    await declareLakeTables(glue, tenants.acme!);
   });
   afterAll(() => cleanup());
 

@@ -18,6 +18,9 @@
  * `<prefix>traces/staging/day=<day>/<segment>.parquet` (key = segment id: a replay
  * overwrites, never duplicates), then one Athena MERGE moves them into the Iceberg table,
  * matching on the event identity, so a replayed segment inserts nothing twice.
+ *
+ * Read (the gateway's runs list/show, lake-runs.ts): `queryTraces` runs run-sql.ts's
+ * queries in the same workgroup and database, their values as Athena execution parameters.
  */
 import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, GetWorkGroupCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
@@ -30,6 +33,8 @@ import { assertTenantId } from '../../core/config/schema.js';
 import { assertSegmentId, byDay, checkOncePerTenant, type LakeWriter } from './lake.js';
 import { ParquetEncoder } from './local-lake.js';
 import { LAKE_COLUMNS, type TraceRow } from './model.js';
+import { athenaLiteral, positionalSql, type SqlQuery } from './run-sql.js';
+import type { TraceQueryEngine } from './lake-runs.js';
 import { athenaColumns, awsLakeKeys, stagingTableProperties, STAGING_PARTITION_COLUMN, TRACE_STAGING_TABLE, TRACE_TABLE } from './schema.js';
 
 export { athenaColumns } from './schema.js';
@@ -98,7 +103,7 @@ ON ${on}
 WHEN NOT MATCHED THEN INSERT (${columns}) VALUES (${values})`;
 }
 
-export class AwsLake implements LakeWriter {
+export class AwsLake implements LakeWriter, TraceQueryEngine {
   private readonly s3: S3Client;
   private readonly athena: AthenaClient;
   private readonly glue: GlueClient;
@@ -198,20 +203,47 @@ export class AwsLake implements LakeWriter {
     }
   }
 
-  /** A read-only query in the tenant's workgroup and database (IAM confines the role to them). */
-  async query(tenantId: string, sql: string): Promise<{ columns: string[]; rows: string[][] }> {
+  /**
+   * A read-only query in the tenant's workgroup and database (IAM confines the role to
+   * them), after the same check as a write (the workgroup keeps results under the tenant's
+   * key). `parameters` are Athena execution parameters for the `?` in `sql`, each a single
+   * constant (athenaLiteral). All result pages; a NULL is null, every other value its text.
+   */
+  async query(tenantId: string, sql: string, parameters: string[] = []): Promise<{ columns: string[]; rows: (string | null)[][] }> {
+    assertTenantId(tenantId);
     const t = this.options.tenant(tenantId);
     await this.verifyTenant(tenantId);
-    const id = await this.runStatement(t, sql);
-    const result = await this.athena.send(new GetQueryResultsCommand({ QueryExecutionId: id }));
-    const columns = result.ResultSet?.ResultSetMetadata?.ColumnInfo?.map((c) => c.Name ?? '') ?? [];
-    const rows = (result.ResultSet?.Rows ?? []).map((r) => (r.Data ?? []).map((d) => d.VarCharValue ?? ''));
-    return { columns, rows: rows.slice(1) }; // Athena's first row repeats the header
+    const id = await this.runStatement(t, sql, parameters);
+    let columns: string[] | undefined;
+    const rows: (string | null)[][] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.athena.send(new GetQueryResultsCommand({ QueryExecutionId: id, MaxResults: 1000, ...(token ? { NextToken: token } : {}) }));
+      const values = (page.ResultSet?.Rows ?? []).map((r) => (r.Data ?? []).map((d) => d.VarCharValue ?? null));
+      if (columns === undefined) {
+        columns = page.ResultSet?.ResultSetMetadata?.ColumnInfo?.map((c) => c.Name ?? '') ?? [];
+        values.shift(); // the first page's first row repeats the header
+      }
+      rows.push(...values);
+      token = page.NextToken;
+    } while (token);
+    return { columns: columns ?? [], rows };
   }
 
-  private async runStatement(t: AwsTenantLake, sql: string): Promise<string> {
+  /** One of the read side's queries (run-sql.ts): `?` placeholders, the values as execution parameters. */
+  queryTraces(tenantId: string, query: SqlQuery): Promise<{ columns: string[]; rows: (string | null)[][] }> {
+    const { text, values } = positionalSql(query);
+    return this.query(tenantId, text, values.map(athenaLiteral));
+  }
+
+  private async runStatement(t: AwsTenantLake, sql: string, parameters: string[] = []): Promise<string> {
     const started = await this.athena.send(
-      new StartQueryExecutionCommand({ QueryString: sql, WorkGroup: t.workgroup, QueryExecutionContext: { Database: t.database } }),
+      new StartQueryExecutionCommand({
+        QueryString: sql,
+        WorkGroup: t.workgroup,
+        QueryExecutionContext: { Database: t.database },
+        ...(parameters.length > 0 ? { ExecutionParameters: parameters } : {}),
+      }),
     );
     const id = started.QueryExecutionId!;
     const deadline = Date.now() + (this.options.queryTimeoutMs ?? 120_000);
@@ -224,7 +256,9 @@ export class AwsLake implements LakeWriter {
           hint: `see query ${id} in workgroup ${t.workgroup}`,
         });
       }
-      if (Date.now() > deadline) throw new ClawError('LAKE_QUERY_TIMEOUT', `Athena query ${id} did not finish in time`, { hint: 'the WAL keeps the segment; it is retried' });
+      if (Date.now() > deadline) {
+        throw new ClawError('LAKE_QUERY_TIMEOUT', `Athena query ${id} did not finish in time`, { hint: `see query ${id} in workgroup ${t.workgroup}; a write stays in the WAL and is retried, a read can be asked again` });
+      }
       await new Promise((r) => setTimeout(r, delay));
     }
   }

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GcpLake, loadJobId, type GcpTenantLake } from './gcp-lake.js';
+import { loadJobId, type GcpTenantLake } from './gcp-lake.js';
 import { LAKE_COLUMNS, type TraceRow } from './model.js';
 import { ContentOpener, ContentSealer } from './seal.js';
 import { CANARY, localKeyring, mustShowRun, tempStateDir } from './testing/support.js';
-import { startBigQueryStandin, type BigQueryStandin } from './testing/bigquery-standin.js';
+import { standinLakes, startBigQueryStandin, type BigQueryStandin } from './testing/bigquery-standin.js';
 import type { TenantKeyring } from '../ports.js';
 
 const PROJECT = 'claw-prod';
@@ -15,8 +15,7 @@ describe('GCP lake against a loopback BigQuery stand-in (no BigQuery emulator ex
   let keyring: TenantKeyring;
   const { stateDir, cleanup } = tempStateDir();
   const tenants: Record<string, GcpTenantLake> = {};
-  const lake = (options: Partial<ConstructorParameters<typeof GcpLake>[0]> = {}) =>
-    new GcpLake({ baseUrl: standin.url, accessToken: async () => TOKEN, tenant: (id) => tenants[id]!, jobTimeoutMs: 10_000, ...options });
+  const lake = standinLakes(() => standin, tenants, TOKEN);
   const seal = async (tenant: string, runId: string): Promise<TraceRow[]> => new ContentSealer(await keyring.forTenant(tenant)).seal(mustShowRun(tenant, runId));
 
   beforeAll(async () => {

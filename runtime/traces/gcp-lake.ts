@@ -19,6 +19,10 @@
  * (insertAll + insertId) were not used: their de-duplication is best effort over about a
  * minute, and a replay after a crash can come much later.
  *
+ * Read (the gateway's runs list/show, lake-runs.ts): `queryTraces` runs run-sql.ts's
+ * queries with jobs.query in the tenant's dataset, values as named query parameters. A
+ * read creates nothing and checks no key: it writes nothing into the lake.
+ *
  * Content stays sealed: `content` is the AES-GCM box (BYTES, base64 on the wire) and
  * `content_key` the tenant-wrapped data key, as in every lake.
  */
@@ -28,6 +32,8 @@ import { assertTenantId } from '../../core/config/schema.js';
 import { assertSegmentId, checkOncePerTenant } from './lake.js';
 import type { LakeWriter } from './lake.js';
 import { LAKE_COLUMNS, type TraceRow } from './model.js';
+import { namedSql, type SqlQuery } from './run-sql.js';
+import type { TraceQueryEngine } from './lake-runs.js';
 import { bigQuerySchema, tableResource, tableSchemaProblems, TRACE_TABLE } from './schema.js';
 
 export { bigQuerySchema, tableResource, tableSchemaProblems, type BigQueryField } from './schema.js';
@@ -55,6 +61,8 @@ export interface GcpLakeOptions {
   jobTimeoutMs?: number;
   /** Failed load jobs retried under a new id before giving up (the WAL keeps the segment). */
   maxAttempts?: number;
+  /** Rows per page of query results (default 1000; responses are also capped at 10 MB). */
+  queryPageRows?: number;
   fetch?: typeof fetch;
 }
 
@@ -81,6 +89,30 @@ export function sameKey(a: string | undefined, b: string): boolean {
   return a !== undefined && strip(a) === strip(b);
 }
 
+/** jobs.query and jobs.getQueryResults answers, as far as the reader uses them. */
+interface QueryPage {
+  jobReference?: { projectId?: string; jobId?: string; location?: string };
+  jobComplete?: boolean;
+  schema?: { fields?: { name: string; type: string }[] };
+  rows?: { f?: { v?: unknown }[] }[];
+  pageToken?: string;
+  errors?: { message?: string }[];
+}
+
+/**
+ * A result cell as text: TIMESTAMP (int64 microseconds, as asked; float seconds otherwise)
+ * as ISO 8601 with milliseconds, anything else as BigQuery wrote it (INT64 and FLOAT64 as
+ * decimal text, DATE `YYYY-MM-DD`, BYTES base64), NULL as null.
+ */
+export function bigQueryText(value: unknown, type: string): string | null {
+  if (value === null || value === undefined) return null;
+  const text = String(value);
+  if (type !== 'TIMESTAMP') return text;
+  const ms = /^-?\d+$/.test(text) ? Number(BigInt(text) / 1000n) : Math.round(Number(text) * 1000);
+  if (!Number.isFinite(ms)) throw new Error(`not a BigQuery timestamp: ${text.slice(0, 40)}`);
+  return new Date(ms).toISOString();
+}
+
 interface BigQueryError {
   error?: { code?: number; message?: string; status?: string; errors?: { reason?: string; message?: string }[] };
 }
@@ -99,12 +131,15 @@ class HttpError extends ClawError {
     what: string,
   ) {
     super('LAKE_REQUEST_FAILED', `BigQuery ${what}: HTTP ${status}: ${(body.error?.message ?? 'no message').split('\n')[0]}`, {
-      hint: status === 401 || status === 403 ? "check the worker's service account: it needs BigQuery Data Editor on the tenant's dataset and Job User on the project" : 'the WAL keeps the segment; it is retried',
+      hint:
+        status === 401 || status === 403
+          ? "check the tenant service account this process impersonates: writing needs BigQuery Data Editor on the tenant's dataset, reading Data Viewer, and both Job User on the project"
+          : 'a write stays in the WAL and is retried; a read can be asked again',
     });
   }
 }
 
-export class GcpLake implements LakeWriter {
+export class GcpLake implements LakeWriter, TraceQueryEngine {
   private readonly verified = new Map<string, Promise<{ location: string | undefined }>>();
   private readonly baseUrl: string;
   private readonly tableId: string;
@@ -210,6 +245,59 @@ export class GcpLake implements LakeWriter {
     throw new ClawError('LAKE_LOAD_FAILED', `BigQuery load of segment ${segmentId} for tenant '${tenantId}' failed: ${lastError}`, {
       hint: `see job ${loadJobId(tenantId, segmentId, maxAttempts - 1)} in project ${t.projectId}; the WAL keeps the segment and retries`,
     });
+  }
+
+  /**
+   * One of the read side's queries (run-sql.ts) through jobs.query: GoogleSQL, the values as
+   * named query parameters, unqualified names resolved in the tenant's dataset only
+   * (`defaultDataset`); then jobs.getQueryResults until the job is complete and every page
+   * is read. Values come back as text (`rows[].f[].v`), TIMESTAMPs asked for as int64
+   * microseconds and returned as ISO 8601; NULL is null.
+   */
+  async queryTraces(tenantId: string, query: SqlQuery): Promise<{ columns: string[]; rows: (string | null)[][] }> {
+    assertTenantId(tenantId);
+    const t = this.options.tenant(tenantId);
+    const projectPath = `/bigquery/v2/projects/${enc(t.projectId)}`;
+    const pageRows = this.options.queryPageRows ?? 1000;
+    const request = {
+      query: namedSql(query, '@'),
+      useLegacySql: false,
+      parameterMode: 'NAMED',
+      queryParameters: Object.entries(query.params).map(([name, value]) => ({
+        name,
+        parameterType: { type: typeof value === 'number' ? 'INT64' : 'STRING' },
+        parameterValue: { value: String(value) },
+      })),
+      defaultDataset: { projectId: t.projectId, datasetId: t.datasetId },
+      ...(t.location ? { location: t.location } : {}),
+      formatOptions: { useInt64Timestamp: true },
+      maxResults: pageRows,
+      timeoutMs: 10_000,
+      labels: { 'claw-tenant': tenantId },
+    };
+    let page = await this.request<QueryPage>('POST', `${projectPath}/queries`, request, 'query');
+    const job = page.jobReference;
+    const more = async (pageToken?: string): Promise<QueryPage> => {
+      if (!job?.jobId) throw new ClawError('LAKE_QUERY_FAILED', 'BigQuery: the query answered without a job reference', { hint: 'a read can be asked again' });
+      const params = new URLSearchParams({ maxResults: String(pageRows), timeoutMs: '10000', 'formatOptions.useInt64Timestamp': 'true' });
+      if (job.location) params.set('location', job.location);
+      if (pageToken) params.set('pageToken', pageToken);
+      return this.request<QueryPage>('GET', `${projectPath}/queries/${enc(job.jobId)}?${params}`, undefined, `query results ${job.jobId}`);
+    };
+    const deadline = Date.now() + (this.options.jobTimeoutMs ?? 120_000);
+    while (!page.jobComplete) {
+      if (Date.now() > deadline) throw new ClawError('LAKE_QUERY_TIMEOUT', `BigQuery query ${job?.jobId ?? ''} did not finish in time`, { hint: `see the job in project ${t.projectId}; a read can be asked again` });
+      page = await more();
+    }
+    if (page.errors?.length) throw new ClawError('LAKE_QUERY_FAILED', `BigQuery: ${(page.errors[0]!.message ?? 'query failed').split('\n')[0]}`, { hint: `see job ${job?.jobId ?? ''} in project ${t.projectId}` });
+    const fields = page.schema?.fields ?? [];
+    const rows: (string | null)[][] = [];
+    for (;;) {
+      for (const row of page.rows ?? []) rows.push(fields.map((field, i) => bigQueryText(row.f?.[i]?.v, field.type)));
+      if (!page.pageToken) break;
+      page = await more(page.pageToken);
+    }
+    return { columns: fields.map((f) => f.name), rows };
   }
 
   private insertLoadJob(tenantId: string, t: GcpTenantLake, jobId: string, location: string | undefined, data: string): Promise<Job> {

@@ -184,8 +184,11 @@ export class TenantQuerySession {
     return new TenantQuerySession(tenantId, connection);
   }
 
-  /** One SELECT statement; anything else (or an engine error) is one ClawError line. */
-  async query(sql: string, params: Record<string, string | number> = {}): Promise<QueryResult> {
+  /**
+   * One SELECT statement; anything else (or an engine error) is one ClawError line. Values
+   * by name (`$name`) or, as an array, by position (`?`).
+   */
+  async query(sql: string, params: Record<string, string | number> | (string | number)[] = {}): Promise<QueryResult> {
     let prepared;
     try {
       const statements = await this.connection.extractStatements(sql);
@@ -205,9 +208,10 @@ export class TenantQuerySession {
       });
     }
     try {
-      for (const [name, value] of Object.entries(params)) {
-        if (typeof value === 'number') prepared.bindInteger(prepared.parameterIndex(name), value);
-        else prepared.bindVarchar(prepared.parameterIndex(name), value);
+      const bound = Array.isArray(params) ? params.map((value, i) => [i + 1, value] as const) : Object.entries(params).map(([name, value]) => [prepared.parameterIndex(name), value] as const);
+      for (const [index, value] of bound) {
+        if (typeof value === 'number') prepared.bindInteger(index, value);
+        else prepared.bindVarchar(index, value);
       }
       const result = await prepared.run();
       const columns = result.deduplicatedColumnNames();

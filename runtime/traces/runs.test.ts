@@ -1,30 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTraceWriter } from './writer.js';
 import { listRuns, showRun } from './runs.js';
 import { renderRunList, renderTimeline } from './timeline.js';
 import { renderTimelineHtml } from './html.js';
 import { runTraceQuery } from './query.js';
-import { CANARY, localKeyring, mustShowRun, tempStateDir } from './testing/support.js';
-import { traceEvents } from './events.js';
+import { CANARY, tempStateDir, writeRunsFixture } from './testing/support.js';
 import type { TenantKeyring } from '../ports.js';
-import { LocalLake } from './local-lake.js';
 
 describe('runs list / show over the lake', () => {
   const { stateDir, cleanup } = tempStateDir();
   let keyring: TenantKeyring;
 
   beforeAll(async () => {
-    keyring = await localKeyring(stateDir, ['acme', 'acme-corp']);
-    const writer = await openTraceWriter({ stateDir, lake: new LocalLake(stateDir), keyring, flushIntervalMs: 60_000 });
-    // The must-show run arrives out of order and in pieces, as activities would emit it.
-    const run = mustShowRun('acme', 'run-1');
-    await writer.emit(run.slice(6));
-    await writer.emit(run.slice(0, 6).reverse());
-    // A second, still running run of another agent a day later; and another tenant's run.
-    const ctx = { tenantId: 'acme', agentId: 'triage', runId: 'run-2', time: new Date('2026-11-26T09:00:00Z') };
-    await writer.emit([traceEvents.runStart(ctx, 0), traceEvents.ask(ctx, 1, { text: 'second' })]);
-    await writer.emit(mustShowRun('acme-corp', 'run-1', new Date('2026-11-25T13:00:00Z')));
-    await writer.close();
+    keyring = await writeRunsFixture(stateDir);
   });
   afterAll(() => cleanup());
 

@@ -1,7 +1,10 @@
 /**
- * The read side behind `claw runs list` and `claw runs show`: runs are summarised from a
- * tenant's trace events (always through a tenant-confined query session), and one run's
- * events become a timeline, its content opened with the tenant key only when asked.
+ * The read side behind `claw runs list` and `claw runs show` and the admin API's runs: runs
+ * are summarised from a tenant's trace events (the SQL every lake shares: run-sql.ts), and
+ * one run's events become a timeline (timelineFromRows, whichever lake they came from), its
+ * content opened with the tenant key only when asked. This file is the local lake's reader
+ * (a tenant-confined DuckDB session, plus the WAL not landed yet) and the RunReader port;
+ * lake-runs.ts is the cloud lakes' (Athena, BigQuery).
  */
 import { join } from 'node:path';
 import { ClawError, isClawError } from '../../core/errors.js';
@@ -12,86 +15,33 @@ import { listSegments, readSegment, segmentPath } from './wal.js';
 import { walRoot } from './writer.js';
 import { compareRows, type TraceRow } from './model.js';
 import { ContentOpener } from './seal.js';
+import { namedSql, runRowsQuery, summaryFromRecord, summaryQuery, traceRowFromRecord, type RunFilter, type RunStatus, type RunSummary } from './run-sql.js';
 
-export const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'budget_exceeded'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
+export { RUN_STATUSES, type RunFilter, type RunStatus, type RunSummary } from './run-sql.js';
 
-export interface RunSummary {
-  runId: string;
-  agentId: string;
-  status: RunStatus;
-  startedAt: string;
-  lastEventAt: string;
-  events: number;
-  inputTokens: number;
-  outputTokens: number;
-  toolCalls: number;
-  denied: number;
-}
-
-export interface ListRunsOptions {
+export interface ListRunsOptions extends RunFilter {
   stateDir: string;
   tenantId: string;
-  agentId?: string;
-  status?: RunStatus;
-  since?: Date;
-  until?: Date;
-  limit?: number;
 }
 
-const ISO = "strftime(time, '%Y-%m-%dT%H:%M:%S.%gZ')";
+/**
+ * The read side as a port: a tenant's run summaries and one run's timeline, from the lake of
+ * the target (local: runs.ts over DuckDB; aws: Athena; gcp: BigQuery — lake-runs.ts). The
+ * admin API (runtime/admin/server.ts) serves it; the gateway wires its target's.
+ */
+export interface RunReader {
+  list(tenantId: string, filter: RunFilter): Promise<RunSummary[]>;
+  /** Content sealed unless `decrypt`, which opens it with the tenant keyring. */
+  show(tenantId: string, runId: string, decrypt: boolean): Promise<RunTimeline>;
+}
 
 export async function listRuns(options: ListRunsOptions): Promise<RunSummary[]> {
-  if (options.status && !RUN_STATUSES.includes(options.status)) {
-    throw new ClawError('RUN_STATUS_INVALID', `unknown run status '${options.status}'`, { hint: `use one of ${RUN_STATUSES.join(', ')}` });
-  }
-  const where: string[] = [];
-  const having: string[] = [];
-  const params: Record<string, string | number> = {};
-  if (options.agentId) {
-    where.push('agent_id = $agent');
-    params.agent = options.agentId;
-  }
-  if (options.status) {
-    having.push('status = $status');
-    params.status = options.status;
-  }
-  if (options.since) {
-    having.push('min(time) >= CAST($since AS TIMESTAMP)');
-    params.since = options.since.toISOString().replace('Z', '');
-  }
-  if (options.until) {
-    having.push('min(time) < CAST($until AS TIMESTAMP)');
-    params.until = options.until.toISOString().replace('Z', '');
-  }
-  params.limit = options.limit ?? 50;
-  const sql = `
-    SELECT run_id, any_value(agent_id) AS agent_id,
-      coalesce(max(CASE WHEN kind = 'run.end' THEN status END), 'running') AS status,
-      strftime(min(time), '%Y-%m-%dT%H:%M:%S.%gZ') AS started_at,
-      strftime(max(time), '%Y-%m-%dT%H:%M:%S.%gZ') AS last_event_at,
-      count(*) AS events,
-      coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
-      count(DISTINCT tool_call_id) FILTER (WHERE kind = 'tool.call') AS tool_calls,
-      count(DISTINCT tool_call_id) FILTER (WHERE kind = 'tool.call' AND decision = 'deny') AS denied
-    FROM traces ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-    GROUP BY run_id ${having.length ? `HAVING ${having.join(' AND ')}` : ''}
-    ORDER BY min(time) DESC, run_id LIMIT $limit`;
-  const session = await TenantQuerySession.open(options.stateDir, options.tenantId);
+  const { stateDir, tenantId, ...filter } = options;
+  const query = summaryQuery(filter);
+  const session = await TenantQuerySession.open(stateDir, tenantId);
   try {
-    const { rows } = await session.query(sql, params);
-    return rows.map((r) => ({
-      runId: r.run_id as string,
-      agentId: r.agent_id as string,
-      status: r.status as RunStatus,
-      startedAt: r.started_at as string,
-      lastEventAt: r.last_event_at as string,
-      events: r.events as number,
-      inputTokens: r.input_tokens as number,
-      outputTokens: r.output_tokens as number,
-      toolCalls: r.tool_calls as number,
-      denied: r.denied as number,
-    }));
+    const { rows } = await session.query(namedSql(query, '$'), query.params);
+    return rows.map(summaryFromRecord);
   } finally {
     session.close();
   }
@@ -206,29 +156,38 @@ function dedupe(rows: TraceRow[]): TraceRow[] {
 
 export async function showRun(options: ShowRunOptions): Promise<RunTimeline> {
   assertTenantId(options.tenantId);
+  const query = runRowsQuery(options.runId);
   // The WAL first: a segment that lands meanwhile is then found in the lake, not missed.
   const pending = walRows(options.stateDir, options.tenantId, options.runId);
   const session = await TenantQuerySession.open(options.stateDir, options.tenantId);
   let rows: TraceRow[];
   try {
-    const result = await session.query(`SELECT * REPLACE (${ISO} AS time, CAST(day AS VARCHAR) AS day) FROM traces WHERE run_id = $run`, { run: options.runId });
-    rows = result.rows as unknown as TraceRow[];
+    rows = (await session.query(namedSql(query, '$'), query.params)).rows.map(traceRowFromRecord);
   } finally {
     session.close();
   }
-  rows.push(...pending);
-  if (rows.length === 0) {
-    throw new ClawError('RUN_NOT_FOUND', `no run '${options.runId}' in the traces of tenant '${options.tenantId}'`, {
-      hint: `list the tenant's runs with 'claw runs list --tenant ${options.tenantId}'`,
+  return timelineFromRows(options.tenantId, options.runId, [...rows, ...pending], options.decrypt ? () => openerFor(options.keyring, options.tenantId) : undefined);
+}
+
+/** The tenant's content opener (its keyring's key), a failure as one line (decryptError). */
+export async function openerFor(keyring: TenantKeyring | undefined, tenantId: string): Promise<ContentOpener> {
+  if (!keyring) throw new Error('showRun: decrypt needs a keyring');
+  return new ContentOpener(await keyring.forTenant(tenantId).catch((err) => Promise.reject(decryptError(err, tenantId))));
+}
+
+/**
+ * One run's rows (from any lake, in any order, possibly twice) as its timeline: ordered,
+ * de-duplicated, totals summed; content opened only when `open` is given (called once the
+ * run is found). RUN_NOT_FOUND when there are no rows.
+ */
+export async function timelineFromRows(tenantId: string, runId: string, found: TraceRow[], open?: () => Promise<ContentOpener>): Promise<RunTimeline> {
+  if (found.length === 0) {
+    throw new ClawError('RUN_NOT_FOUND', `no run '${runId}' in the traces of tenant '${tenantId}'`, {
+      hint: `list the tenant's runs with 'claw runs list --tenant ${tenantId}'`,
     });
   }
-  rows.sort(compareRows);
-  rows = dedupe(rows);
-  let opener: ContentOpener | undefined;
-  if (options.decrypt) {
-    if (!options.keyring) throw new Error('showRun: decrypt needs a keyring');
-    opener = new ContentOpener(await options.keyring.forTenant(options.tenantId).catch((err) => Promise.reject(decryptError(err, options.tenantId))));
-  }
+  const opener = open ? await open() : undefined;
+  const rows = dedupe([...found].sort(compareRows));
   const start = Date.parse(rows[0]!.time);
   const steps: TimelineStep[] = [];
   for (const row of rows) {
@@ -271,7 +230,7 @@ export async function showRun(options: ShowRunOptions): Promise<RunTimeline> {
       try {
         step.content = await opener.open(row);
       } catch (err) {
-        throw decryptError(err, options.tenantId);
+        throw decryptError(err, tenantId);
       }
     }
     steps.push(step);
@@ -280,8 +239,8 @@ export async function showRun(options: ShowRunOptions): Promise<RunTimeline> {
   const models = steps.filter((s) => s.kind === 'model.call');
   const last = rows[rows.length - 1]!;
   return {
-    tenantId: options.tenantId,
-    runId: options.runId,
+    tenantId,
+    runId,
     agentId: rows[0]!.agent_id,
     status: (end?.status as RunStatus | undefined) ?? 'running',
     startedAt: rows[0]!.time,
@@ -300,6 +259,14 @@ export async function showRun(options: ShowRunOptions): Promise<RunTimeline> {
     },
     decrypted: Boolean(opener),
     steps,
+  };
+}
+
+/** The local target's RunReader: the lake under the state dir (and the WAL not landed yet). */
+export function localRunReader(stateDir: string, keyring: TenantKeyring): RunReader {
+  return {
+    list: (tenantId, filter) => listRuns({ stateDir, tenantId, ...filter }),
+    show: (tenantId, runId, decrypt) => showRun({ stateDir, tenantId, runId, decrypt, keyring }),
   };
 }
 

@@ -14,13 +14,27 @@
  * RUNNING on insert and DONE on the next jobs.get (so clients must poll). A bearer token
  * is required (401 otherwise).
  *
+ * Queries (jobs.query, jobs.getQueryResults): GoogleSQL only (`useLegacySql: false`),
+ * named parameters only, unqualified table names resolved in `defaultDataset` alone (a
+ * query without one is refused, and no other dataset's rows are visible to it). The SQL is
+ * NOT BigQuery's engine: DuckDB stands in for it, over the dataset's rows as loaded, the
+ * `@name` parameters bound as DuckDB's `$name`. Answers have BigQuery's shape: `schema`,
+ * `rows[].f[].v` as strings (INT64 and FLOAT64 as decimal text, DATE `YYYY-MM-DD`, BYTES
+ * base64, TIMESTAMP float seconds, or int64 microseconds with
+ * `formatOptions.useInt64Timestamp`), NULL as null, `maxResults` pages with a `pageToken`,
+ * and `jobComplete: false` on jobs.query after `deferNextQuery()` (results then come from
+ * jobs.getQueryResults).
+ *
  * What it does NOT check: IAM and token validity (any non-empty bearer passes, unless
  * `token` is set), that anything is really encrypted (no KMS: key names are compared as
- * strings), locations, quotas, partition limits, SQL, streaming inserts and their
- * insertId de-duplication, resumable uploads, and BigQuery's full JSON coercion rules.
+ * strings), locations, quotas, partition limits, GoogleSQL itself (DuckDB runs the text),
+ * streaming inserts and their insertId de-duplication, resumable uploads, and BigQuery's
+ * full JSON coercion rules.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DuckDBBlobValue, DuckDBInstance, DuckDBTimestampValue, type DuckDBValue } from '@duckdb/node-api';
+import { GcpLake, type GcpLakeOptions, type GcpTenantLake } from '../gcp-lake.js';
 
 export interface StandinField {
   name: string;
@@ -47,6 +61,26 @@ export interface StandinJob {
   polls: number;
 }
 
+/** A query the stand-in ran: its request as received, and its answer in BigQuery's shape. */
+export interface StandinQuery {
+  jobId: string;
+  request: {
+    query?: string;
+    useLegacySql?: boolean;
+    parameterMode?: string;
+    queryParameters?: { name?: string; parameterType?: { type?: string }; parameterValue?: { value?: string } }[];
+    defaultDataset?: { projectId?: string; datasetId?: string };
+    labels?: Record<string, string>;
+    maxResults?: number;
+    formatOptions?: { useInt64Timestamp?: boolean };
+  };
+  fields: { name: string; type: string; mode: 'NULLABLE' }[];
+  /** Cells by column, as DuckDB returned them (encoded per request: timestamps differ). */
+  values: DuckDBValue[][];
+  /** jobs.getQueryResults calls seen. */
+  polls: number;
+}
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -61,6 +95,10 @@ export interface BigQueryStandin {
   requests: RecordedRequest[];
   datasets: Map<string, StandinDataset>;
   jobs: Map<string, StandinJob>;
+  /** Queries run, in order. */
+  queries: StandinQuery[];
+  /** The next jobs.query answers `jobComplete: false` without rows; results come from jobs.getQueryResults. */
+  deferNextQuery(): void;
   addDataset(d: { projectId: string; datasetId: string; location?: string; kmsKeyName?: string }): StandinDataset;
   /** Make the next load job fail (as a backend error would), writing nothing. */
   failNextLoad(message: string): void;
@@ -68,6 +106,11 @@ export interface BigQueryStandin {
 }
 
 const key = (projectId: string, id: string) => `${projectId}:${id}`;
+
+/** GcpLakes that talk to the stand-in (started later: `standin` is read at each call) with `token`, for the test's tenants. */
+export function standinLakes(standin: () => BigQueryStandin, tenants: Record<string, GcpTenantLake>, token: string): (options?: Partial<GcpLakeOptions>) => GcpLake {
+  return (options = {}) => new GcpLake({ baseUrl: standin().url, accessToken: async () => token, tenant: (id) => tenants[id]!, jobTimeoutMs: 10_000, ...options });
+}
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
@@ -115,13 +158,77 @@ function rowProblem(row: Record<string, unknown>, fields: StandinField[]): strin
   return undefined;
 }
 
+/** DuckDB's column types as BigQuery names them in a result schema. */
+const RESULT_TYPES: Record<string, string> = { VARCHAR: 'STRING', BIGINT: 'INT64', INTEGER: 'INT64', HUGEINT: 'INT64', DOUBLE: 'FLOAT64', DATE: 'DATE', TIMESTAMP: 'TIMESTAMP', BLOB: 'BYTES', BOOLEAN: 'BOOL' };
+/** The lake's column types as the stand-in stores a table (its schema's BigQuery types). */
+const STORE_TYPES: Record<string, string> = { STRING: 'VARCHAR', INT64: 'BIGINT', INTEGER: 'BIGINT', FLOAT64: 'DOUBLE', FLOAT: 'DOUBLE', DATE: 'DATE', TIMESTAMP: 'TIMESTAMP', BYTES: 'BLOB', JSON: 'VARCHAR' };
+
+/** Runs `sql` on DuckDB over the tables of one dataset only (as loaded), `@name` bound as `$name`. */
+async function runQuery(d: StandinDataset, sql: string, params: NonNullable<StandinQuery['request']['queryParameters']>): Promise<Pick<StandinQuery, 'fields' | 'values'>> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    for (const [tableId, table] of d.tables) {
+      const fields = table.resource.schema.fields;
+      await connection.run(`CREATE TABLE "${tableId}" (${fields.map((f) => `"${f.name}" ${STORE_TYPES[f.type] ?? 'VARCHAR'}`).join(', ')})`);
+      const insert = await connection.prepare(`INSERT INTO "${tableId}" VALUES (${fields.map((f) => (f.type === 'BYTES' ? 'from_base64(CAST(? AS VARCHAR))' : `CAST(? AS ${STORE_TYPES[f.type] ?? 'VARCHAR'})`)).join(', ')})`);
+      for (const row of table.rows) {
+        fields.forEach((f, i) => {
+          const v = row[f.name];
+          if (v === null || v === undefined) insert.bindNull(i + 1);
+          else insert.bindVarchar(i + 1, String(v));
+        });
+        await insert.run();
+      }
+    }
+    const prepared = await connection.prepare(sql.replace(/@([A-Za-z_][A-Za-z0-9_]*)/g, '$$$1'));
+    for (const p of params) {
+      const index = prepared.parameterIndex(p.name ?? '');
+      if (p.parameterType?.type === 'INT64') prepared.bindBigInt(index, BigInt(p.parameterValue?.value ?? '0'));
+      else prepared.bindVarchar(index, p.parameterValue?.value ?? '');
+    }
+    const result = await prepared.run();
+    const fields = result.columnNames().map((name, i) => ({ name, type: RESULT_TYPES[String(result.columnTypes()[i])] ?? 'STRING', mode: 'NULLABLE' as const }));
+    return { fields, values: await result.getRows() };
+  } finally {
+    connection.closeSync();
+  }
+}
+
+/** One cell as BigQuery's REST API writes it. */
+function cell(value: DuckDBValue, type: string, int64Timestamp: boolean): string | null {
+  if (value === null) return null;
+  if (value instanceof DuckDBTimestampValue) return int64Timestamp ? String(value.micros) : String(Number(value.micros) / 1e6);
+  if (value instanceof DuckDBBlobValue) return Buffer.from(value.bytes).toString('base64');
+  if (type === 'BOOL') return value ? 'true' : 'false';
+  return String(value);
+}
+
 export async function startBigQueryStandin(options: { token?: string } = {}): Promise<BigQueryStandin> {
   const datasets = new Map<string, StandinDataset>();
   const jobs = new Map<string, StandinJob>();
   const requests: RecordedRequest[] = [];
+  const queries: StandinQuery[] = [];
   let failNext: string | undefined;
+  let deferNext = false;
 
-  function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
+  /** One page of a query's answer, from `offset`. */
+  function page(q: StandinQuery, projectId: string, offset: number, maxResults: number | undefined, int64Timestamp: boolean, kind: string): Record<string, unknown> {
+    const end = Math.min(q.values.length, offset + (maxResults ?? q.values.length));
+    const rows = q.values.slice(offset, end).map((values) => ({ f: values.map((v, i) => ({ v: cell(v, q.fields[i]!.type, int64Timestamp) })) }));
+    return {
+      kind,
+      jobReference: { projectId, jobId: q.jobId, location: 'EU' },
+      jobComplete: true,
+      schema: { fields: q.fields },
+      totalRows: String(q.values.length),
+      rows,
+      ...(end < q.values.length ? { pageToken: String(end) } : {}),
+      cacheHit: false,
+    };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, body: string): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://standin');
     requests.push({ method: req.method ?? '', path: url.pathname + url.search, authorization: req.headers.authorization, contentType: req.headers['content-type'], body });
     const auth = req.headers.authorization ?? '';
@@ -214,6 +321,36 @@ export async function startBigQueryStandin(options: { token?: string } = {}): Pr
       const { outcome: _, ...visible } = resource;
       return send(res, 200, visible);
     }
+    if ((m = /^\/bigquery\/v2\/projects\/([^/]+)\/queries$/.exec(path)) && req.method === 'POST') {
+      const projectId = decodeURIComponent(m[1]!);
+      const request = JSON.parse(body) as StandinQuery['request'];
+      if (request.useLegacySql !== false) return error(res, 400, 'invalid', 'the stand-in runs GoogleSQL only: set useLegacySql to false');
+      if ((request.queryParameters?.length ?? 0) > 0 && request.parameterMode !== 'NAMED') return error(res, 400, 'invalid', 'the stand-in takes named query parameters only');
+      const ds = request.defaultDataset;
+      if (!ds?.datasetId) return error(res, 400, 'invalid', 'the stand-in resolves table names in defaultDataset only: set it');
+      const d = datasets.get(key(ds.projectId ?? projectId, ds.datasetId));
+      if (!d) return error(res, 404, 'notFound', `Not found: Dataset ${ds.projectId ?? projectId}:${ds.datasetId}`);
+      let answer: Pick<StandinQuery, 'fields' | 'values'>;
+      try {
+        answer = await runQuery(d, request.query ?? '', request.queryParameters ?? []);
+      } catch (err) {
+        return error(res, 400, 'invalidQuery', (err as Error).message.split('\n')[0]!);
+      }
+      const q: StandinQuery = { jobId: `job_query_${queries.length}`, request, ...answer, polls: 0 };
+      queries.push(q);
+      if (deferNext) {
+        deferNext = false;
+        return send(res, 200, { kind: 'bigquery#queryResponse', jobReference: { projectId, jobId: q.jobId, location: 'EU' }, jobComplete: false });
+      }
+      return send(res, 200, page(q, projectId, 0, request.maxResults, request.formatOptions?.useInt64Timestamp === true, 'bigquery#queryResponse'));
+    }
+    if ((m = /^\/bigquery\/v2\/projects\/([^/]+)\/queries\/([^/]+)$/.exec(path)) && req.method === 'GET') {
+      const q = queries.find((x) => x.jobId === decodeURIComponent(m![2]!));
+      if (!q) return error(res, 404, 'notFound', `Not found: Job ${m[1]}:${m[2]}`);
+      q.polls++;
+      const maxResults = url.searchParams.get('maxResults');
+      return send(res, 200, page(q, decodeURIComponent(m[1]!), Number(url.searchParams.get('pageToken') ?? 0), maxResults ? Number(maxResults) : undefined, url.searchParams.get('formatOptions.useInt64Timestamp') === 'true', 'bigquery#getQueryResultsResponse'));
+    }
     if ((m = /^\/bigquery\/v2\/projects\/([^/]+)\/jobs\/([^/]+)$/.exec(path)) && req.method === 'GET') {
       const job = jobs.get(key(decodeURIComponent(m[1]!), decodeURIComponent(m[2]!)));
       if (!job) return error(res, 404, 'notFound', `Not found: Job ${m[1]}:${m[2]}`);
@@ -230,11 +367,7 @@ export async function startBigQueryStandin(options: { token?: string } = {}): Pr
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      try {
-        handle(req, res, Buffer.concat(chunks).toString('utf8'));
-      } catch (err) {
-        error(res, 400, 'invalid', (err as Error).message);
-      }
+      handle(req, res, Buffer.concat(chunks).toString('utf8')).catch((err: unknown) => error(res, 400, 'invalid', (err as Error).message));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -244,6 +377,10 @@ export async function startBigQueryStandin(options: { token?: string } = {}): Pr
     requests,
     datasets,
     jobs,
+    queries,
+    deferNextQuery() {
+      deferNext = true;
+    },
     addDataset({ projectId, datasetId, location = 'EU', kmsKeyName }) {
       const d: StandinDataset = { projectId, datasetId, location, kmsKeyName, tables: new Map() };
       datasets.set(key(projectId, datasetId), d);

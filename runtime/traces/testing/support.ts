@@ -93,3 +93,50 @@ export async function findCanaries(files: string[]): Promise<Array<{ file: strin
   connection.closeSync();
   return found;
 }
+
+/**
+ * The runs every read-side test lists and shows, as the lake gets them: tenant acme's
+ * must-show run (agent helper, completed; arriving out of order and in pieces, as
+ * activities would emit it), acme's still running run-2 of agent triage a day later,
+ * tenant acme-corp's run-1 (another tenant's run of the same id) and its failed run-3,
+ * whose one tool call is authorized twice (again after its approval) and whose denied
+ * call is recorded twice (a retried activity): each still one call. Batches in emit order.
+ */
+export function runsFixture(): TraceEvent[][] {
+  const run = mustShowRun('acme', 'run-1');
+  const ctx = { tenantId: 'acme', agentId: 'triage', runId: 'run-2', time: new Date('2026-11-26T09:00:00Z') };
+  let tick = 0;
+  const failed = () => ({ tenantId: 'acme-corp', agentId: 'triage', runId: 'run-3', time: new Date(Date.parse('2026-11-27T08:00:00Z') + 250 * tick++) });
+  const decision = (allow: boolean, approval = false) => ({
+    decision: allow ? ('allow' as const) : ('deny' as const),
+    requiresApproval: approval,
+    determining: [{ id: 'policy0', annotations: { id: allow ? 'send-needs-approval' : 'forbid-delete', reason: allow ? 'sending needs a human' : 'no deletes' } }],
+    errors: [],
+  });
+  return [
+    run.slice(6),
+    run.slice(0, 6).reverse(),
+    [traceEvents.runStart(ctx, 0), traceEvents.ask(ctx, 1, { text: 'second' })],
+    mustShowRun('acme-corp', 'run-1', new Date('2026-11-25T13:00:00Z')),
+    [
+      traceEvents.runStart(failed(), 0),
+      traceEvents.toolCall(failed(), 1, { tool: 'gmail.send', callId: 'call_9', args: { to: 'x@example.com' }, decision: decision(true, true) }),
+      traceEvents.approval(failed(), 2, { tool: 'gmail.send', callId: 'call_9', outcome: 'approved', approver: 'bob@example.com' }),
+      traceEvents.toolCall(failed(), 3, { tool: 'gmail.send', callId: 'call_9', args: { to: 'x@example.com' }, decision: decision(true), approved: true }),
+      traceEvents.toolCall(failed(), 4, { tool: 'files.delete', callId: 'call_8', args: { path: '/' }, decision: decision(false) }),
+      traceEvents.toolCall(failed(), 5, { tool: 'files.delete', callId: 'call_8', args: { path: '/' }, decision: decision(false), attempt: 2 }),
+      traceEvents.modelCall(failed(), 6, { provider: 'anthropic', model: 'claude-sonnet-4-5', inputTokens: 10, outputTokens: 5, durationMs: 50, attempt: 1, status: 'ok' }),
+      traceEvents.runEnd(failed(), 7, { status: 'failed', budgetOutcome: 'within', stepsUsed: 3, tokensUsed: 15 }),
+    ],
+  ];
+}
+
+/** runsFixture landed in the local lake under `stateDir` (keys of acme and acme-corp made there). */
+export async function writeRunsFixture(stateDir: string): Promise<TenantKeyring> {
+  const [{ openTraceWriter }, { LocalLake }] = await Promise.all([import('../writer.js'), import('../local-lake.js')]);
+  const keyring = await localKeyring(stateDir, ['acme', 'acme-corp']);
+  const writer = await openTraceWriter({ stateDir, lake: new LocalLake(stateDir), keyring, flushIntervalMs: 60_000 });
+  for (const batch of runsFixture()) await writer.emit(batch);
+  await writer.close();
+  return keyring;
+}
