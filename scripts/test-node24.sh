@@ -14,6 +14,8 @@ npm_cli=$(node -p "require.resolve('npm/bin/npm-cli.js', { paths: [require('path
 work=$(mktemp -d "${TMPDIR:-/tmp}/claw-node24-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 git archive HEAD | tar -x -C "$work"
+# The native Cedar engine is an N-API addon (one binary for every Node): the one setup built.
+if [ -f native/cedar/claw_cedar.node ]; then cp native/cedar/claw_cedar.node "$work/native/cedar/"; fi
 cd "$work"
 export PATH="$node24_dir/bin:$PATH" npm_config_nodedir="$node24_dir"
 echo "test-node24: $(node --version) in $work"
