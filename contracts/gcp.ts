@@ -18,11 +18,14 @@ export function boundedName(parts: string[], max: number): string {
   return `${full.slice(0, max - hash.length - 1).replace(/-+$/, '')}-${hash}`;
 }
 
-/** Per-tenant identities: data (worker), ingest (gateway: encrypt only), decode (codec-server: decrypt only). */
-export type TenantRole = 'data' | 'ingest' | 'decode';
-const ROLE_SUFFIX: Record<TenantRole, string> = { data: 'd', ingest: 'i', decode: 'c' };
+/**
+ * Per-tenant identities: data (worker), ingest (gateway: encrypt only), decode (codec-server:
+ * decrypt only), traces (gateway's runs pages: read-only queries of the tenant's dataset).
+ */
+export type TenantRole = 'data' | 'ingest' | 'decode' | 'traces';
+const ROLE_SUFFIX: Record<TenantRole, string> = { data: 'd', ingest: 'i', decode: 'c', traces: 'r' };
 
-/** Service account id of a tenant identity: `ct-<tenant>-<hash of install/tenant>-<d|i|c>`, <= 30 chars. */
+/** Service account id of a tenant identity: `ct-<tenant>-<hash of install/tenant>-<d|i|c|r>`, <= 30 chars. */
 export function tenantServiceAccountId(install: string, tenantId: string, role: TenantRole): string {
   return `ct-${tenantId.slice(0, 17).replace(/-+$/, '')}-${shortHash(`${install}/${tenantId}`)}-${ROLE_SUFFIX[role]}`;
 }

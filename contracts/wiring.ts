@@ -133,7 +133,11 @@ export const PORTS: Record<WiredComponent, number> = { worker: 9090, gateway: 80
 
 // ------------------------------------------------------------------ tenants.json
 
-/** One entry of tenants.json. Buckets, datasets, lake names and tenant roles only in the worker's file. */
+/**
+ * One entry of tenants.json. Buckets, datasets and lake names in the worker's and the
+ * gateway's files (the gateway reads runs from the lake); the worker's tenant role only in
+ * the worker's; the trace reader (read-only) only in the gateway's.
+ */
 export const TenantWiringEntrySchema = z.object({
   id: z.string().min(1),
   /** The tenant's root key: KMS key ARN, or Cloud KMS CryptoKey resource name (managed or BYOK). */
@@ -142,13 +146,19 @@ export const TenantWiringEntrySchema = z.object({
   roleArn: z.string().min(1).optional(),
   /** GCP: the tenant service account this component impersonates. */
   serviceAccount: z.string().min(1).optional(),
-  /** Worker only. */
+  /**
+   * Gateway: the read-only identity it queries the tenant's lake as (the runs pages): AWS the
+   * tenant's trace-reader role it assumes, GCP the tenant's trace-reader service account it
+   * impersonates. Its keyring for ingest stays the component's own (encrypt only).
+   */
+  traceReader: z.string().min(1).optional(),
+  /** Worker and gateway. */
   bucket: z.string().min(1).optional(),
   /** Ends with '/'. */
   prefix: z.string().optional(),
-  /** GCP, worker: `project:dataset`. */
+  /** GCP, worker and gateway: `project:dataset`. */
   dataset: z.string().min(1).optional(),
-  /** AWS, worker: the tenant's Glue database and Athena workgroup, as components/aws/lakehouse.ts named them. */
+  /** AWS, worker and gateway: the tenant's Glue database and Athena workgroup, as components/aws/lakehouse.ts named them. */
   database: z.string().min(1).optional(),
   workgroup: z.string().min(1).optional(),
 });

@@ -31,12 +31,16 @@ interface TenantView {
   keyArns: string[];
   bucketNames: string[];
   roleArn: string;
+  /** The tenant's trace reader (the role the gateway assumes for its runs). */
+  readerArn: string;
 }
 
 /** What each tenant owns, read from the recorded resources (not from the stack's own bookkeeping). */
 function tenantsOf(resources: RecordedResource[]): Map<string, TenantView> {
   const view = new Map<string, TenantView>();
-  for (const role of synth.ofType(resources, T.role).filter((r) => r.tenant)) view.set(role.tenant!, { keyArns: [], bucketNames: [], roleArn: role.state.arn });
+  const rolesOf = (path: string) => synth.ofType(resources, T.role).filter((r) => r.tenant && r.inputs.path.endsWith(path));
+  for (const role of rolesOf('/tenants/')) view.set(role.tenant!, { keyArns: [], bucketNames: [], roleArn: role.state.arn, readerArn: '' });
+  for (const role of rolesOf('/trace-readers/')) view.get(role.tenant!)!.readerArn = role.state.arn;
   for (const key of synth.ofType(resources, T.key).filter((r) => r.tenant)) view.get(key.tenant!)!.keyArns.push(key.state.arn);
   for (const b of synth.ofType(resources, T.bucket).filter((r) => r.tenant)) view.get(b.tenant!)!.bucketNames.push(b.state.bucket);
   return view;
@@ -44,7 +48,7 @@ function tenantsOf(resources: RecordedResource[]): Map<string, TenantView> {
 
 function assertIsolation(resources: RecordedResource[]) {
   const view = tenantsOf(resources);
-  const allRoles = new Map([...view].map(([id, v]) => [v.roleArn, id]));
+  const allRoles = new Map([...view].flatMap(([id, v]) => [[v.roleArn, id], [v.readerArn, id]]));
   for (const [tenant, own] of view) {
     const expectedKey = own.keyArns[0] ?? BYOK_KEY_ARN;
     // Bucket: encrypted with the tenant's key.
@@ -69,15 +73,20 @@ function assertIsolation(resources: RecordedResource[]) {
       }
       expect(statements.find((s) => s.Sid === 'TenantWorkloadUse')!.Principal.AWS).toBe(own.roleArn);
     }
-    // Role policy: only the tenant's key and bucket.
-    const [rp] = synth.ofType(resources, T.rolePolicy, tenant);
-    const text = rp!.inputs.policy as string;
-    for (const [otherId, other] of view) {
-      if (otherId === tenant) continue;
-      for (const k of other.keyArns) expect(text).not.toContain(k);
-      for (const b of other.bucketNames) expect(text).not.toContain(`:::${b}`);
+    // Role policies (the tenant role's and its trace reader's): only the tenant's key and bucket.
+    for (const name of [`${tenant}-role-policy`, `${tenant}-trace-reader-policy`]) {
+      const text = synth.named(resources, T.rolePolicy, name).inputs.policy as string;
+      for (const [otherId, other] of view) {
+        if (otherId === tenant) continue;
+        for (const k of other.keyArns) expect(text).not.toContain(k);
+        for (const b of other.bucketNames) expect(text).not.toContain(`:::${b}`);
+      }
+      expect(text).toContain(expectedKey);
     }
-    expect(text).toContain(expectedKey);
+    // The gateway may assume this tenant's reader, never its tenant role.
+    const assume = synth.named(resources, T.rolePolicy, `${tenant}-gateway-assume-reader`).inputs.policy as string;
+    expect(JSON.parse(assume).Statement.map((s: { Resource: string }) => s.Resource)).toEqual([own.readerArn]);
+    expect(JSON.parse(synth.named(resources, T.role, `${tenant}-trace-reader`).inputs.assumeRolePolicy).Statement).toHaveLength(1);
   }
 }
 
@@ -140,7 +149,9 @@ describe('aws stack, 50 tenants (two bring their own key, two their own bucket)'
     for (const id of Object.keys(byok)) {
       expect(synth.ofType(resources, T.key, id)).toEqual([]);
       const grants = synth.ofType(resources, T.grant, id);
-      expect(grants.map((g) => g.inputs.keyId)).toEqual([BYOK_KEY_ARN, BYOK_KEY_ARN, BYOK_KEY_ARN]);
+      // The tenant role, the gateway (encrypt), the codec-server (payloads), the trace reader (S3, trace content, key state).
+      expect(grants.map((g) => g.inputs.keyId)).toEqual(Array(6).fill(BYOK_KEY_ARN));
+      expect(grants.filter((g) => g.inputs.granteePrincipal === outputs.tenants[id].traceReaderRoleArn)).toHaveLength(3);
       expect(outputs.tenants[id].managedKey).toBe(false);
     }
     for (const [id, b] of Object.entries(byob)) {
@@ -183,7 +194,7 @@ describe('aws stack, 50 tenants (two bring their own key, two their own bucket)'
     for (const release of synth.ofType(resources, 'kubernetes:helm.sh/v3:Release')) expect(JSON.stringify(release.inputs.values ?? {})).not.toContain('claw.dev/sandbox');
   });
 
-  it("the worker's config names the Temporal address and every tenant's key, bucket and role; the gateway's names no bucket", () => {
+  it("the worker's config names the Temporal address and every tenant's key, bucket and role; the gateway's the lake and the trace reader, never the tenant role", () => {
     const worker = synth.named(resources, 'kubernetes:apps/v1:Deployment', 'runtime-worker');
     const env = Object.fromEntries(worker.inputs.spec.template.spec.containers[0].env.filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string; value: string }) => [e.name, e.value]));
     expect(env.TEMPORAL_ADDRESS).toBe(outputs.temporalAddress);
@@ -201,7 +212,16 @@ describe('aws stack, 50 tenants (two bring their own key, two their own bucket)'
     }
     expect(workerTenants.find((t) => t.id === 't013')!.prefix).toBe('claw/t013/');
     const gatewayTenants = JSON.parse(synth.named(resources, 'kubernetes:core/v1:ConfigMap', 'runtime-gateway-config').inputs.data['tenants.json']) as Array<Record<string, string>>;
-    expect(gatewayTenants.every((t) => t.bucket === undefined && t.roleArn === undefined)).toBe(true);
+    expect(gatewayTenants).toHaveLength(50);
+    for (const t of gatewayTenants) {
+      const out = outputs.tenants[t.id!];
+      expect(t).toEqual({
+        id: t.id, keyRef: out.key, traceReader: out.traceReaderRoleArn, bucket: out.bucket, database: out.database, workgroup: out.workgroup,
+        ...(out.prefix ? { prefix: out.prefix } : {}),
+      });
+      expect(t.traceReader).toMatch(/:role\/claw\/prod\/trace-readers\//);
+      expect(JSON.stringify(gatewayTenants)).not.toContain(out.roleArn);
+    }
   });
 });
 

@@ -80,6 +80,8 @@ export interface AwsTenantOutputs {
   prefix: string;
   managedBucket: boolean;
   roleArn: pulumi.Output<string>;
+  /** The read-only role the gateway assumes to query this tenant's lake (the runs pages). */
+  traceReaderRoleArn: pulumi.Output<string>;
   database: string;
   workgroup: string;
   /** BYOB: the bucket policy the customer applies to their bucket. */
@@ -175,6 +177,7 @@ export function awsStack(config: ClawConfig): AwsStackOutputs {
         accountId: account.accountId,
         workerRoleArn: identities.workerRoleArn,
         gatewayRoleArn: identities.gatewayRoleArn,
+        gatewayRoleName: identities.gatewayRoleName,
         codecServerRoleArn: identities.codecServerRoleArn,
         provider,
       }),
@@ -215,6 +218,7 @@ export function awsStack(config: ClawConfig): AwsStackOutputs {
         bucket: t.runtime.bucket,
         prefix: t.runtime.prefix || undefined,
         roleArn: t.runtime.roleArn,
+        traceReader: t.runtime.traceReader,
         database: t.runtime.database,
         workgroup: t.runtime.workgroup,
       })),
@@ -239,6 +243,7 @@ export function awsStack(config: ClawConfig): AwsStackOutputs {
           prefix: t.storage.prefix,
           managedBucket: t.storage.managed,
           roleArn: t.roleArn,
+          traceReaderRoleArn: t.traceReaderRoleArn,
           database: t.lakehouse.databaseName,
           workgroup: t.lakehouse.workgroupName,
           ...(t.storage.requiredBucketPolicy ? { requiredBucketPolicy: t.storage.requiredBucketPolicy } : {}),

@@ -62,7 +62,7 @@ function assertIsolation(resources: RecordedResource[], byok: Record<string, str
   const memberTenant = new Map([...view].flatMap(([id, v]) => [...v.members].map((m) => [m, id] as const)));
   const keyTenant = new Map([...view].flatMap(([id, v]) => v.keyIds.map((k) => [k, id] as const)));
   for (const [tenant, own] of view) {
-    expect(own.members.size, `${tenant} has data, ingest and decode identities`).toBe(3);
+    expect(own.members.size, `${tenant} has data, ingest, decode and trace-reader identities`).toBe(4);
     const expectedKey = own.keyIds[0] ?? byok[tenant];
     expect(own.keyIds.length + (byok[tenant] ? 1 : 0), `${tenant}: one managed key, or BYOK`).toBe(1);
     // Bucket, dataset and traces table: encrypted with the tenant's key.
@@ -76,10 +76,19 @@ function assertIsolation(resources: RecordedResource[], byok: Record<string, str
       expect(b.inputs.cryptoKeyId, `${b.name} binds on ${tenant}'s key`).toBe(expectedKey);
       expect(own.members.has(b.inputs.member) || SERVICE_AGENT.test(b.inputs.member), `${b.name} grants ${b.inputs.member}`).toBe(true);
     }
-    for (const b of [...synth.ofType(resources, T.bucketMember, tenant), ...synth.ofType(resources, T.datasetMember, tenant)]) {
+    for (const b of synth.ofType(resources, T.bucketMember, tenant)) {
       expect(memberTenant.get(b.inputs.member), `${b.name} grants only ${tenant}'s data identity`).toBe(tenant);
       expect(b.inputs.member).toMatch(/-d@/);
     }
+    // The dataset: the data identity edits it, the trace reader only views it; both this tenant's.
+    const datasetRoles = synth.ofType(resources, T.datasetMember, tenant).map((b) => {
+      expect(memberTenant.get(b.inputs.member), `${b.name} grants only ${tenant}'s identities`).toBe(tenant);
+      return [b.inputs.role, /-([a-z])@/.exec(b.inputs.member)![1]];
+    });
+    expect(datasetRoles.sort()).toEqual([['roles/bigquery.dataEditor', 'd'], ['roles/bigquery.dataViewer', 'r']]);
+    // The trace reader's key binding: decrypt only.
+    const readerKey = synth.ofType(resources, T.keyMember, tenant).filter((b) => /-r@/.test(b.inputs.member));
+    expect(readerKey.map((b) => b.inputs.role)).toEqual(['roles/cloudkms.cryptoKeyDecrypter']);
   }
   // Across the whole stack: no key binding puts a tenant identity on a key that is not that tenant's.
   for (const b of synth.ofType(resources, T.keyMember)) {
@@ -218,7 +227,7 @@ describe('gcp stack, 50 tenants (two bring their own key, two their own bucket)'
     for (const release of synth.ofType(resources, T.release)) expect(JSON.stringify(release.inputs.values ?? {})).not.toContain('claw.dev/sandbox');
   });
 
-  it("the worker's config names the Temporal address and every tenant's key, bucket, dataset and identity; the gateway's names no bucket", () => {
+  it("the worker's config names the Temporal address and every tenant's key, bucket, dataset and identity; the gateway's the dataset and trace reader, no bucket", () => {
     const worker = synth.named(resources, T.deployment, 'runtime-worker');
     const env = Object.fromEntries(worker.inputs.spec.template.spec.containers[0].env.filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string; value: string }) => [e.name, e.value]));
     expect(env).toMatchObject({ TEMPORAL_ADDRESS: outputs.temporalAddress, CLAW_TARGET: 'gcp', CLAW_DB_HOST: '10.60.0.3', CLAW_DB_NAME: 'claw', CLAW_DB_USER: 'claw' });
@@ -233,8 +242,15 @@ describe('gcp stack, 50 tenants (two bring their own key, two their own bucket)'
     expect(workerTenants.find((t) => t.id === 't013')!.prefix).toBe('claw/t013/');
     expect(workerTenants.find((t) => t.id === 't007')!.keyRef).toBe(BYOK_KEY_REF);
     const gatewayTenants = JSON.parse(synth.named(resources, T.configMap, 'runtime-gateway-config').inputs.data['tenants.json']) as Array<Record<string, string>>;
-    expect(gatewayTenants.every((t) => t.bucket === undefined && t.dataset === undefined)).toBe(true);
-    expect(gatewayTenants.every((t) => t.serviceAccount === outputs.tenants[t.id!].serviceAccounts.gateway && /-i@/.test(t.serviceAccount!))).toBe(true);
+    expect(gatewayTenants).toHaveLength(50);
+    for (const t of gatewayTenants) {
+      const o = outputs.tenants[t.id!];
+      expect(t).toEqual({ id: t.id, keyRef: o.key, serviceAccount: o.serviceAccounts.gateway, traceReader: o.traceReader, dataset: o.dataset });
+      expect(t.serviceAccount).toMatch(/-i@/);
+      expect(t.traceReader).toMatch(/-r@/);
+      // The gateway GSA may impersonate the reader (and its ingest identity), and nothing gives it the data identity.
+      expect(JSON.stringify(gatewayTenants)).not.toContain(o.serviceAccounts.worker);
+    }
   });
 
   it('Workload Identity: each runtime ServiceAccount is annotated with its GSA, and each GSA trusts only that ServiceAccount', () => {

@@ -97,7 +97,7 @@ export interface GcpTenantArgs {
 /**
  * Everything one tenant owns on GCP, under one component whose name is the tenant id
  * (`claw:gcp:Tenant`; the offline planner and the guardrails group resources by it): its
- * three identities, its key (or BYOK bindings), its bucket (or BYOB reference), its dataset.
+ * four identities, its key (or BYOK bindings), its bucket (or BYOB reference), its dataset.
  */
 export class GcpTenant extends pulumi.ComponentResource {
   readonly tenantId: string;
@@ -116,7 +116,7 @@ export class GcpTenant extends pulumi.ComponentResource {
     this.tenantId = tenant.id;
     const child = { parent: this };
     this.identities = new TenantIdentities(name, { provider, project, install, tenantId: tenant.id, impersonators: args.impersonators }, child);
-    this.key = new TenantKey(`${name}-key`, { provider, tenant, keyRingId: args.tenantKeyRingId, identities: this.identities.emails }, child);
+    this.key = new TenantKey(`${name}-key`, { provider, tenant, keyRingId: args.tenantKeyRingId, identities: this.identities.emails, traceReader: this.identities.traceReaderEmail }, child);
     this.storage = new TenantBucket(`${name}-bucket`, {
       provider, project, region, tenant,
       bucketName: tenantBucketName(project, install, tenant.id),
@@ -129,6 +129,7 @@ export class GcpTenant extends pulumi.ComponentResource {
       datasetId: tenantDatasetId(install, tenant.id),
       keyRef: this.key.keyRef,
       dataIdentity: this.identities.emails.worker,
+      readerIdentity: this.identities.traceReaderEmail,
     }, child);
     this.registerOutputs({ keyRef: this.key.keyRef, bucket: this.storage.bucket, dataset: this.lake.datasetRef });
   }
@@ -145,6 +146,8 @@ export interface GcpTenantOutputs {
   /** `project:dataset` of the tenant's trace lake. */
   dataset: pulumi.Output<string>;
   serviceAccounts: Record<RuntimeComponentName, pulumi.Output<string>>;
+  /** The read-only identity the gateway impersonates to query this tenant's dataset (the runs pages). */
+  traceReader: pulumi.Output<string>;
   /** BYOB: the binding the customer grants on their bucket. */
   requiredBindings?: RequiredBinding[];
 }
@@ -277,6 +280,7 @@ export function gcpStack(config: ClawConfig): GcpStackOutputs {
         prefix: t.storage.prefix,
         dataset: t.lake.datasetRef,
         serviceAccounts: t.identities.emails,
+        traceReader: t.identities.traceReaderEmail,
       })),
       serviceAccountAnnotations: {
         worker: { [WORKLOAD_IDENTITY_ANNOTATION]: identities.emails.worker },
@@ -314,6 +318,7 @@ export function gcpStack(config: ClawConfig): GcpStackOutputs {
           managedBucket: t.storage.managed,
           dataset: t.lake.datasetRef,
           serviceAccounts: t.identities.emails,
+          traceReader: t.identities.traceReaderEmail,
           ...(t.storage.requiredBindings.length ? { requiredBindings: t.storage.requiredBindings } : {}),
         },
       ]),

@@ -254,6 +254,15 @@ describe('aws: the synthesized Deployments start the processes', () => {
       expect(d.lakeWriter).toBeUndefined();
       expect(Object.values((d.tenantKeyring as { identities: Record<string, string | null> }).identities)).toEqual([null, null]);
     }
+    if (component === 'gateway') {
+      // The runs pages: every tenant's lake, read as its trace reader (not NOT_AVAILABLE, not the tenant role).
+      const glue = (id: string) => synth.ofType(resources, 'aws:glue/catalogDatabase:CatalogDatabase', id)[0]!.inputs.name;
+      expect(d.runReader).toEqual({
+        kind: 'aws',
+        region: 'eu-west-1',
+        tenants: Object.fromEntries(tenantIds.map((id) => [id, { database: glue(id), workgroup: outputs.tenants[id].workgroup, identity: outputs.tenants[id].traceReaderRoleArn }])),
+      });
+    }
     await adapters.lakeWriter?.close?.();
   });
 
@@ -364,6 +373,16 @@ describe('gcp: the synthesized Deployments start the processes', () => {
       }
     } else {
       expect(d.blobStore).toBeUndefined();
+    }
+    if (component === 'gateway') {
+      // The runs pages: every tenant's dataset, as its trace reader.
+      expect(d.runReader).toEqual({
+        kind: 'gcp',
+        tenants: Object.fromEntries(tenantIds.map((id) => {
+          const [projectId, datasetId] = (outputs.tenants[id].dataset as string).split(':');
+          return [id, { projectId, datasetId, identity: outputs.tenants[id].traceReader }];
+        })),
+      });
     }
     await adapters.lakeWriter?.close?.();
   });

@@ -46,7 +46,7 @@ describe('claw plan --offline on gcp', () => {
     expect(out).toMatch(/Resources by type\n\s+TYPE\s+COUNT/);
     expect(out).toMatch(/gcp:kms\/cryptoKey:CryptoKey\s+4\b/); // 3 platform keys + acme's
     expect(out).toMatch(/gcp:container\/nodePool:NodePool\s+2\b/);
-    expect(out).toMatch(/\n  acme \(18 resources\)/);
+    expect(out).toMatch(/\n  acme \(23 resources\)/);
     expect(out).toContain('acme-bucket (gcp:storage/bucket:Bucket)');
     expect(out).toMatch(/Guardrails: PASSED \(0 mandatory, 0 advisory violation\(s\)\)/);
   }, 60_000);

@@ -4,6 +4,9 @@
  * runtime roles get narrow, context-bound rights: the gateway may only *encrypt* for the
  * tenant (it signs incoming messages into Temporal payloads), the codec server may only
  * *decrypt payloads* of the tenant (the Temporal UI). Neither can read blobs or traces.
+ * The tenant's trace reader (the role the gateway assumes for the runs pages) may use the
+ * key through S3 only (the lake's objects, Athena's results) and decrypt trace content
+ * keys only (purpose 'trace'): never a blob's, secret's or payload's key.
  *
  * BYOK: no key of ours. The same rights are given as KMS grants on the customer's key
  * (an alias ARN is resolved to its key ARN first: grants need the key itself).
@@ -31,6 +34,10 @@ export const TENANT_KEY_ACTIONS = [
 ] as const;
 export const GATEWAY_KEY_ACTIONS = ['kms:Encrypt', 'kms:GenerateDataKey'] as const;
 export const CODEC_KEY_ACTIONS = ['kms:Decrypt'] as const;
+/** The trace reader: SSE-KMS of the lake objects and query results, through S3 only. */
+export const READER_S3_KEY_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'] as const;
+/** The trace reader: sealed trace content (its content keys are wrapped under purpose 'trace'). */
+export const READER_CONTENT_KEY_ACTIONS = ['kms:Decrypt'] as const;
 
 /**
  * Key administration without use: the account can manage the key and schedule its
@@ -64,6 +71,8 @@ export interface TenantKeyPolicyInput {
   tenantRoleArn: string;
   gatewayRoleArn: string;
   codecServerRoleArn: string;
+  /** The tenant's trace reader (components/aws/iam.ts traceReaderRole) and the region its S3 calls come through. */
+  traceReader?: { roleArn: string; region: string };
 }
 
 /** The key policy of one tenant's key. Pure, so tests and the guardrails can read it. */
@@ -102,8 +111,74 @@ export function tenantKeyPolicy(input: TenantKeyPolicyInput): PolicyDocument {
         Resource: '*',
         Condition: { StringEquals: { ...tenantContext, [`kms:EncryptionContext:${CONTEXT_PURPOSE}`]: 'payload' } },
       },
+      ...(input.traceReader ? traceReaderKeyStatements(input, input.traceReader) : []),
     ],
   };
+}
+
+function traceReaderKeyStatements(input: TenantKeyPolicyInput, reader: { roleArn: string; region: string }): PolicyStatement[] {
+  const principal = { AWS: reader.roleArn };
+  return [
+    {
+      Sid: 'TraceReaderThroughS3',
+      Effect: 'Allow',
+      Principal: principal,
+      Action: [...READER_S3_KEY_ACTIONS],
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:ViaService': `s3.${reader.region}.amazonaws.com`, 'kms:CallerAccount': input.accountId } },
+    },
+    {
+      Sid: 'TraceReaderContentKeysOnly',
+      Effect: 'Allow',
+      Principal: principal,
+      Action: [...READER_CONTENT_KEY_ACTIONS],
+      Resource: '*',
+      Condition: { StringEquals: { [kmsContextConditionKey('tenant')]: input.tenantId, [`kms:EncryptionContext:${CONTEXT_PURPOSE}`]: 'trace' } },
+    },
+    { Sid: 'TraceReaderKeyState', Effect: 'Allow', Principal: principal, Action: ['kms:DescribeKey'], Resource: '*' },
+  ];
+}
+
+/** KMS grant operations are the plain API names, without the 'kms:' prefix. */
+const grantOps = (actions: readonly string[]) => actions.map((a) => a.replace(/^kms:/, ''));
+
+function keyGrant(
+  name: string,
+  suffix: string,
+  args: { install: string; tenantId: string; keyArn: pulumi.Input<string>; grantee: pulumi.Input<string>; actions: readonly string[]; context?: pulumi.Input<Record<string, pulumi.Input<string>>> },
+  opts: pulumi.CustomResourceOptions,
+): aws.kms.Grant {
+  return new aws.kms.Grant(
+    `${name}-${suffix}`,
+    {
+      name: `claw-${args.install}-${args.tenantId}-${suffix}`,
+      keyId: args.keyArn,
+      granteePrincipal: args.grantee,
+      operations: grantOps(args.actions),
+      constraints: args.context ? [{ encryptionContextSubset: args.context }] : undefined,
+      retireOnDelete: true,
+    },
+    opts,
+  );
+}
+
+/**
+ * BYOK: the trace reader's rights on the customer's key as grants (a grant cannot condition
+ * on kms:ViaService, so the S3 one is bound to the bucket's encryption context instead: S3
+ * Bucket Keys, which the managed bucket enables and the runtime's uploads ask for, make
+ * that context the bucket ARN).
+ */
+export function traceReaderGrants(
+  name: string,
+  args: { install: string; tenantId: string; keyArn: pulumi.Input<string>; traceReaderRoleArn: pulumi.Input<string>; bucketArn: pulumi.Input<string> },
+  opts: pulumi.CustomResourceOptions,
+): aws.kms.Grant[] {
+  const common = { install: args.install, tenantId: args.tenantId, keyArn: args.keyArn, grantee: args.traceReaderRoleArn };
+  return [
+    keyGrant(name, 'grant-reader-s3', { ...common, actions: READER_S3_KEY_ACTIONS, context: pulumi.output(args.bucketArn).apply((arn) => ({ 'aws:s3:arn': arn })) }, opts),
+    keyGrant(name, 'grant-reader-traces', { ...common, actions: READER_CONTENT_KEY_ACTIONS, context: { [CONTEXT_TENANT]: args.tenantId, [CONTEXT_PURPOSE]: 'trace' } }, opts),
+    keyGrant(name, 'grant-reader-state', { ...common, actions: ['kms:DescribeKey'] }, opts),
+  ];
 }
 
 export interface TenantKeyArgs {
@@ -117,6 +192,8 @@ export interface TenantKeyArgs {
   tenantRoleArn: pulumi.Input<string>;
   gatewayRoleArn: pulumi.Input<string>;
   codecServerRoleArn: pulumi.Input<string>;
+  /** Managed keys: the tenant's trace reader, named in the key policy (BYOK: traceReaderGrants, once the bucket is known). */
+  traceReader?: { roleArn: pulumi.Input<string>; region: string };
   provider: aws.Provider;
 }
 
@@ -133,9 +210,14 @@ export class TenantKey extends pulumi.ComponentResource {
 
     if (args.key.type === 'managed') {
       const policy = pulumi
-        .all([args.partition, args.accountId, args.tenantRoleArn, args.gatewayRoleArn, args.codecServerRoleArn])
-        .apply(([partition, accountId, tenantRoleArn, gatewayRoleArn, codecServerRoleArn]) =>
-          JSON.stringify(tenantKeyPolicy({ tenantId: args.tenantId, partition, accountId, tenantRoleArn, gatewayRoleArn, codecServerRoleArn })),
+        .all([args.partition, args.accountId, args.tenantRoleArn, args.gatewayRoleArn, args.codecServerRoleArn, args.traceReader?.roleArn])
+        .apply(([partition, accountId, tenantRoleArn, gatewayRoleArn, codecServerRoleArn, readerRoleArn]) =>
+          JSON.stringify(
+            tenantKeyPolicy({
+              tenantId: args.tenantId, partition, accountId, tenantRoleArn, gatewayRoleArn, codecServerRoleArn,
+              ...(readerRoleArn && args.traceReader ? { traceReader: { roleArn: readerRoleArn, region: args.traceReader.region } } : {}),
+            }),
+          ),
         );
       const key = new aws.kms.Key(
         `${name}-key`,
@@ -160,24 +242,10 @@ export class TenantKey extends pulumi.ComponentResource {
     } else {
       const resolved = aws.kms.getKeyOutput({ keyId: args.key.ref }, child);
       this.keyArn = resolved.arn;
-      const grant = (suffix: string, grantee: pulumi.Input<string>, operations: readonly string[], context?: Record<string, string>) =>
-        new aws.kms.Grant(
-          `${name}-${suffix}`,
-          {
-            name: `claw-${args.install}-${args.tenantId}-${suffix}`,
-            keyId: this.keyArn,
-            granteePrincipal: grantee,
-            operations: [...operations],
-            constraints: context ? [{ encryptionContextSubset: context }] : undefined,
-            retireOnDelete: true,
-          },
-          child,
-        );
-      // Grant operations are the plain API names, without the 'kms:' prefix.
-      const ops = (actions: readonly string[]) => actions.map((a) => a.replace(/^kms:/, ''));
-      grant('grant-tenant', args.tenantRoleArn, ops(TENANT_KEY_ACTIONS));
-      grant('grant-gateway', args.gatewayRoleArn, ops(GATEWAY_KEY_ACTIONS), { [CONTEXT_TENANT]: args.tenantId });
-      grant('grant-codec', args.codecServerRoleArn, ops(CODEC_KEY_ACTIONS), { [CONTEXT_TENANT]: args.tenantId, [CONTEXT_PURPOSE]: 'payload' });
+      const common = { install: args.install, tenantId: args.tenantId, keyArn: this.keyArn };
+      keyGrant(name, 'grant-tenant', { ...common, grantee: args.tenantRoleArn, actions: TENANT_KEY_ACTIONS }, child);
+      keyGrant(name, 'grant-gateway', { ...common, grantee: args.gatewayRoleArn, actions: GATEWAY_KEY_ACTIONS, context: { [CONTEXT_TENANT]: args.tenantId } }, child);
+      keyGrant(name, 'grant-codec', { ...common, grantee: args.codecServerRoleArn, actions: CODEC_KEY_ACTIONS, context: { [CONTEXT_TENANT]: args.tenantId, [CONTEXT_PURPOSE]: 'payload' } }, child);
     }
     this.registerOutputs({ keyArn: this.keyArn });
   }

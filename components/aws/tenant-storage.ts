@@ -9,9 +9,26 @@ import * as pulumi from '@pulumi/pulumi';
 import type { Tenant } from '../../core/config/schema.js';
 import { physicalName, tenantTags } from '../../contracts/aws.js';
 import type { PolicyDocument, PolicyStatement } from './tenant-key.js';
+import { awsLakeKeys } from '../../runtime/traces/schema.js';
 
 /** Object prefixes inside a tenant's bucket (or BYOB prefix). */
 export const PREFIXES = { blobs: 'blobs/', lake: 'lake/', athenaResults: 'athena-results/' } as const;
+
+/**
+ * The objects a tenant's trace reader may touch (IAM statements; a BYOB bucket policy adds
+ * the principal): the lake root read, the Athena result location read and written (Athena
+ * writes a query's results as its caller), listing only under those two; not the blobs.
+ */
+export function traceReaderObjectStatements(bucketArn: string, prefix: string): PolicyStatement[] {
+  const lakeRoot = awsLakeKeys(prefix).root;
+  const results = `${prefix}${PREFIXES.athenaResults}`;
+  return [
+    { Sid: 'LakeObjectsRead', Effect: 'Allow', Action: ['s3:GetObject'], Resource: `${bucketArn}/${lakeRoot}*` },
+    { Sid: 'QueryResults', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'], Resource: `${bucketArn}/${results}*` },
+    { Sid: 'LakeList', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: bucketArn, Condition: { StringLike: { 's3:prefix': [`${lakeRoot}*`, `${results}*`] } } },
+    { Sid: 'BucketLocation', Effect: 'Allow', Action: ['s3:GetBucketLocation'], Resource: bucketArn },
+  ];
+}
 
 export interface BucketPolicyInput {
   bucketArn: string;
@@ -19,6 +36,8 @@ export interface BucketPolicyInput {
   prefix: string;
   keyArn: string;
   tenantRoleArn: string;
+  /** The tenant's trace reader (the gateway's runs pages): read-only, the lake and Athena's results only. */
+  traceReaderRoleArn?: string;
 }
 
 /** Statements every tenant bucket carries: TLS only; objects only under the tenant's key. */
@@ -71,6 +90,9 @@ export function byobBucketPolicy(input: BucketPolicyInput): PolicyDocument {
         Resource: input.bucketArn,
         ...(input.prefix ? { Condition: { StringLike: { 's3:prefix': [`${input.prefix}*`] } } } : {}),
       },
+      ...(input.traceReaderRoleArn
+        ? traceReaderObjectStatements(input.bucketArn, input.prefix).map((s) => ({ ...s, Sid: `ClawTraceReader${s.Sid}`, Principal: { AWS: input.traceReaderRoleArn! } }))
+        : []),
       ...tenantBucketGuards(input),
     ],
   };
@@ -82,6 +104,8 @@ export interface TenantStorageArgs {
   bucket: Tenant['bucket'];
   keyArn: pulumi.Input<string>;
   tenantRoleArn: pulumi.Input<string>;
+  /** BYOB: named in the bucket policy the customer applies. */
+  traceReaderRoleArn?: pulumi.Input<string>;
   accountId: pulumi.Input<string>;
   region: string;
   provider: aws.Provider;
@@ -107,9 +131,9 @@ export class TenantStorage extends pulumi.ComponentResource {
       this.bucketName = pulumi.output(args.bucket.name);
       this.bucketArn = pulumi.output(`arn:aws:s3:::${args.bucket.name}`);
       this.requiredBucketPolicy = pulumi
-        .all([this.bucketArn, args.keyArn, args.tenantRoleArn])
-        .apply(([bucketArn, keyArn, tenantRoleArn]) =>
-          JSON.stringify(byobBucketPolicy({ bucketArn, prefix: this.prefix, keyArn, tenantRoleArn }), null, 2),
+        .all([this.bucketArn, args.keyArn, args.tenantRoleArn, args.traceReaderRoleArn])
+        .apply(([bucketArn, keyArn, tenantRoleArn, traceReaderRoleArn]) =>
+          JSON.stringify(byobBucketPolicy({ bucketArn, prefix: this.prefix, keyArn, tenantRoleArn, ...(traceReaderRoleArn ? { traceReaderRoleArn } : {}) }), null, 2),
         );
       this.registerOutputs({ bucketName: this.bucketName, requiredBucketPolicy: this.requiredBucketPolicy });
       return;

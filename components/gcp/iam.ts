@@ -7,6 +7,8 @@
  *   data   (worker impersonates)        key: encrypt+decrypt, bucket objects, dataset
  *   ingest (gateway impersonates)       key: encrypt only: the gateway cannot read tenant data
  *   decode (codec-server impersonates)  key: decrypt only
+ *   traces (gateway impersonates)       dataset: read (dataViewer), BigQuery jobs, key: decrypt
+ *                                       (the runs pages: read-only, this tenant's dataset only)
  *
  * A bug in one tenant's code path therefore cannot use another tenant's key: the
  * credentials it holds are not allowed to.
@@ -75,17 +77,17 @@ export interface TenantIdentitiesArgs {
   impersonators: Record<RuntimeComponentName, pulumi.Input<string>>;
 }
 
-/** A tenant's three identities and who may impersonate each (one component each). */
+/** A tenant's four identities and who may impersonate each (one component each; the gateway two). */
 export class TenantIdentities extends pulumi.ComponentResource {
   readonly emails: Record<RuntimeComponentName, pulumi.Output<string>>;
+  /** The trace reader: the gateway impersonates it to query this tenant's dataset, read-only. */
+  readonly traceReaderEmail: pulumi.Output<string>;
 
   constructor(name: string, args: TenantIdentitiesArgs, opts?: pulumi.ComponentResourceOptions) {
     super('claw:gcp:TenantIdentities', name, {}, opts);
     if (!args?.provider) throw new pulumi.InputPropertyError({ propertyPath: 'provider', reason: 'a gcp provider is required' });
     const child = { parent: this, provider: args.provider };
-    const emails = {} as Record<RuntimeComponentName, pulumi.Output<string>>;
-    for (const component of ['worker', 'gateway', 'codecServer'] as const) {
-      const role = TENANT_ROLE_OF[component];
+    const identity = (role: TenantRole, impersonator: pulumi.Input<string>) => {
       const account = new gcp.serviceaccount.Account(`${name}-${role}`, {
         accountId: tenantServiceAccountId(args.install, args.tenantId, role),
         displayName: `claw tenant ${args.tenantId} ${role}`,
@@ -95,17 +97,22 @@ export class TenantIdentities extends pulumi.ComponentResource {
       new gcp.serviceaccount.IAMMember(`${name}-${role}-impersonate`, {
         serviceAccountId: account.name,
         role: 'roles/iam.serviceAccountTokenCreator',
-        member: pulumi.interpolate`serviceAccount:${args.impersonators[component]}`,
+        member: pulumi.interpolate`serviceAccount:${impersonator}`,
       }, child);
-      emails[component] = account.email;
-    }
+      return account.email;
+    };
+    const emails = {} as Record<RuntimeComponentName, pulumi.Output<string>>;
+    for (const component of ['worker', 'gateway', 'codecServer'] as const) emails[component] = identity(TENANT_ROLE_OF[component], args.impersonators[component]);
+    this.traceReaderEmail = identity('traces', args.impersonators.gateway);
     // Trace queries run as BigQuery jobs billed to the project; data access stays per dataset.
-    new gcp.projects.IAMMember(`${name}-bq-jobs`, {
+    const jobUser = (suffix: string, email: pulumi.Output<string>) => new gcp.projects.IAMMember(`${name}-${suffix}`, {
       project: args.project,
       role: 'roles/bigquery.jobUser',
-      member: pulumi.interpolate`serviceAccount:${emails.worker}`,
+      member: pulumi.interpolate`serviceAccount:${email}`,
     }, child);
+    jobUser('bq-jobs', emails.worker);
+    jobUser('traces-bq-jobs', this.traceReaderEmail);
     this.emails = emails;
-    this.registerOutputs({ emails });
+    this.registerOutputs({ emails, traceReaderEmail: this.traceReaderEmail });
   }
 }

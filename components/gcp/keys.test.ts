@@ -26,6 +26,13 @@ describe('TenantKey', () => {
     ]);
   });
 
+  it("grants the tenant's trace reader decrypt only, on this tenant's key only", async () => {
+    new TenantKey('acme-key', { provider: provider(), tenant: { id: 'acme', key: { type: 'managed' } }, keyRingId: ring, identities, traceReader: 'acme-r@p.iam.gserviceaccount.com' });
+    await settle(recorder);
+    const reader = recorder.ofType('gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember').filter((b) => b.inputs.member === 'serviceAccount:acme-r@p.iam.gserviceaccount.com');
+    expect(reader.map((b) => [b.name, b.inputs.cryptoKeyId, b.inputs.role])).toEqual([['acme-key-trace-reader', `${ring}/cryptoKeys/tenant-acme`, 'roles/cloudkms.cryptoKeyDecrypter']]);
+  });
+
   it('BYOK: creates no key and puts the same bindings on the customer key', async () => {
     const ref = 'projects/globex-sec/locations/europe-west1/keyRings/kr/cryptoKeys/claw';
     const key = new TenantKey('globex-key', { provider: provider(), tenant: { id: 'globex', key: { type: 'byok', ref } }, keyRingId: ring, identities });

@@ -14,6 +14,9 @@ import { tenantKeyName, tenantLabels } from '../../contracts/gcp.js';
 export const ROTATION_PERIOD = `${90 * 24 * 3600}s`;
 
 /** What each tenant identity may do with the tenant key: the gateway may only encrypt. */
+/** The trace reader: decrypt only (the content keys of sealed trace content, when the runs pages ask to decrypt). */
+export const TRACE_READER_KEY_ROLE = 'roles/cloudkms.cryptoKeyDecrypter';
+
 export const KEY_ROLE_OF: Record<RuntimeComponentName, string> = {
   worker: 'roles/cloudkms.cryptoKeyEncrypterDecrypter',
   gateway: 'roles/cloudkms.cryptoKeyEncrypter',
@@ -75,6 +78,8 @@ export interface TenantKeyArgs {
   keyRingId: pulumi.Input<string>;
   /** The tenant's identities; only these get roles on the key. */
   identities: Record<RuntimeComponentName, pulumi.Input<string>>;
+  /** The tenant's trace reader (components/gcp/iam.ts): decrypt only. */
+  traceReader?: pulumi.Input<string>;
   protectionLevel?: 'SOFTWARE' | 'HSM';
 }
 
@@ -109,6 +114,13 @@ export class TenantKey extends pulumi.ComponentResource {
         cryptoKeyId: this.keyRef,
         role: KEY_ROLE_OF[component],
         member: pulumi.interpolate`serviceAccount:${args.identities[component]}`,
+      }, child);
+    }
+    if (args.traceReader !== undefined) {
+      new gcp.kms.CryptoKeyIAMMember(`${name}-trace-reader`, {
+        cryptoKeyId: this.keyRef,
+        role: TRACE_READER_KEY_ROLE,
+        member: pulumi.interpolate`serviceAccount:${args.traceReader}`,
       }, child);
     }
     this.registerOutputs({ keyRef: this.keyRef });

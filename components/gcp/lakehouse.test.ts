@@ -64,6 +64,18 @@ describe('TenantDataset', () => {
     }
   });
 
+  it("lets the tenant's trace reader read this dataset (dataViewer), and write nothing", async () => {
+    new TenantDataset('acme-lake', { provider: provider(), ...base, readerIdentity: 'acme-r@p.iam.gserviceaccount.com' });
+    await settle(recorder);
+    const members = recorder.ofType('gcp:bigquery/datasetIamMember:DatasetIamMember').map((m) => [m.inputs.datasetId, m.inputs.role, m.inputs.member]);
+    expect(members).toEqual([
+      ['claw_claw_acme', 'roles/bigquery.dataEditor', 'serviceAccount:acme-d@p.iam.gserviceaccount.com'],
+      ['claw_claw_acme', 'roles/bigquery.dataViewer', 'serviceAccount:acme-r@p.iam.gserviceaccount.com'],
+    ]);
+    // Nothing at the project level: its jobs.query right (bigquery.jobUser) comes from TenantIdentities.
+    expect(recorder.ofType('gcp:projects/iAMMember:IAMMember')).toEqual([]);
+  });
+
   it('rejects a dataset id BigQuery would refuse', () => {
     expect(() => new TenantDataset('x', { provider: provider(), ...base, datasetId: 'claw-acme' })).toThrow(pulumi.InputPropertyError);
   });

@@ -1,8 +1,9 @@
 /**
  * A tenant's trace lake: a BigQuery dataset whose tables are encrypted by default with
  * the tenant's key (the BigQuery service agent is granted on that key first), the
- * `traces` table (partitioned by day, clustered by agent and run), and write access for
- * the tenant's data identity only.
+ * `traces` table (partitioned by day, clustered by agent and run), write access for the
+ * tenant's data identity only, and read access (dataViewer, this dataset only) for its
+ * trace reader, the identity the gateway queries runs as.
  *
  * The table is the one runtime/traces/gcp-lake.ts loads into and checks (it refuses a
  * table whose columns or partitioning differ): schema, partitioning, clustering and
@@ -21,6 +22,8 @@ export interface TenantDatasetArgs {
   datasetId: string;
   keyRef: pulumi.Input<string>;
   dataIdentity: pulumi.Input<string>;
+  /** The tenant's trace reader: reads the dataset, writes nothing. */
+  readerIdentity?: pulumi.Input<string>;
 }
 
 export class TenantDataset extends pulumi.ComponentResource {
@@ -56,6 +59,14 @@ export class TenantDataset extends pulumi.ComponentResource {
       role: 'roles/bigquery.dataEditor',
       member: pulumi.interpolate`serviceAccount:${args.dataIdentity}`,
     }, child);
+    if (args.readerIdentity !== undefined) {
+      new gcp.bigquery.DatasetIamMember(`${name}-traces-reader`, {
+        datasetId: dataset.datasetId,
+        project: args.project,
+        role: 'roles/bigquery.dataViewer',
+        member: pulumi.interpolate`serviceAccount:${args.readerIdentity}`,
+      }, child);
+    }
     new gcp.bigquery.Table(`${name}-traces`, {
       datasetId: dataset.datasetId,
       project: args.project,

@@ -23,7 +23,7 @@ const config = parseConfig([
   '',
 ].join('\n'), '/tmp/claw.yaml');
 const tenants = [
-  { id: 'acme', keyRef: 'projects/p/locations/l/keyRings/r/cryptoKeys/acme', bucket: 'claw-acme', dataset: 'p:claw_acme',
+  { id: 'acme', keyRef: 'projects/p/locations/l/keyRings/r/cryptoKeys/acme', bucket: 'claw-acme', dataset: 'p:claw_acme', traceReader: 'acme-traces@p.iam.gserviceaccount.com',
     serviceAccounts: { worker: 'acme-data@p.iam.gserviceaccount.com', gateway: 'acme-ingest@p.iam.gserviceaccount.com', codecServer: 'acme-decode@p.iam.gserviceaccount.com' } },
   { id: 'globex', keyRef: 'projects/cust/locations/l/keyRings/r/cryptoKeys/theirs', bucket: 'globex-own-bucket', prefix: 'claw/' },
 ];
@@ -112,13 +112,16 @@ describe('Runtime', () => {
     }
   });
 
-  it('gives the gateway and codec-server keys and their own identities but no buckets or datasets', async () => {
+  it("gives the gateway each tenant's lake and trace reader (never the worker's identity), the codec-server keys and its own identities only", async () => {
     new Runtime('rt', baseArgs());
     await settle(recorder);
+    // gcp: the dataset and the reader; no bucket (the BigQuery lake does not live in it).
     expect(configOf('gateway')).toEqual([
-      { id: 'acme', keyRef: tenants[0]!.keyRef, serviceAccount: 'acme-ingest@p.iam.gserviceaccount.com' },
+      { id: 'acme', keyRef: tenants[0]!.keyRef, serviceAccount: 'acme-ingest@p.iam.gserviceaccount.com', traceReader: 'acme-traces@p.iam.gserviceaccount.com', dataset: 'p:claw_acme' },
       { id: 'globex', keyRef: tenants[1]!.keyRef },
     ]);
+    expect(JSON.stringify(configOf('worker'))).not.toContain('acme-traces');
+    expect(JSON.stringify(configOf('codec-server'))).not.toContain('acme-traces');
     expect(configOf('codec-server')[0]).toEqual({ id: 'acme', keyRef: tenants[0]!.keyRef, serviceAccount: 'acme-decode@p.iam.gserviceaccount.com' });
     const codecEnv = envOf(recorder.get('kubernetes:apps/v1:Deployment', 'rt-codec-server'));
     expect(codecEnv.OPENBAO_ADDR).toBeUndefined();
@@ -126,6 +129,20 @@ describe('Runtime', () => {
     expect(codecEnv.CLAW_DB_PASSWORD).toBeUndefined();
     expect(codecEnv.TEMPORAL_ADDRESS).toBeUndefined();
     expect(recorder.get('kubernetes:apps/v1:Deployment', 'rt-codec-server').inputs.spec.template.spec.automountServiceAccountToken).toBe(false);
+  });
+
+  it("aws: the gateway's tenants.json names the lake (bucket, prefix, database, workgroup) and the trace reader, never the worker's tenant role", async () => {
+    const { tenantsFor } = await import('./runtime.js');
+    const aws = [{
+      id: 'acme', keyRef: 'arn:aws:kms:eu-west-1:111122223333:key/k', bucket: 'acme-own', prefix: 'claw/',
+      roleArn: 'arn:aws:iam::111122223333:role/claw/prod/tenants/claw-prod-t-acme',
+      traceReader: 'arn:aws:iam::111122223333:role/claw/prod/trace-readers/claw-prod-r-acme',
+      database: 'claw_prod_acme', workgroup: 'claw-prod-acme',
+    }];
+    const lake = { bucket: 'acme-own', prefix: 'claw/', database: 'claw_prod_acme', workgroup: 'claw-prod-acme' };
+    expect(await resolve(tenantsFor('gateway', aws))).toEqual([{ id: 'acme', keyRef: aws[0]!.keyRef, traceReader: aws[0]!.traceReader, ...lake }]);
+    expect(await resolve(tenantsFor('worker', aws))).toEqual([{ id: 'acme', keyRef: aws[0]!.keyRef, roleArn: aws[0]!.roleArn, ...lake }]);
+    expect(await resolve(tenantsFor('codecServer', aws))).toEqual([{ id: 'acme', keyRef: aws[0]!.keyRef }]);
   });
 
   it('scales each component with an HPA and protects it with a PDB; services only for gateway and codec-server', async () => {

@@ -4,9 +4,10 @@
  * ServiceAccount (cloud identity via annotations the caller supplies), config wiring
  * every endpoint, an HPA, a PDB and (gateway, codec-server) a Service.
  *
- * Least privilege shows in the config too: only the worker's config names tenants'
- * buckets and datasets; the gateway and codec-server learn each tenant's key and the
- * identity they may use for it, nothing else.
+ * Least privilege shows in the config too: the worker's config names tenants' buckets,
+ * datasets, lakes and tenant roles; the gateway's names each tenant's lake and its
+ * read-only trace reader (the runs pages), never the worker's tenant role; the
+ * codec-server learns each tenant's key and the identity it may use for it, nothing else.
  *
  * What the pods get is contracts/wiring.ts's contract, which the processes read
  * (runtime/process-config.ts, runtime/targets): a ConfigMap per component mounted
@@ -46,6 +47,8 @@ export interface TenantWiring {
   dataset?: pulumi.Input<string>;
   /** AWS: the tenant role the worker assumes for this tenant. */
   roleArn?: pulumi.Input<string>;
+  /** The tenant's read-only trace reader the gateway uses for runs (AWS: role ARN; GCP: service account). */
+  traceReader?: pulumi.Input<string>;
   /** AWS: the tenant's Glue database and Athena workgroup (components/aws/lakehouse.ts names them). */
   database?: pulumi.Input<string>;
   workgroup?: pulumi.Input<string>;
@@ -135,8 +138,9 @@ export function validateRuntimeArgs(args: RuntimeArgs): void {
 }
 
 /**
- * One component's tenants.json (contracts/wiring.ts TenantsFileSchema): only the worker sees
- * buckets, datasets, lake names and tenant roles.
+ * One component's tenants.json (contracts/wiring.ts TenantsFileSchema). The worker: buckets,
+ * datasets, lake names and tenant roles. The gateway: the lake names (it reads runs) and the
+ * tenant's trace reader, never the worker's tenant role. The codec-server: keys and identities.
  */
 export function tenantsFor(component: RuntimeComponentName, tenants: TenantWiring[]): pulumi.Output<TenantWiringEntry[]> {
   return pulumi.output(tenants.map((t) => {
@@ -145,13 +149,15 @@ export function tenantsFor(component: RuntimeComponentName, tenants: TenantWirin
       id: t.id,
       keyRef: t.keyRef,
       ...(t.roleArn !== undefined && component === 'worker' ? { roleArn: t.roleArn } : {}),
+      ...(t.traceReader !== undefined && component === 'gateway' ? { traceReader: t.traceReader } : {}),
       ...(identity !== undefined ? { serviceAccount: identity } : {}),
     };
-    if (component !== 'worker') return base;
+    if (component === 'codecServer') return base;
+    // The gateway needs the bucket only where the lake lives in it (Athena: aws), not on gcp (BigQuery).
+    const bucket = component === 'worker' || t.workgroup !== undefined;
     return {
       ...base,
-      bucket: t.bucket,
-      ...(t.prefix ? { prefix: t.prefix } : {}),
+      ...(bucket ? { bucket: t.bucket, ...(t.prefix ? { prefix: t.prefix } : {}) } : {}),
       ...(t.dataset !== undefined ? { dataset: t.dataset } : {}),
       ...(t.database !== undefined ? { database: t.database } : {}),
       ...(t.workgroup !== undefined ? { workgroup: t.workgroup } : {}),

@@ -2,11 +2,13 @@
  * The aws target's ports. Keys are never created here (`createKeys: false`): the stack
  * creates them (invariant 6). The worker assumes each tenant's role (only that role is
  * granted the tenant's key, bucket and lake); the gateway and codec-server use their own
- * identity, whose key grants are bound to the tenant's encryption context.
+ * identity, whose key grants are bound to the tenant's encryption context, except for the
+ * gateway's runs, which assume the tenant's read-only trace reader.
  *   keys      AWS KMS, the tenant's keyRef
  *   blobs     S3 bucket/prefix, SSE-KMS under the tenant's key
  *   lake      S3 + Glue Iceberg + Athena
- *   runs      the gateway's: Athena in the tenant's workgroup (its own identity), when its
+ *   runs      the gateway's: Athena in the tenant's workgroup as the tenant's trace reader
+ *             (tenants.json `traceReader`: read-only, its lake and key only), when its
  *             tenants.json names the tenant's lake
  *   sandbox   program tools as pods in the gVisor pool (cloudSandbox)
  */
@@ -22,15 +24,14 @@ export async function awsPorts(w: RuntimeWiring): Promise<BuiltPorts> {
   const keys = keysOf(w.tenants);
   // Only the worker's wiring names tenant roles; the gateway and codec-server use their own (key grants bound to the tenant).
   const roleOf = (t: TenantWiringEntry) => (w.component === 'worker' ? t.roleArn : undefined);
-  const credentialsFor = (roleArn: string | undefined) => (roleArn ? tenantRoleCredentials(roleArn, region, `claw-${w.component}`) : undefined);
+  const credentialsFor = (roleArn: string | undefined, session = `claw-${w.component}`) => (roleArn ? tenantRoleCredentials(roleArn, region, session) : undefined);
   const { AwsKmsBackend } = await import('../crypto/aws-kms.js');
-  const keyrings = await routeByIdentity(w.tenants, roleOf, (roleArn) => {
-    const credentials = credentialsFor(roleArn);
-    return new EnvelopeKeyring(
+  const keyringAs = (credentials: ReturnType<typeof credentialsFor>) =>
+    new EnvelopeKeyring(
       new AwsKmsBackend({ region, keys, createKeys: false, ...(w.install ? { install: w.install } : {}), ...(credentials ? { credentials } : {}) }),
       DEFAULT_CACHE,
     );
-  });
+  const keyrings = await routeByIdentity(w.tenants, roleOf, (roleArn) => keyringAs(credentialsFor(roleArn)));
   const tenantKeyring = new RoutedTenantKeyring(new TenantRouter('aws', keyrings));
   const identities = Object.fromEntries(w.tenants.map((t) => [t.id, roleOf(t) ?? null]));
   const summary: BuiltPorts['summary'] = { tenantKeyring: { kind: 'aws-kms', region, createKeys: false, ...(w.install ? { install: w.install } : {}), keys, identities } };
@@ -44,16 +45,20 @@ export async function awsPorts(w: RuntimeWiring): Promise<BuiltPorts> {
     import('../traces/aws-lake.js'), import('@aws-sdk/client-s3'), import('@aws-sdk/client-athena'), import('@aws-sdk/client-glue'),
   ]);
   // Every client under the identity: the lake's Glue checks too, not only S3 and Athena.
-  const lakeFor = (roleArn: string | undefined) => {
-    const credentials = credentialsFor(roleArn);
+  const lakeFor = (roleArn: string | undefined, credentials = credentialsFor(roleArn)) => {
     const common = { region, ...(credentials ? { credentials } : {}) };
     return new AwsLake({ region, tenant: lakeOf, s3: new S3Client(common), athena: new AthenaClient(common), glue: new GlueClient(common) });
   };
   if (w.component === 'gateway') {
-    // The admin API's runs: Athena in each tenant's workgroup, under the gateway's own identity.
+    // The admin API's runs: Athena in each tenant's workgroup as its trace reader (read-only;
+    // its key only through S3 and for trace content keys). Without one, the gateway's own
+    // identity, which the stack grants no lake.
     const { LakeRunReader } = await import('../traces/lake-runs.js');
-    const readers = await routeByIdentity(w.tenants, roleOf, (roleArn) => new LakeRunReader(lakeFor(roleArn), tenantKeyring));
-    const lakes = w.tenants.filter((t) => t.bucket && t.database && t.workgroup).map((t) => [t.id, { database: t.database!, workgroup: t.workgroup! }]);
+    const readers = await routeByIdentity(w.tenants, (t) => t.traceReader, (roleArn) => {
+      const credentials = credentialsFor(roleArn, 'claw-gateway-runs');
+      return new LakeRunReader(lakeFor(roleArn, credentials), roleArn ? keyringAs(credentials) : tenantKeyring);
+    });
+    const lakes = w.tenants.filter((t) => t.bucket && t.database && t.workgroup).map((t) => [t.id, { database: t.database!, workgroup: t.workgroup!, identity: t.traceReader ?? null }]);
     return { tenantKeyring, runReader: new RoutedRunReader(new TenantRouter('aws', readers)), summary: { ...summary, runReader: { kind: 'aws', region, tenants: Object.fromEntries(lakes) } } };
   }
 

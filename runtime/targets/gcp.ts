@@ -5,8 +5,9 @@
  *   keys      Cloud KMS, the tenant's keyRef
  *   blobs     GCS bucket/prefix, CMEK under the tenant's key
  *   lake      BigQuery dataset
- *   runs      the gateway's: BigQuery jobs.query in the tenant's dataset (as the tenant
- *             identity it impersonates), when its tenants.json names the dataset
+ *   runs      the gateway's: BigQuery jobs.query in the tenant's dataset as the tenant's
+ *             trace reader it impersonates (tenants.json `traceReader`: dataViewer on that
+ *             dataset, decrypt on its key), when its tenants.json names the dataset
  *   sandbox   program tools as pods in the gVisor pool (cloudSandbox)
  */
 import { DEFAULT_CACHE, EnvelopeKeyring } from '../crypto/envelope.js';
@@ -29,11 +30,12 @@ export async function gcpPorts(w: RuntimeWiring): Promise<BuiltPorts> {
   const own = gceMetadataToken();
   const identityOf = (t: TenantWiringEntry) => t.serviceAccount;
   const tokenFor = (serviceAccount: string | undefined) => (serviceAccount ? impersonatedToken(serviceAccount, own) : own);
-  const keyrings = await routeByIdentity(w.tenants, identityOf, (serviceAccount) => {
+  const keyringAs = (of: (t: TenantWiringEntry) => string | undefined) => (serviceAccount: string | undefined) => {
     // The managed key ring only names keys of tenants outside `keys`, which the router refuses anyway.
-    const first = w.tenants.find((t) => identityOf(t) === serviceAccount)!;
+    const first = w.tenants.find((t) => of(t) === serviceAccount)!;
     return new EnvelopeKeyring(new GcpKmsBackend({ ...cryptoKeyParts(first.keyRef), keys, createKeys: false, token: tokenFor(serviceAccount) }), DEFAULT_CACHE);
-  });
+  };
+  const keyrings = await routeByIdentity(w.tenants, identityOf, keyringAs(identityOf));
   const tenantKeyring = new RoutedTenantKeyring(new TenantRouter('gcp', keyrings));
   const identities = Object.fromEntries(w.tenants.map((t) => [t.id, t.serviceAccount ?? null]));
   const summary: BuiltPorts['summary'] = { tenantKeyring: { kind: 'gcp-kms', createKeys: false, keys, identities } };
@@ -47,12 +49,18 @@ export async function gcpPorts(w: RuntimeWiring): Promise<BuiltPorts> {
   const { GcpLake } = await import('../traces/gcp-lake.js');
   const lakeFor = (serviceAccount: string | undefined) => new GcpLake({ tenant: lakeOf, accessToken: tokenFor(serviceAccount) });
   if (w.component === 'gateway') {
-    // The admin API's runs: BigQuery in each tenant's dataset, as the tenant identity the gateway impersonates.
+    // The admin API's runs: BigQuery in each tenant's dataset as its trace reader (read-only,
+    // decrypt on its key); without one, the gateway's ingest identity, which reads nothing.
     const { LakeRunReader } = await import('../traces/lake-runs.js');
-    const readers = await routeByIdentity(w.tenants, identityOf, (serviceAccount) => new LakeRunReader(lakeFor(serviceAccount), tenantKeyring));
+    const readerOf = (t: TenantWiringEntry) => t.traceReader ?? identityOf(t);
+    const readerKeyring = keyringAs(readerOf);
+    const readers = await routeByIdentity(w.tenants, readerOf, (serviceAccount) => {
+      const isReader = w.tenants.some((t) => t.traceReader !== undefined && t.traceReader === serviceAccount);
+      return new LakeRunReader(lakeFor(serviceAccount), isReader ? readerKeyring(serviceAccount) : tenantKeyring);
+    });
     const lakes = w.tenants.filter((t) => t.dataset).map((t) => {
       const { projectId, datasetId } = lakeOf(t.id);
-      return [t.id, { projectId, datasetId }];
+      return [t.id, { projectId, datasetId, identity: t.traceReader ?? null }];
     });
     return { tenantKeyring, runReader: new RoutedRunReader(new TenantRouter('gcp', readers)), summary: { ...summary, runReader: { kind: 'gcp', tenants: Object.fromEntries(lakes) } } };
   }

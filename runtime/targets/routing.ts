@@ -21,11 +21,12 @@ export function notWired(tenantId: string, target: Target): ClawError {
 
 /**
  * A tenant the process is wired for, but whose wiring names no trace lake: the gateway's
- * tenants.json carries lake coordinates only where the stack gives them to it.
+ * tenants.json carries lake coordinates where the stack gives them (with the tenant's trace
+ * reader, components/k8s/runtime.ts tenantsFor); an older stack's does not.
  */
 export function lakeNotWired(tenantId: string, target: Target): ClawError {
   return new ClawError('NOT_AVAILABLE', `this ${target} process's runtime wiring (CLAW_TENANTS_FILE) names no trace lake for tenant '${tenantId}'`, {
-    hint: "the gateway reads a tenant's runs once its tenants.json names the tenant's lake (aws: bucket, prefix, database, workgroup; gcp: dataset) and its identity may query it",
+    hint: "the gateway reads a tenant's runs once its tenants.json names the tenant's lake (aws: bucket, prefix, database, workgroup; gcp: dataset) and its trace reader (traceReader); the stack writes both: run 'claw upgrade'",
     details: { tenantId },
   });
 }

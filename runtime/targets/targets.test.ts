@@ -7,7 +7,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../core/config/load.js';
 import { isClawError, type ClawError } from '../../core/errors.js';
 import { impersonatedToken, openTarget, RoutedBlobStore, RoutedLakeWriter, RoutedRunReader, RoutedTenantKeyring, resolveWiring, type TargetInputs } from './index.js';
@@ -30,6 +30,9 @@ const ACME_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1b4f2c8e-4d7a-4f0e-9c1a
 const GLOBEX_KEY = 'arn:aws:kms:eu-west-1:210987654321:key/9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
 const ACME_ROLE = 'arn:aws:iam::123456789012:role/claw-prod-acme';
 const GLOBEX_ROLE = 'arn:aws:iam::123456789012:role/claw-prod-globex';
+const ACME_READER = 'arn:aws:iam::123456789012:role/claw/prod/trace-readers/claw-prod-r-acme';
+const GLOBEX_READER = 'arn:aws:iam::123456789012:role/claw/prod/trace-readers/claw-prod-r-globex';
+const INITRODE_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/33333333-4444-5555-6666-777777777777';
 const TENANTS_FILE = '/etc/claw/tenants.json';
 const SANDBOX_IMAGE = `registry.example.com/claw/tools@sha256:${'a'.repeat(64)}`;
 
@@ -227,21 +230,57 @@ describe('aws target (CLAW_TARGET=aws + tenants.json from components/k8s/runtime
     expect(adapters.describe().tenantKeyring).toEqual({ kind: 'aws-kms', region: 'eu-west-1', createKeys: false, install: 'prod', keys: { acme: ACME_KEY, globex: GLOBEX_KEY }, identities: { acme: null, globex: null } });
   });
 
-  it("the gateway: runs from Athena under its own identity, for the tenants whose lake its tenants.json names", async () => {
-    const tenants = [{ id: 'acme', keyRef: ACME_KEY, bucket: 'claw-prod-acme', database: 'claw_prod_acme', workgroup: 'claw-prod-acme' }, { id: 'globex', keyRef: GLOBEX_KEY }];
+  it("the gateway: runs from Athena as each tenant's trace reader, for the tenants whose lake its tenants.json names; its ingest keyring stays its own", async () => {
+    const tenants = [
+      { id: 'acme', keyRef: ACME_KEY, traceReader: ACME_READER, bucket: 'claw-prod-acme', database: 'claw_prod_acme', workgroup: 'claw-prod-acme' },
+      { id: 'globex', keyRef: GLOBEX_KEY, traceReader: GLOBEX_READER, bucket: 'globex-own-bucket', prefix: 'claw/', database: 'claw_prod_globex', workgroup: 'claw-prod-globex' },
+      { id: 'initrode', keyRef: INITRODE_KEY },
+    ];
     const adapters = await openTarget(cloudInputs(AWS_YAML, 'aws', tenants, { component: 'gateway' }));
     expect(adapters.blobStore).toBeUndefined();
     expect(adapters.lakeWriter).toBeUndefined();
-    expect(adapters.describe().runReader).toEqual({ kind: 'aws', region: 'eu-west-1', tenants: { acme: { database: 'claw_prod_acme', workgroup: 'claw-prod-acme' } } });
+    expect(adapters.describe().runReader).toEqual({
+      kind: 'aws',
+      region: 'eu-west-1',
+      tenants: { acme: { database: 'claw_prod_acme', workgroup: 'claw-prod-acme', identity: ACME_READER }, globex: { database: 'claw_prod_globex', workgroup: 'claw-prod-globex', identity: GLOBEX_READER } },
+    });
     const reader = adapters.runReader as RoutedRunReader;
     expect(reader).toBeInstanceOf(RoutedRunReader);
     expect((reader.router.for('acme') as LakeRunReader).engine).toBeInstanceOf(AwsLake);
-    expect(reader.router.for('acme')).toBe(reader.router.for('globex')); // the gateway's own identity, no tenant role
-    expect(adapters.describe().tenantKeyring).toMatchObject({ identities: { acme: null, globex: null } });
+    // One reader per trace-reader role: two tenants never share the credentials their runs are read with.
+    expect(reader.router.for('acme')).not.toBe(reader.router.for('globex'));
+    // Sealed content opens with the reader's keyring (the reader role's KMS rights), not the gateway's encrypt-only one.
+    const keyring = adapters.tenantKeyring as RoutedTenantKeyring;
+    const readerKeyring = (r: unknown) => (r as { keyring: unknown }).keyring;
+    expect(readerKeyring(reader.router.for('acme'))).not.toBe(keyring.keyringOf('acme'));
+    expect(readerKeyring(reader.router.for('acme'))).not.toBe(readerKeyring(reader.router.for('globex')));
+    // The ingest keyring: the gateway's own identity for every tenant, whatever tenants.json names for runs.
+    expect(adapters.describe().tenantKeyring).toMatchObject({ identities: { acme: null, globex: null, initrode: null } });
+    expect(keyring.keyringOf('acme')).toBe(keyring.keyringOf('globex'));
     // Refused before any AWS call: a tenant whose lake is not named, a tenant not wired at all.
-    await expect(reader.list('globex', {})).rejects.toMatchObject({ code: 'NOT_AVAILABLE', message: expect.stringContaining("names no trace lake for tenant 'globex'") });
+    await expect(reader.list('initrode', {})).rejects.toMatchObject({ code: 'NOT_AVAILABLE', message: expect.stringContaining("names no trace lake for tenant 'initrode'") });
     await expect(reader.show('initech', 'r-1', false)).rejects.toMatchObject({ code: 'TENANT_NOT_WIRED' });
     expect((await openTarget(cloudInputs(AWS_YAML, 'aws', tenants, { component: 'codecServer' }))).runReader).toBeUndefined();
+  });
+
+  it('the gateway assumes the trace reader (session claw-gateway-runs) for queries and content keys, never the worker tenant role it may be given', async () => {
+    const tenants = [{ id: 'acme', keyRef: ACME_KEY, roleArn: ACME_ROLE, traceReader: ACME_READER, bucket: 'claw-prod-acme', database: 'claw_prod_acme', workgroup: 'claw-prod-acme' }];
+    const adapters = await openTarget(cloudInputs(AWS_YAML, 'aws', tenants, { component: 'gateway' }));
+    const { STSClient } = await import('@aws-sdk/client-sts');
+    const assumed: { RoleArn?: string; RoleSessionName?: string }[] = [];
+    const send = vi.spyOn(STSClient.prototype, 'send').mockImplementation(async (command: any) => {
+      assumed.push(command.input);
+      return { Credentials: { AccessKeyId: 'AKIA', SecretAccessKey: 's', SessionToken: 't', Expiration: new Date(Date.now() + 3_600_000) } };
+    });
+    try {
+      const lake = (adapters.runReader as RoutedRunReader).router.for('acme') as LakeRunReader;
+      const athena = (lake.engine as unknown as { athena: { config: { credentials: () => Promise<{ accessKeyId: string }> } } }).athena;
+      expect((await athena.config.credentials()).accessKeyId).toBe('AKIA');
+      expect(assumed).toEqual([expect.objectContaining({ RoleArn: ACME_READER, RoleSessionName: 'claw-gateway-runs' })]);
+      expect(adapters.describe().tenantKeyring).toMatchObject({ identities: { acme: null } });
+    } finally {
+      send.mockRestore();
+    }
   });
 
   it('a tenant missing from the wiring is refused by name, not served with a guessed key', async () => {
@@ -290,17 +329,22 @@ describe('gcp target', () => {
     expect(adapters.programSandbox?.sandbox).toBeInstanceOf(KubernetesSandbox);
   });
 
-  it('the gateway: runs from BigQuery, each tenant as its own identity, where its tenants.json names the dataset', async () => {
+  it("the gateway: runs from BigQuery, each tenant as its trace reader, where its tenants.json names the dataset; its ingest keyring stays the ingest identity", async () => {
+    const acmeReader = 'ct-acme-abc123-r@claw-prod-1.iam.gserviceaccount.com';
     const tenants = [
-      { id: 'acme', keyRef: GCP_ACME_KEY, dataset: 'claw-prod-1:claw_prod_acme', serviceAccount: 'ct-acme-abc123-i@claw-prod-1.iam.gserviceaccount.com' },
+      { id: 'acme', keyRef: GCP_ACME_KEY, dataset: 'claw-prod-1:claw_prod_acme', serviceAccount: 'ct-acme-abc123-i@claw-prod-1.iam.gserviceaccount.com', traceReader: acmeReader },
       { id: 'globex', keyRef: GCP_GLOBEX_KEY, serviceAccount: 'ct-globex-def456-i@claw-prod-1.iam.gserviceaccount.com' },
     ];
     const adapters = await openTarget(cloudInputs(GCP_YAML, 'gcp', tenants, { component: 'gateway' }));
     expect(adapters.blobStore).toBeUndefined();
-    expect(adapters.describe().runReader).toEqual({ kind: 'gcp', tenants: { acme: { projectId: 'claw-prod-1', datasetId: 'claw_prod_acme' } } });
+    expect(adapters.describe().runReader).toEqual({ kind: 'gcp', tenants: { acme: { projectId: 'claw-prod-1', datasetId: 'claw_prod_acme', identity: acmeReader } } });
+    expect(adapters.describe().tenantKeyring).toMatchObject({ identities: { acme: tenants[0]!.serviceAccount, globex: tenants[1]!.serviceAccount } });
     const reader = adapters.runReader as RoutedRunReader;
     expect((reader.router.for('acme') as LakeRunReader).engine).toBeInstanceOf(GcpLake);
-    expect(reader.router.for('acme')).not.toBe(reader.router.for('globex')); // each tenant's own (ingest) identity
+    expect(reader.router.for('acme')).not.toBe(reader.router.for('globex'));
+    // Content keys open under the reader's key binding (decrypt), not the ingest identity's (encrypt only).
+    const keyringOf = (r: unknown) => (r as { keyring: unknown }).keyring;
+    expect(keyringOf(reader.router.for('acme'))).not.toBe((adapters.tenantKeyring as RoutedTenantKeyring).keyringOf('acme'));
     await expect(reader.list('globex', {})).rejects.toMatchObject({ code: 'NOT_AVAILABLE' });
     await expect(reader.list('initech', {})).rejects.toMatchObject({ code: 'TENANT_NOT_WIRED' });
   });
@@ -476,6 +520,13 @@ describe('malformed wiring: one ClawError naming what to fix', () => {
       "tenant 'globex' has no database (its Glue database)",
       "tenant 'globex' has no workgroup (its Athena workgroup)",
     ]);
+  });
+
+  it('a traceReader that is not an identity of the target is named', async () => {
+    const aws = await clawError(() => openTarget(cloudInputs(AWS_YAML, 'aws', [{ id: 'acme', keyRef: ACME_KEY, traceReader: 'claw-prod-r-acme' }], { component: 'gateway' })));
+    expect(aws.message).toContain("tenant 'acme': traceReader is not an IAM role ARN");
+    const gcp = await clawError(() => openTarget(cloudInputs(GCP_YAML, 'gcp', [{ id: 'acme', keyRef: GCP_ACME_KEY, traceReader: ACME_READER }], { component: 'gateway' })));
+    expect(gcp.message).toContain("tenant 'acme': traceReader is not a service account email");
   });
 
   it('a field of the wrong type is named by the schema (contracts/wiring.ts)', async () => {

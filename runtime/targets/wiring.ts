@@ -135,6 +135,9 @@ export function resolveWiring(inputs: TargetInputs): RuntimeWiring {
     if (worker && !bucket) problems.push(`${where} has no bucket (the worker's blobs and lake)`);
     if (worker && target === 'gcp' && !dataset) problems.push(`${where} has no dataset (project:dataset of its trace lake)`);
     if (dataset && !GCP_DATASET.test(dataset)) problems.push(`${where}: dataset is not project:dataset`);
+    const traceReader = str('traceReader');
+    if (traceReader && target === 'aws' && !/^arn:aws[a-z-]*:iam::\d{12}:role\//.test(traceReader)) problems.push(`${where}: traceReader is not an IAM role ARN`);
+    if (traceReader && target === 'gcp' && !/^[^@\s]+@[^@\s]+\.iam\.gserviceaccount\.com$/.test(traceReader)) problems.push(`${where}: traceReader is not a service account email`);
     const prefix = str('prefix');
     if (prefix !== undefined && !/^[A-Za-z0-9._/-]*\/$/.test(prefix)) problems.push(`${where}: prefix must end with '/'`);
     tenants.push({
@@ -142,6 +145,7 @@ export function resolveWiring(inputs: TargetInputs): RuntimeWiring {
       keyRef: keyRef ?? '',
       ...(str('roleArn') ? { roleArn: str('roleArn') } : {}),
       ...(str('serviceAccount') ? { serviceAccount: str('serviceAccount') } : {}),
+      ...(traceReader ? { traceReader } : {}),
       ...(bucket ? { bucket } : {}),
       ...(prefix ? { prefix } : {}),
       ...(dataset ? { dataset } : {}),

@@ -120,3 +120,53 @@ describe('aws-eks-network-policy-enforced', () => {
     expect(await messages([eks('claw-prod'), cni('claw-other', '{"enableNetworkPolicy":"true"}')], rule)).toHaveLength(1);
   });
 });
+
+describe('aws-gateway-no-tenant-read: the gateway reads only through trace readers, which write nothing but results', () => {
+  const ACCOUNT = 'arn:aws:iam::111122223333:role';
+  const role = (name: string, path: string, trust: string, t?: string) =>
+    res('aws:iam/role:Role', name, {
+      name, path, arn: `${ACCOUNT}${path}${name}`,
+      assumeRolePolicy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: trust }, Action: ['sts:AssumeRole', 'sts:TagSession'] }] }),
+      ...(t ? { tags: tags(t) } : {}),
+    }, t);
+  const policy = (name: string, roleName: string, statements: object[]) =>
+    res('aws:iam/rolePolicy:RolePolicy', name, { role: roleName, policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }) });
+  const gateway = `${ACCOUNT}/claw/prod/runtime/claw-prod-gateway`;
+  const worker = `${ACCOUNT}/claw/prod/runtime/claw-prod-worker`;
+  const reader = `${ACCOUNT}/claw/prod/trace-readers/claw-prod-r-acme`;
+  const readerPolicy = [
+    { Sid: 'LakeObjectsRead', Effect: 'Allow', Action: ['s3:GetObject'], Resource: `arn:aws:s3:::${bucketOf('acme')}/traces/*` },
+    { Sid: 'QueryResults', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'], Resource: `arn:aws:s3:::${bucketOf('acme')}/athena-results/*` },
+    { Sid: 'LakeTables', Effect: 'Allow', Action: ['glue:GetTable'], Resource: ['arn:aws:glue:eu-west-1:111122223333:table/claw_prod_acme/traces'] },
+  ];
+  const wired = () => [
+    ...tenant('acme'),
+    role('claw-prod-gateway', '/claw/prod/runtime/', 'pods'),
+    role('claw-prod-worker', '/claw/prod/runtime/', 'pods'),
+    role('claw-prod-t-acme', '/claw/prod/tenants/', worker, 'acme'),
+    role('claw-prod-r-acme', '/claw/prod/trace-readers/', gateway, 'acme'),
+    policy('acme-trace-reader-policy', 'claw-prod-r-acme', readerPolicy),
+    policy('acme-gateway-assume-reader', 'claw-prod-gateway', [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: reader }]),
+  ];
+
+  it('passes the stack as it wires them', async () => {
+    expect(await messages(wired(), 'aws-gateway-no-tenant-read')).toEqual([]);
+  });
+
+  it('fails the gateway assuming a tenant role, a reader another role may assume, and a reader that writes', async () => {
+    const rs = [
+      ...swap(wired(), 'claw-prod-r-acme', (s) => ({ ...s, assumeRolePolicy: s.assumeRolePolicy.replace(gateway, worker) })),
+      policy('gw-tenant-role', 'claw-prod-gateway', [{ Effect: 'Allow', Action: ['sts:AssumeRole'], Resource: `${ACCOUNT}/claw/prod/tenants/claw-prod-t-acme` }]),
+      policy('reader-writes', 'claw-prod-r-acme', [
+        { Effect: 'Allow', Action: ['glue:UpdateTable'], Resource: 'arn:aws:glue:eu-west-1:111122223333:table/claw_prod_acme/traces' },
+        { Effect: 'Allow', Action: ['s3:PutObject'], Resource: `arn:aws:s3:::${bucketOf('acme')}/traces/*` },
+      ]),
+    ];
+    expect(await messages(rs, 'aws-gateway-no-tenant-read')).toEqual([
+      `claw-prod-r-acme: trace reader claw-prod-r-acme may be assumed by ${worker} (only the gateway)`,
+      `gw-tenant-role: the gateway role may sts:AssumeRole on ${ACCOUNT}/claw/prod/tenants/claw-prod-t-acme`,
+      'reader-writes: trace reader claw-prod-r-acme may glue:UpdateTable',
+      'reader-writes: trace reader claw-prod-r-acme may s3:PutObject',
+    ]);
+  });
+});

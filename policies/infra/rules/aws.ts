@@ -3,7 +3,8 @@
  * everything that stores tenant or platform data is encrypted with a customer-managed KMS
  * key; nothing is public; keys rotate; key policies name principals and actions exactly;
  * each tenant's storage, lake and queries use that tenant's key and no other; runtime
- * roles are least-privilege (the gateway cannot read tenant data).
+ * roles are least-privilege (the gateway reads tenant data only by assuming a tenant's
+ * trace reader, which only it may assume and which writes nothing but Athena results).
  */
 import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from '@pulumi/policy';
 import { bucketOfLocation, isWildcardAction, list, principals, statements, tenantOf, type GuardrailPolicy } from './common.js';
@@ -470,23 +471,47 @@ const everyBucketGuarded: StackValidationPolicy = {
   },
 };
 
-/** Actions that read tenant data; the gateway's identity must have none of them. */
+/** Actions that read tenant data; the gateway's identity must have none of them (save assuming a trace reader). */
 const TENANT_READ_ACTIONS = /^(s3:Get|s3:List|s3:\*|kms:Decrypt|kms:ReEncrypt|kms:\*|glue:Get|athena:|sts:AssumeRole|\*$)/i;
+/** What assuming a role takes; the gateway may do it on trace readers only. */
+const ASSUME_ACTIONS = ['sts:AssumeRole', 'sts:TagSession'];
+/** A trace reader writes nothing but its query results. */
+const READER_WRITES = /^(s3:(Put|Delete|Abort|Restore|Replicate)|glue:(Create|Update|Delete|Batch)|athena:(Create|Update|Delete|Stop)|kms:(Encrypt|ReEncrypt|CreateGrant)|iam:|sts:)/i;
 
 const gatewayCannotRead: StackValidationPolicy = {
   name: 'aws-gateway-no-tenant-read',
-  description: 'The gateway role has no policy that reads tenant data, and key policies let it only encrypt, bound to a tenant encryption context.',
+  description:
+    "The gateway role has no policy that reads tenant data save assuming tenants' trace readers (roles under /trace-readers/ that only the gateway may assume, which write nothing but Athena results), and key policies let it only encrypt, bound to a tenant encryption context.",
   enforcementLevel: 'mandatory',
   validateStack: (args, report) => {
     const ix = index(args.resources);
     const gatewayRoles = ix.byType(T.role).filter((r) => /(^|[-/])gateway$/.test(String(r.props.name ?? '')) && String(r.props.path ?? '').includes('/runtime/'));
     const gatewayNames = new Set(gatewayRoles.map((r) => r.props.name));
     const gatewayArns = new Set(gatewayRoles.map((r) => r.props.arn));
+    const readers = ix.byType(T.role).filter((r) => String(r.props.path ?? '').endsWith('/trace-readers/'));
+    const readerArns = new Set(readers.map((r) => r.props.arn));
+    const readerNames = new Set(readers.map((r) => r.props.name));
+    for (const r of readers) {
+      for (const s of statements(r.props.assumeRolePolicy) ?? []) {
+        const others = principals(s).filter((p) => !gatewayArns.has(p));
+        if (s.Effect === 'Allow' && others.length) report(`trace reader ${r.props.name} may be assumed by ${others.join(', ')} (only the gateway)`, r.urn);
+      }
+    }
     for (const rp of ix.byType(T.rolePolicy)) {
+      if (readerNames.has(rp.props.role)) {
+        for (const s of statements(rp.props.policy) ?? []) {
+          if (s.Effect !== 'Allow') continue;
+          const results = list(s.Resource).every((r) => /\/athena-results\/\*$/.test(r));
+          const writes = list(s.Action).filter((a) => READER_WRITES.test(a) && !(results && /^s3:(PutObject|AbortMultipartUpload)$/.test(a)));
+          if (writes.length) report(`trace reader ${rp.props.role} may ${writes.join(', ')}`, rp.urn);
+        }
+      }
       if (!gatewayNames.has(rp.props.role)) continue;
       for (const s of statements(rp.props.policy) ?? []) {
-        const reads = list(s.Action).filter((a) => TENANT_READ_ACTIONS.test(a));
-        if (s.Effect === 'Allow' && reads.length) report(`the gateway role may ${reads.join(', ')}`, rp.urn);
+        if (s.Effect !== 'Allow') continue;
+        const onReaders = list(s.Resource).length > 0 && list(s.Resource).every((r) => readerArns.has(r));
+        const reads = list(s.Action).filter((a) => TENANT_READ_ACTIONS.test(a) && !(onReaders && ASSUME_ACTIONS.includes(a)));
+        if (reads.length) report(`the gateway role may ${reads.join(', ')}${onReaders ? '' : ` on ${list(s.Resource).join(', ')}`}`, rp.urn);
       }
     }
     for (const a of ix.byType(T.attachment)) {

@@ -26,7 +26,7 @@ async function violations(name: string, type: string, props: Record<string, any>
 
 const RING = 'projects/acme-claw-prod/locations/europe-west1/keyRings/claw-prod-tenants';
 const keyOf = (t: string) => `${RING}/cryptoKeys/tenant-${t}`;
-const sa = (t: string, role: 'd' | 'i' | 'c') => `ct-${t}-abc123-${role}@acme-claw-prod.iam.gserviceaccount.com`;
+const sa = (t: string, role: 'd' | 'i' | 'c' | 'r') => `ct-${t}-abc123-${role}@acme-claw-prod.iam.gserviceaccount.com`;
 
 const goodBucket = {
   name: 'claw-prod-acme-1a2b3c4d', location: 'europe-west1', uniformBucketLevelAccess: true, publicAccessPrevention: 'enforced',
@@ -125,17 +125,18 @@ function res(type: string, name: string, state: Record<string, any>, tenant?: st
 function twoTenants(): RecordedResource[] {
   const out: RecordedResource[] = [];
   for (const t of ['acme', 'globex']) {
-    for (const role of ['d', 'i', 'c'] as const) {
+    for (const role of ['d', 'i', 'c', 'r'] as const) {
       out.push(res('gcp:serviceaccount/account:Account', `${t}-${role}`, { accountId: `ct-${t}-abc123-${role}`, email: sa(t, role), description: `claw:tenant=${t}` }, t));
     }
     out.push(res('gcp:kms/cryptoKey:CryptoKey', `${t}-key`, { id: keyOf(t), name: `tenant-${t}`, keyRing: RING, rotationPeriod: '7776000s', labels: { 'claw-tenant': t } }, t));
-    const roles = { d: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', i: 'roles/cloudkms.cryptoKeyEncrypter', c: 'roles/cloudkms.cryptoKeyDecrypter' };
-    for (const role of ['d', 'i', 'c'] as const) out.push(res('gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember', `${t}-key-${role}`, { cryptoKeyId: keyOf(t), role: roles[role], member: `serviceAccount:${sa(t, role)}` }, t));
+    const roles = { d: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', i: 'roles/cloudkms.cryptoKeyEncrypter', c: 'roles/cloudkms.cryptoKeyDecrypter', r: 'roles/cloudkms.cryptoKeyDecrypter' };
+    for (const role of ['d', 'i', 'c', 'r'] as const) out.push(res('gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember', `${t}-key-${role}`, { cryptoKeyId: keyOf(t), role: roles[role], member: `serviceAccount:${sa(t, role)}` }, t));
     out.push(res('gcp:storage/bucket:Bucket', `${t}-bucket`, { ...goodBucket, name: `claw-prod-${t}`, encryption: { defaultKmsKeyName: keyOf(t) }, labels: { 'claw-tenant': t } }, t));
     out.push(res('gcp:storage/bucketIAMMember:BucketIAMMember', `${t}-bucket-data`, { bucket: `claw-prod-${t}`, role: 'roles/storage.objectAdmin', member: `serviceAccount:${sa(t, 'd')}` }, t));
     out.push(res('gcp:bigquery/dataset:Dataset', `${t}-lake`, { datasetId: `claw_prod_${t}`, defaultEncryptionConfiguration: { kmsKeyName: keyOf(t) }, labels: { 'claw-tenant': t } }, t));
     out.push(res('gcp:bigquery/table:Table', `${t}-lake-traces`, { datasetId: `claw_prod_${t}`, tableId: 'traces', encryptionConfiguration: { kmsKeyName: keyOf(t) }, labels: { 'claw-tenant': t } }, t));
     out.push(res('gcp:bigquery/datasetIamMember:DatasetIamMember', `${t}-lake-data`, { datasetId: `claw_prod_${t}`, role: 'roles/bigquery.dataEditor', member: `serviceAccount:${sa(t, 'd')}` }, t));
+    out.push(res('gcp:bigquery/datasetIamMember:DatasetIamMember', `${t}-lake-traces-reader`, { datasetId: `claw_prod_${t}`, role: 'roles/bigquery.dataViewer', member: `serviceAccount:${sa(t, 'r')}` }, t));
   }
   return out;
 }
@@ -188,5 +189,16 @@ describe('GCP stack rules', () => {
     ];
     const v = await runRules(rs, stackRules.filter((r) => r.name === 'gcp-gateway-encrypt-only'));
     expect(v.map((x) => x.name)).toEqual(['acme-key-i', 'gw-reads']);
+  });
+
+  it('gcp-trace-reader-read-only: the trace reader may not edit a dataset, encrypt, or hold a bucket role; another tenant\'s dataset is isolation\'s', async () => {
+    const rs = [
+      ...swap(twoTenants(), 'acme-key-r', (s) => ({ ...s, role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter' })),
+      res('gcp:bigquery/datasetIamMember:DatasetIamMember', 'reader-writes', { datasetId: 'claw_prod_acme', role: 'roles/bigquery.dataEditor', member: `serviceAccount:${sa('acme', 'r')}` }),
+      res('gcp:storage/bucketIAMMember:BucketIAMMember', 'reader-blobs', { bucket: 'claw-prod-acme', role: 'roles/storage.objectViewer', member: `serviceAccount:${sa('acme', 'r')}` }),
+      res('gcp:bigquery/datasetIamMember:DatasetIamMember', 'reader-other', { datasetId: 'claw_prod_globex', role: 'roles/bigquery.dataViewer', member: `serviceAccount:${sa('acme', 'r')}` }),
+    ];
+    expect((await runRules(rs, gcpRules.filter((r) => r.name === 'gcp-trace-reader-read-only'))).map((x) => x.name)).toEqual(['acme-key-r', 'reader-writes', 'reader-blobs']);
+    expect((await runRules(rs, gcpRules.filter((r) => r.name === 'gcp-tenant-key-isolation'))).map((x) => x.name)).toContain('reader-other');
   });
 });

@@ -5,7 +5,8 @@
  * allAuthenticatedUsers binding anywhere, public access prevention on buckets); keys
  * rotate; each tenant's bucket, dataset and tables use that tenant's key and no other, and
  * no binding on a tenant's key, bucket or dataset names another tenant's identity; the
- * gateway's tenant identity may only encrypt; the sandbox pool is GKE Sandbox and tainted.
+ * gateway's tenant identity may only encrypt, its trace reader only view the dataset and
+ * decrypt; the sandbox pool is GKE Sandbox and tainted.
  *
  * Tenant attribution: managed keys, buckets and datasets carry the label `claw-tenant`;
  * tenant service accounts carry `claw:tenant=<id>` in their description (names.ts, iam.ts).
@@ -224,6 +225,8 @@ interface Index {
   memberTenant: Map<string, string>;
   /** Tenant ingest (gateway) identities, as members. */
   ingestMembers: Set<string>;
+  /** Tenant trace readers (the gateway's runs pages), as members. */
+  readerMembers: Set<string>;
   /** Key resource name -> tenant, for tenant keys of ours (label). */
   keyTenant: Map<string, string>;
   /** Keys each tenant may use: its own, or (BYOK) the keys its data identity is bound on. */
@@ -236,12 +239,14 @@ function index(resources: PolicyResource[]): Index {
   const byType = (...types: string[]) => resources.filter((r) => types.includes(r.type));
   const memberTenant = new Map<string, string>();
   const ingestMembers = new Set<string>();
+  const readerMembers = new Set<string>();
   for (const a of byType(T.account)) {
     const tenant = TENANT_DESCRIPTION.exec(String(a.props.description ?? ''))?.[1];
     if (!tenant || !a.props.email) continue;
     const member = `serviceAccount:${a.props.email}`;
     memberTenant.set(member, tenant);
     if (/-i$/.test(String(a.props.accountId ?? ''))) ingestMembers.add(member);
+    if (/-r$/.test(String(a.props.accountId ?? ''))) readerMembers.add(member);
   }
   const keyTenant = new Map<string, string>();
   const tenantKeys = new Map<string, Set<string>>();
@@ -269,7 +274,7 @@ function index(resources: PolicyResource[]): Index {
     const tenant = labelTenant(d.props);
     if (tenant && d.props.datasetId) datasetTenant.set(d.props.datasetId, tenant);
   }
-  return { byType, memberTenant, ingestMembers, keyTenant, tenantKeys, bucketTenant, datasetTenant };
+  return { byType, memberTenant, ingestMembers, readerMembers, keyTenant, tenantKeys, bucketTenant, datasetTenant };
 }
 
 const tenantIsolation: StackValidationPolicy = {
@@ -345,6 +350,28 @@ const gatewayEncryptOnly: StackValidationPolicy = {
   },
 };
 
+/** All a trace reader may hold: view its dataset, decrypt with its key (sealed trace content). */
+const READER_ROLES: Record<string, string> = { dataset: 'roles/bigquery.dataViewer', key: 'roles/cloudkms.cryptoKeyDecrypter' };
+
+const traceReaderReadOnly: StackValidationPolicy = {
+  name: 'gcp-trace-reader-read-only',
+  description: "A tenant's trace reader (the gateway's runs pages) only views datasets and decrypts with keys (its own: gcp-tenant-isolation), holds nothing on buckets, and writes nothing.",
+  enforcementLevel: 'mandatory',
+  validateStack: (args, report) => {
+    const ix = index(args.resources);
+    const held = (members: string[]) => members.some((m) => ix.readerMembers.has(m));
+    for (const b of ix.byType(T.keyMember, T.keyBinding)) {
+      if (b.props.role !== READER_ROLES.key && held(membersOf(b.props))) report(`a trace reader holds ${b.props.role} on a key (only ${READER_ROLES.key})`, b.urn);
+    }
+    for (const b of ix.byType(T.datasetMember, T.datasetBinding)) {
+      if (b.props.role !== READER_ROLES.dataset && held(membersOf(b.props))) report(`a trace reader holds ${b.props.role} on a dataset (only ${READER_ROLES.dataset})`, b.urn);
+    }
+    for (const b of ix.byType(T.bucketMember, T.bucketBinding)) {
+      if (held(membersOf(b.props))) report(`a trace reader holds ${b.props.role} on a bucket`, b.urn);
+    }
+  },
+};
+
 export const gcpRules: GuardrailPolicy[] = [
   gcsCmek,
   gcsPublicAccess,
@@ -358,4 +385,5 @@ export const gcpRules: GuardrailPolicy[] = [
   sandboxPoolGvisor,
   tenantIsolation,
   gatewayEncryptOnly,
+  traceReaderReadOnly,
 ];
