@@ -107,6 +107,20 @@ describe.skipIf(nativeMissing)('native and wasm decide alike', () => {
     expect(both(wrongType, false).native).toEqual(both(wrongType, false).wasm);
   });
 
+  it('contexts in the forms only a schema reads (an implicit ipaddr string), and ones Cedar refuses, answer as cedar-wasm does', () => {
+    // The native engine builds plain JSON contexts itself and leaves every other form to
+    // Cedar's parser: an implicit extension value must still be read as the schema declares it.
+    const implicit = { ...request(-1, '10.0.0.1'), context: { n: -1, ip: '10.1.2.3' } };
+    const { native: n, wasm: w } = both(implicit);
+    expect(n).toEqual(w);
+    expect(n.type === 'success' && n.response.decision).toBe('allow'); // the LAN permit read the string as an ipaddr
+    for (const context of [{ n: 1.5, ip: '10.1.2.3' }, { n: null, ip: '10.1.2.3' }, { n: -1, ip: '10.1.2.3', extra: true }, { n: -1 }]) {
+      const answers = both({ ...request(-1, '10.0.0.1'), context });
+      expect(answers.native.type, JSON.stringify(context)).toBe('failure');
+      expect(answers.native).toEqual(answers.wasm);
+    }
+  });
+
   it('a schema pre-parsed again under the same name applies to entities the native engine had already parsed', () => {
     const call = { ...request(-1, '10.0.0.1'), preparsedPolicySetId: 'diff-set', preparsedSchemaName: 'diff-schema-2', validateRequest: true };
     for (const e of [engine, wasmEngine]) expect(e.preparseSchema('diff-schema-2', schema).type).toBe('success');
@@ -127,8 +141,12 @@ describe.skipIf(nativeMissing)('native and wasm decide alike', () => {
         fc.constantFrom('ana', 'bo'),
         fc.integer({ min: 0, max: 2000 }),
         fc.subarray(['admin']),
-        (n, ip, owner, size, roles) => {
-          const { native: a, wasm: b } = both(request(n, ip, entities(owner, size, roles)));
+        fc.boolean(),
+        (n, ip, owner, size, roles, implicitIp) => {
+          const call = request(n, ip, entities(owner, size, roles));
+          // the ipaddr as Cedar's explicit escape (Cedar's parser) or as the plain string the schema reads (built natively, then checked)
+          if (implicitIp) call.context = { n, ip } as never;
+          const { native: a, wasm: b } = both(call);
           expect(a).toEqual(b);
         },
       ),

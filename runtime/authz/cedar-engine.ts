@@ -16,9 +16,20 @@
  */
 import * as wasm from '@cedar-policy/cedar-wasm/nodejs';
 import { existsSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { ClawError } from '../../core/errors.js';
+
+/**
+ * Node 20's V8 (11.3) aborts the process ("unreachable code" in
+ * Deoptimizer::DoComputeBuiltinContinuation, a "JS to Wasm builtin continuation frame") when a
+ * hot function that inlined its call into cedar-wasm is lazily deoptimized: bench/authz.bench.ts
+ * died so in 5 runs of 8 on Node 20.20, never with this inlining off (4 of 4) and never on
+ * Node 24 (3 of 3). Off before any of it is compiled, on Node before 24 (22 is untested here;
+ * the cost is one call frame per Wasm call).
+ */
+if (Number(process.versions.node.split('.')[0]) < 24) setFlagsFromString('--no-turbo-inline-js-wasm-calls');
 
 export type CedarEngineKind = 'native' | 'wasm';
 

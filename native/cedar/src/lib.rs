@@ -17,7 +17,9 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use cedar_policy::ffi::{self, AuthorizationAnswer, DetailedError};
-use cedar_policy::{Authorizer, Entities, PolicySet, Request, Schema, SchemaFragment};
+use std::str::FromStr;
+
+use cedar_policy::{Authorizer, Context, Entities, EntityId, EntityTypeName, EntityUid, PolicySet, Request, RestrictedExpression, Schema, SchemaFragment};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use serde::Deserialize;
@@ -118,10 +120,77 @@ pub fn preparse_policy_set(id: String, policies_json: String) -> String {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Call {
-    principal: ffi::EntityUid,
-    action: ffi::EntityUid,
-    resource: ffi::EntityUid,
-    context: ffi::Context,
+    principal: serde_json::Value,
+    action: serde_json::Value,
+    resource: serde_json::Value,
+    context: serde_json::Value,
+}
+
+/// An entity uid written `{"type": T, "id": I}`, built directly (None: any other form).
+fn plain_uid(v: &serde_json::Value) -> Option<EntityUid> {
+    let o = v.as_object()?;
+    if o.len() != 2 {
+        return None;
+    }
+    let (t, id) = (o.get("type")?.as_str()?, o.get("id")?.as_str()?);
+    Some(EntityUid::from_type_name_and_id(EntityTypeName::from_str(t).ok()?, EntityId::new(id)))
+}
+
+/// A context value of plain JSON — strings, bools, integers, arrays, objects with no `__`
+/// key — built directly; None for anything Cedar's JSON format reads specially (escapes,
+/// non-integer numbers, null), which then takes the ffi parser.
+fn plain_value(v: &serde_json::Value) -> Option<RestrictedExpression> {
+    use serde_json::Value::*;
+    match v {
+        Bool(b) => Some(RestrictedExpression::new_bool(*b)),
+        Number(n) => n.as_i64().map(RestrictedExpression::new_long),
+        String(s) => Some(RestrictedExpression::new_string(s.clone())),
+        Array(items) => Some(RestrictedExpression::new_set(items.iter().map(plain_value).collect::<Option<Vec<_>>>()?)),
+        Object(fields) => RestrictedExpression::new_record(plain_fields(fields)?).ok(),
+        Null => None,
+    }
+}
+
+fn plain_fields(fields: &serde_json::Map<String, serde_json::Value>) -> Option<Vec<(String, RestrictedExpression)>> {
+    fields.iter().map(|(k, v)| if k.starts_with("__") { None } else { Some((k.clone(), plain_value(v)?)) }).collect()
+}
+
+/// The request built directly from plain JSON, when that is certain to be what Cedar's JSON
+/// parser would build. Cedar's parser tries each form of a value in turn (an escape, an
+/// entity, an extension call, a record) and formats an error for each miss, which is most of
+/// a small request's cost. Without a schema, plain JSON means one thing. With a schema, the
+/// parser also reads implicit forms by the declared type (an entity as `{type, id}`, an
+/// extension value as a string): a value built as a record or string where the schema
+/// declares an entity or extension type fails request validation, and only a request that
+/// passes validation is taken; any other goes through the ffi parser, which gives Cedar's
+/// own answer or error.
+fn plain_request(call: &Call, schema: Option<&Schema>, validate_request: bool) -> Option<Request> {
+    if schema.is_some() && !validate_request {
+        return None;
+    }
+    let (principal, action, resource) = (plain_uid(&call.principal)?, plain_uid(&call.action)?, plain_uid(&call.resource)?);
+    let context = Context::from_pairs(plain_fields(call.context.as_object()?)?).ok()?;
+    Request::new(principal, action, resource, context, if validate_request { schema } else { None }).ok()
+}
+
+/// Cedar's ffi parsing of a request (StatefulAuthorizationCall::parse): its errors are cedar-wasm's.
+fn ffi_request(call: Call, schema: Option<&Schema>, validate_request: bool, errors: &mut Vec<miette::Report>) -> Option<Request> {
+    let principal = ffi::EntityUid::from(call.principal).parse(Some("principal")).map_err(|e| errors.push(e));
+    let action = ffi::EntityUid::from(call.action).parse(Some("action")).map_err(|e| errors.push(e));
+    let resource = ffi::EntityUid::from(call.resource).parse(Some("resource")).map_err(|e| errors.push(e));
+    let (Ok(principal), Ok(action), Ok(resource)) = (principal, action, resource) else {
+        return None;
+    };
+    let context = match ffi::Context::from(call.context).parse(schema, Some(&action)) {
+        Ok(context) => context,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
+    };
+    Request::new(principal, action, resource, context, if validate_request { schema } else { None })
+        .map_err(|e| errors.push(e.into()))
+        .ok()
 }
 
 /// cedar-wasm's `statefulIsAuthorized`: `request_json` is `{principal, action, resource,
@@ -143,39 +212,31 @@ pub fn is_authorized(policy_set_id: String, schema_name: Option<String>, validat
         Ok(call) => call,
         Err(e) => return Ok(failure(vec![miette::miette!("request is not valid JSON: {e}")])),
     };
-    let principal = call.principal.parse(Some("principal")).map_err(|e| errors.push(e));
-    let action = call.action.parse(Some("action")).map_err(|e| errors.push(e));
-    let resource = call.resource.parse(Some("resource")).map_err(|e| errors.push(e));
-    let (Ok(principal), Ok(action), Ok(resource)) = (principal, action, resource) else {
-        return Ok(failure(errors));
+    let request = match plain_request(&call, schema.as_deref(), validate_request) {
+        Some(request) => Some(request),
+        None => ffi_request(call, schema.as_deref(), validate_request, &mut errors),
     };
-    let context = match call.context.parse(schema.as_deref(), Some(&action)) {
-        Ok(context) => context,
-        Err(e) => return Ok(failure(vec![e])),
-    };
-    let request = Request::new(principal, action, resource, context, if validate_request { schema.as_deref() } else { None })
-        .map_err(|e| errors.push(e.into()));
     let entities = match ENTITIES.with(|c| c.borrow().get(&schema_name, &entities_json)) {
-        Some(entities) => Ok(entities),
+        Some(entities) => Some(entities),
         None => match serde_json::from_str::<ffi::Entities>(&entities_json) {
             Ok(parsed) => match parsed.parse(schema.as_deref()) {
                 Ok(entities) => {
                     let entities = Rc::new(entities);
                     ENTITIES.with(|c| c.borrow_mut().insert(schema_name.clone(), entities_json, entities.clone()));
-                    Ok(entities)
+                    Some(entities)
                 }
                 Err(e) => {
                     errors.push(e);
-                    Err(())
+                    None
                 }
             },
             Err(e) => {
                 errors.push(miette::miette!("entities are not valid JSON: {e}"));
-                Err(())
+                None
             }
         },
     };
-    let (Ok(request), Ok(entities)) = (request, entities) else {
+    let (Some(request), Some(entities)) = (request, entities) else {
         return Ok(failure(errors));
     };
     let response = AUTHORIZER.with(|a| a.is_authorized(&request, &policies, &entities));
