@@ -6,13 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync, chmodSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, mkdirSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readManifest, storageEnv, SERVICES, type Service } from './storage.js';
 import { freePort } from '../../test/fixtures/ports.js';
 import { STARTER_CONFIG, STARTER_AGENT } from '../../core/config/starter.js';
 import { localTenantKeyring } from '../crypto/index.js';
+import { NATIVE_ADDON_PATH } from '../authz/cedar-engine.js';
 import { MetadataStore } from '../store/metadata.js';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -140,6 +141,25 @@ describe.skipIf(!manifest)('runtime images (bubblewrap over the mounted image ro
     process.kill(serviceProcess(child.pid!), 'SIGTERM');
     const code = await exited;
     expect(code, `${service} exits cleanly on SIGTERM`).not.toBeNull();
+  });
+
+  it('the worker image decides with the native Cedar engine setup built: the addon loads on the image\'s Node and libc', (ctx) => {
+    if (!existsSync(NATIVE_ADDON_PATH)) {
+      console.warn(`native Cedar in the image not checked: ${NATIVE_ADDON_PATH} is not built here (npm run native), so the image has cedar-wasm only`);
+      ctx.skip();
+    }
+    const container = buildah(['from', '--pull=never', manifest!.images.worker!.ref]);
+    containers.push(container);
+    const rootfs = buildah(['mount', container]);
+    const check = join(mkdtempSync(join(tmpdir(), 'claw-image-cedar-')), 'check.mts');
+    writeFileSync(check, "import { chooseEngine } from '/app/runtime/authz/cedar-engine.ts';\nconsole.log(chooseEngine('native').kind);\n");
+    const run = spawnSync('bwrap', [
+      '--ro-bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--ro-bind', check, '/tmp/check.mts',
+      '--unshare-all', '--die-with-parent', '--chdir', '/app', '--clearenv', '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin',
+      'node', 'bin/run-ts.js', '/tmp/check.mts',
+    ], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe('native');
   });
 
   it("the worker image, as the default sandbox image, runs a program tool's pod command and seals its result", () => {
