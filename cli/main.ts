@@ -3,7 +3,7 @@ import { handleError } from './handle-error.js';
 
 const json = process.argv.includes('--json');
 try {
-  await buildProgram().parseAsync(process.argv);
+  await (await buildProgram(process.argv)).parseAsync(process.argv);
 } catch (err) {
   handleError(err, json);
 }

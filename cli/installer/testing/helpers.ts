@@ -57,7 +57,8 @@ export async function runCli(argv: string[]): Promise<CliRun> {
   process.exitCode = undefined;
   let error: unknown;
   try {
-    await buildProgram().exitOverride().parseAsync(['node', 'claw', ...argv]);
+    const args = ['node', 'claw', ...argv];
+    await (await buildProgram(args)).exitOverride().parseAsync(args);
   } catch (e) {
     error = e;
   } finally {
