@@ -151,13 +151,15 @@ describe.skipIf(!manifest)('runtime images (bubblewrap over the mounted image ro
     const container = buildah(['from', '--pull=never', manifest!.images.worker!.ref]);
     containers.push(container);
     const rootfs = buildah(['mount', container]);
-    const check = join(mkdtempSync(join(tmpdir(), 'claw-image-cedar-')), 'check.mts');
+    const dir = mkdtempSync(join(tmpdir(), 'claw-image-cedar-'));
+    const check = join(dir, 'check.mts');
     writeFileSync(check, "import { chooseEngine } from '/app/runtime/authz/cedar-engine.ts';\nconsole.log(chooseEngine('native').kind);\n");
     const run = spawnSync('bwrap', [
       '--ro-bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--ro-bind', check, '/tmp/check.mts',
       '--unshare-all', '--die-with-parent', '--chdir', '/app', '--clearenv', '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin',
       'node', 'bin/run-ts.js', '/tmp/check.mts',
     ], { encoding: 'utf8' });
+    rmSync(dir, { recursive: true, force: true });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout.trim()).toBe('native');
   });
