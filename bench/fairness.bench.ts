@@ -125,7 +125,6 @@ function phaseTable(idleRuns: Sample[], busyRuns: Sample[]): string {
   const keys = [...new Set([...idleRuns, ...busyRuns].flatMap((x) => Object.keys(x.phases)))];
   return keys.map((k) => `${k} ${mean(idleRuns, k).toFixed(0)}/${mean(busyRuns, k).toFixed(0)} ms`).join(', ');
 }
-const sorted = (xs: Sample[], field: 'ms' | 'execMs' = 'ms') => xs.map((x) => x[field]).sort((a, b) => a - b);
 /** The dev server has one history shard: a burst of starts is turned into tasks in arrival order before matching (where fairness acts) sees them. */
 const SETTLE_MS = 5_000;
 
@@ -164,7 +163,8 @@ try {
   await postgres.stop();
 }
 
-const p = (xs: Sample[], q: number, field: 'ms' | 'execMs' = 'execMs') => percentile(sorted(xs, field), q);
+/** The q-th percentile of `xs`' run time in the queue and Worker (execMs) or reply time (ms). */
+const p = (xs: Sample[], q: number, field: 'ms' | 'execMs' = 'execMs') => percentile(xs.map((x) => x[field]).sort((a, b) => a - b), q);
 const settled = runs.busy.filter((x) => x.at >= SETTLE_MS);
 const figures: Figure[] = [
   {
